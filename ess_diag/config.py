@@ -1,0 +1,45 @@
+"""Settings in one place: every value has a default and can be overridden by the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = [
+    "PROJECT_ROOT",
+    "db_path",
+    "admin_password",
+    "max_import_bytes",
+]
+
+#: The repository root (the package is installed in editable mode by `make install`).
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def db_path(override: str | os.PathLike | None = None) -> Path:
+    """Where the DuckDB database lives.
+
+    Order: the explicit ``override`` (``--db PATH``), then ``ESS_DIAG_DB``, then
+    ``data/ess_diag.duckdb`` under the project root — never the current directory by accident.
+    """
+    if override:
+        return Path(override).expanduser().resolve()
+    env = os.environ.get("ESS_DIAG_DB")
+    if env:
+        return Path(env).expanduser().resolve()
+    return PROJECT_ROOT / "data" / "ess_diag.duckdb"
+
+
+def admin_password() -> str | None:
+    """The facilitator/administrator password, or None when none is configured.
+
+    Read from ``ESS_DIAG_ADMIN_PASSWORD``; the Streamlit layer may also read
+    ``.streamlit/secrets.toml`` (key ``admin_password``).
+    """
+    value = os.environ.get("ESS_DIAG_ADMIN_PASSWORD")
+    return value or None
+
+
+def max_import_bytes() -> int:
+    """Largest file an import accepts (``ESS_DIAG_MAX_IMPORT_MB``, default 1 024 Mo)."""
+    return int(float(os.environ.get("ESS_DIAG_MAX_IMPORT_MB", "1024")) * 1024 * 1024)

