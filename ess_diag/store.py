@@ -222,11 +222,31 @@ CREATE TABLE IF NOT EXISTS workshop_contributions (
     hidden BOOLEAN NOT NULL DEFAULT FALSE,
     merged_into VARCHAR
 );
+-- One row per dot; votes stay on the contribution voted for, merges are resolved when counting
+-- (distinct participant per surviving contribution), so a merge can be undone.
 CREATE TABLE IF NOT EXISTS workshop_votes (
     session_id VARCHAR NOT NULL,
     participant_id VARCHAR NOT NULL,
     contribution_id VARCHAR NOT NULL,
     created_at TIMESTAMP NOT NULL
+);
+-- Counted dot-votes: a vote on a contribution merged into another counts for the surviving one,
+-- once per participant; votes on hidden contributions do not count (and are given back).
+CREATE OR REPLACE VIEW workshop_counted_votes AS
+SELECT DISTINCT v.session_id, v.participant_id,
+       COALESCE(c.merged_into, c.contribution_id) AS root_id
+FROM workshop_votes v
+JOIN workshop_contributions c ON c.contribution_id = v.contribution_id
+JOIN workshop_contributions r ON r.contribution_id = COALESCE(c.merged_into, c.contribution_id)
+WHERE NOT r.hidden;
+-- Facilitator actions (edit, hide, merge, delete) with the rows as they were, for undo.
+CREATE TABLE IF NOT EXISTS workshop_actions (
+    action_id VARCHAR PRIMARY KEY,
+    session_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,             -- edit | hide | unhide | merge | delete_session
+    payload VARCHAR NOT NULL,          -- JSON: {"before": [contribution rows]}
+    created_at TIMESTAMP NOT NULL,
+    undone_at TIMESTAMP
 );
 """
 
@@ -313,9 +333,7 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
         with transaction(con):
             for script in MIGRATIONS[target]:
                 con.execute(script)
-            con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)]
-            )
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
