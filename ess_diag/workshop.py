@@ -1,0 +1,998 @@
+"""Workshop sessions: participants, contributions, dot-votes, merges, undo, synthesis content.
+
+Everything lives in the ``workshop_*`` tables (see ``store.WORKSHOP_DDL``), so a session survives
+a restart of the app. The module never imports Streamlit: the pages ``atelier`` (facilitator),
+``participer`` (phones) and ``projection`` call the functions below.
+
+Rules kept here, in one place:
+
+* a contribution is 1 to :data:`MAX_LENGTH` characters, in one of :data:`CATEGORIES`;
+* a participant posts at most :data:`RATE_LIMIT_POSTS` contributions per
+  :data:`RATE_LIMIT_SECONDS` seconds (the facilitator is not limited);
+* dot-voting: each participant has ``votes_per_participant`` votes per session, at most one per
+  contribution, only on :data:`VOTABLE_CATEGORIES`;
+* merging B into A hides B behind A: A's tally counts the *distinct* participants who voted for
+  A or B (a participant who voted for both counts once and gets the extra vote back);
+* hide, edit, merge and delete are logged in ``workshop_actions`` and can be undone.
+
+Write operations that check then write (rate limit, vote budget) run under one process lock:
+the Streamlit server is one process sharing one DuckDB connection, with a cursor per call.
+
+>>> import ess_diag.store as store
+>>> con = store.connect(":memory:")
+>>> s = create_session(con, "commune", "01001", "Atelier ESS")
+>>> p = join(con, s.join_code, "Awa")
+>>> c = post(con, s.session_id, "besoins", "Une épicerie solidaire", participant_id=p)
+>>> vote(con, s.session_id, p, c)
+>>> [(r.text, r.votes) for r in board(con, s.session_id).itertuples()]
+[('Une épicerie solidaire', 1)]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from . import store
+
+__all__ = [
+    "CATEGORIES",
+    "CATEGORY_ORDER",
+    "VOTABLE_CATEGORIES",
+    "MAX_LENGTH",
+    "RATE_LIMIT_POSTS",
+    "RATE_LIMIT_SECONDS",
+    "DEFAULT_VOTES",
+    "WorkshopError",
+    "UnknownSessionError",
+    "RateLimitError",
+    "VoteBudgetError",
+    "Session",
+    "Synthesis",
+    "create_session",
+    "get_session",
+    "session_by_code",
+    "list_sessions",
+    "update_session",
+    "delete_session",
+    "join",
+    "participant_name",
+    "post",
+    "edit",
+    "set_hidden",
+    "merge",
+    "undo_last",
+    "last_action",
+    "vote",
+    "unvote",
+    "votes_left",
+    "my_votes",
+    "board",
+    "tally",
+    "stats",
+    "commune_choices",
+    "resolve_commune_name",
+    "commune_counts",
+    "synthesis",
+    "normalize_code",
+    "join_url",
+]
+
+#: Category key → French label, in the order the board shows them.
+CATEGORIES: dict[str, str] = {
+    "forces": "Forces",
+    "faiblesses": "Faiblesses",
+    "besoins": "Besoins",
+    "opportunites": "Opportunités",
+    "freins": "Freins",
+    "pistes": "Pistes d'action",
+}
+CATEGORY_ORDER: tuple[str, ...] = tuple(CATEGORIES)
+#: Dot-voting prioritises needs and action ideas (issue 7).
+VOTABLE_CATEGORIES: tuple[str, ...] = ("besoins", "pistes")
+#: Longest contribution accepted: a sticky note, not an essay.
+MAX_LENGTH = 280
+#: Flood control: at most this many posts by one participant in the sliding window.
+RATE_LIMIT_POSTS = 6
+RATE_LIMIT_SECONDS = 60
+DEFAULT_VOTES = 5
+#: Join codes avoid characters that read alike on a projector (0/O, 1/I/L, 5/S, 8/B, 2/Z).
+_CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
+_CODE_LENGTH = 6
+
+# One lock for check-then-write operations (rate limit, vote budget, merge): the app is one
+# process whose threads share one DuckDB connection.
+_WRITE_LOCK = threading.RLock()
+
+
+class WorkshopError(ValueError):
+    """A refused workshop action, with a French message to show as is."""
+
+
+class UnknownSessionError(WorkshopError):
+    """No (live) session has this id or join code."""
+
+
+class RateLimitError(WorkshopError):
+    """The participant posted too much in too little time."""
+
+
+class VoteBudgetError(WorkshopError):
+    """The participant has no vote left."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """One workshop: a territory, a title, a date, a place and a join code."""
+
+    session_id: str
+    territory_level: str
+    territory_code: str
+    title: str
+    session_date: dt.date | None
+    place: str | None
+    join_code: str
+    votes_per_participant: int
+    created_at: dt.datetime
+    territory_name: str | None = None
+
+
+@dataclass
+class Synthesis:
+    """Everything the synthesis export shows, computed once (see :func:`synthesis`)."""
+
+    session: Session
+    stats: dict[str, int]
+    #: category key → board rows (dicts) ranked by votes then time.
+    contributions: dict[str, list[dict]]
+    #: communes with at least one contribution: code, name, lon, lat, count, geojson.
+    communes: list[dict] = field(default_factory=list)
+    #: outlines of every commune of the territory (code, geojson) for the map background.
+    outlines: list[dict] = field(default_factory=list)
+
+
+def _now() -> dt.datetime:
+    # Stored as naive UTC: DuckDB TIMESTAMP has no zone, and all comparisons are in UTC.
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _new_id() -> str:
+    return secrets.token_hex(8)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable | dict = ()) -> list[tuple]:
+    cur = con.cursor()
+    try:
+        return cur.execute(sql, params if isinstance(params, dict) else list(params)).fetchall()
+    finally:
+        cur.close()
+
+
+def _df(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable | dict = ()) -> pd.DataFrame:
+    cur = con.cursor()
+    try:
+        return cur.execute(sql, params if isinstance(params, dict) else list(params)).df()
+    finally:
+        cur.close()
+
+
+def _write(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]) -> None:
+    """Run several statements in one transaction on a fresh cursor."""
+    cur = con.cursor()
+    try:
+        with store.transaction(cur):
+            for sql, params in statements:
+                cur.execute(sql, params)
+    finally:
+        cur.close()
+
+
+def normalize_code(code: str | None) -> str:
+    """What a participant typed → a join code (``' acd 347 '`` → ``'ACD347'``)."""
+    return "".join(ch for ch in str(code or "").upper() if ch.isalnum())
+
+
+def join_url(base_url: str, join_code: str) -> str:
+    """The address a participant's phone opens (the QR code holds it)."""
+    return f"{base_url.rstrip('/')}/participer?code={join_code}"
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+# One query for every session lookup; unused filters are bound as NULL.
+_SESSION_SQL = """
+SELECT s.session_id, s.territory_level, s.territory_code, s.title, s.session_date, s.place,
+       s.join_code, s.votes_per_participant, s.created_at, t.name
+FROM workshop_sessions s
+LEFT JOIN territories t ON t.level = s.territory_level AND t.code = s.territory_code
+WHERE s.deleted_at IS NULL
+  AND ($id IS NULL OR s.session_id = $id)
+  AND ($join_code IS NULL OR s.join_code = $join_code)
+  AND ($level IS NULL OR (s.territory_level = $level AND s.territory_code = $code))
+ORDER BY s.created_at DESC, s.session_id
+"""
+
+
+def _find_sessions(con, **filters) -> list[Session]:
+    params = {"id": None, "join_code": None, "level": None, "code": None, **filters}
+    return [_session(r) for r in _rows(con, _SESSION_SQL, params)]
+
+
+def _session(row: tuple) -> Session:
+    return Session(*row)
+
+
+def _clean_text(value: str | None, what: str, max_length: int = 200) -> str:
+    text = " ".join(str(value or "").split())
+    if not text:
+        raise WorkshopError(f"{what} est obligatoire.")
+    if len(text) > max_length:
+        raise WorkshopError(f"{what} dépasse {max_length} caractères.")
+    return text
+
+
+def create_session(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    code: str,
+    title: str,
+    session_date: dt.date | None = None,
+    place: str | None = None,
+    votes_per_participant: int = DEFAULT_VOTES,
+) -> Session:
+    """Create a workshop for the territory ``(level, code)`` and give it a fresh join code."""
+    title = _clean_text(title, "Le titre")
+    place = " ".join(str(place or "").split()) or None
+    if not 1 <= int(votes_per_participant) <= 50:
+        raise WorkshopError("Le nombre de votes par participant doit être entre 1 et 50.")
+    with _WRITE_LOCK:
+        taken = {r[0] for r in _rows(con, "SELECT join_code FROM workshop_sessions")}
+        join_code = _fresh_code(taken)
+        session_id = _new_id()
+        _write(
+            con,
+            [
+                (
+                    "INSERT INTO workshop_sessions (session_id, territory_level, territory_code,"
+                    " title, session_date, place, join_code, votes_per_participant, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        session_id,
+                        level,
+                        str(code),
+                        title,
+                        session_date,
+                        place,
+                        join_code,
+                        int(votes_per_participant),
+                        _now(),
+                    ],
+                )
+            ],
+        )
+    return get_session(con, session_id)
+
+
+def _fresh_code(taken: set[str]) -> str:
+    while True:
+        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
+        if code not in taken:
+            return code
+
+
+def get_session(con: duckdb.DuckDBPyConnection, session_id: str) -> Session:
+    """The live session ``session_id``; :class:`UnknownSessionError` if absent or deleted."""
+    found = _find_sessions(con, id=session_id)
+    if not found:
+        raise UnknownSessionError("Cet atelier n'existe pas ou a été supprimé.")
+    return found[0]
+
+
+def session_by_code(con: duckdb.DuckDBPyConnection, join_code: str) -> Session:
+    """The live session whose join code is ``join_code`` (case and spaces ignored)."""
+    code = normalize_code(join_code)
+    found = _find_sessions(con, join_code=code)
+    if not found:
+        raise UnknownSessionError(
+            f"Aucun atelier en cours avec le code « {code} ». Vérifiez le code affiché à l'écran."
+        )
+    return found[0]
+
+
+def list_sessions(
+    con: duckdb.DuckDBPyConnection, level: str | None = None, code: str | None = None
+) -> list[Session]:
+    """Live sessions, newest first, optionally only those of one territory."""
+    if level is None:
+        return _find_sessions(con)
+    return _find_sessions(con, level=level, code=str(code))
+
+
+def update_session(
+    con: duckdb.DuckDBPyConnection,
+    session_id: str,
+    *,
+    title: str | None = None,
+    session_date: dt.date | None = None,
+    place: str | None = None,
+    votes_per_participant: int | None = None,
+) -> Session:
+    """Change a session's title, date, place or vote budget (None keeps the current value)."""
+    current = get_session(con, session_id)
+    new_title = _clean_text(title, "Le titre") if title is not None else current.title
+    new_votes = current.votes_per_participant
+    if votes_per_participant is not None:
+        if not 1 <= int(votes_per_participant) <= 50:
+            raise WorkshopError("Le nombre de votes par participant doit être entre 1 et 50.")
+        new_votes = int(votes_per_participant)
+    _write(
+        con,
+        [
+            (
+                "UPDATE workshop_sessions SET title = ?, session_date = ?, place = ?,"
+                " votes_per_participant = ? WHERE session_id = ?",
+                [
+                    new_title,
+                    session_date if session_date is not None else current.session_date,
+                    (" ".join(place.split()) or None) if place is not None else current.place,
+                    new_votes,
+                    session_id,
+                ],
+            )
+        ],
+    )
+    return get_session(con, session_id)
+
+
+def delete_session(con: duckdb.DuckDBPyConnection, session_id: str) -> None:
+    """Delete a session (kept in the database, undoable with :func:`undo_last`)."""
+    get_session(con, session_id)
+    with _WRITE_LOCK:
+        _write(
+            con,
+            [
+                (
+                    "UPDATE workshop_sessions SET deleted_at = ? WHERE session_id = ?",
+                    [_now(), session_id],
+                ),
+                _action(session_id, "delete_session", {}),
+            ],
+        )
+
+
+# --- participants -----------------------------------------------------------------------------
+
+
+def join(con: duckdb.DuckDBPyConnection, join_code: str, display_name: str | None = None) -> str:
+    """Register a participant in the session with ``join_code``; returns their id.
+
+    No account: the id is a random token the participant's browser keeps.
+    """
+    session = session_by_code(con, join_code)
+    name = " ".join(str(display_name or "").split())[:40] or None
+    participant_id = secrets.token_urlsafe(12)
+    _write(
+        con,
+        [
+            (
+                "INSERT INTO workshop_participants VALUES (?, ?, ?, ?)",
+                [participant_id, session.session_id, name, _now()],
+            )
+        ],
+    )
+    return participant_id
+
+
+def participant_name(
+    con: duckdb.DuckDBPyConnection, session_id: str, participant_id: str
+) -> str | None:
+    """A participant's display name; raises :class:`WorkshopError` if not in this session."""
+    rows = _rows(
+        con,
+        "SELECT display_name FROM workshop_participants WHERE session_id = ? "
+        "AND participant_id = ?",
+        [session_id, participant_id],
+    )
+    if not rows:
+        raise WorkshopError("Participant inconnu pour cet atelier : rejoignez-le avec son code.")
+    return rows[0][0]
+
+
+# --- contributions ----------------------------------------------------------------------------
+
+
+def _check_text(text: str | None) -> str:
+    # Collapse runs of blanks (a pasted text's line breaks) but keep the words as typed.
+    cleaned = " ".join(str(text or "").split())
+    if not cleaned:
+        raise WorkshopError("La contribution est vide.")
+    if len(cleaned) > MAX_LENGTH:
+        raise WorkshopError(
+            f"Votre contribution fait {len(cleaned)} caractères : la limite est de "
+            f"{MAX_LENGTH}. Raccourcissez-la ou découpez-la en plusieurs idées."
+        )
+    return cleaned
+
+
+def _check_category(category: str) -> str:
+    if category not in CATEGORIES:
+        allowed = ", ".join(CATEGORIES.values())
+        raise WorkshopError(f"Catégorie inconnue « {category} » (attendu : {allowed}).")
+    return category
+
+
+def _check_sector(sector: str | None) -> str | None:
+    if not sector:
+        return None
+    from .nomenclatures import SECTOR_LABELS
+
+    if sector not in SECTOR_LABELS:
+        raise WorkshopError(f"Secteur inconnu « {sector} ».")
+    return sector
+
+
+def _check_commune(con, session: Session, commune_code: str | None) -> str | None:
+    if not commune_code:
+        return None
+    rows = _rows(
+        con,
+        "SELECT tc.commune_code FROM territory_communes tc "
+        "LEFT JOIN commune_aliases a ON a.code = ? "
+        "WHERE tc.level = ? AND tc.code = ? AND tc.commune_code = COALESCE(a.commune_code, ?)",
+        [commune_code, session.territory_level, session.territory_code, commune_code],
+    )
+    if not rows:
+        raise WorkshopError(
+            f"La commune {commune_code} n'appartient pas au territoire de l'atelier."
+        )
+    return rows[0][0]
+
+
+def post(
+    con: duckdb.DuckDBPyConnection,
+    session_id: str,
+    category: str,
+    text: str,
+    *,
+    participant_id: str | None = None,
+    commune_code: str | None = None,
+    sector: str | None = None,
+    now: dt.datetime | None = None,
+) -> str:
+    """Add a contribution; returns its id.
+
+    ``participant_id=None`` means the facilitator typed it (no rate limit). Raises
+    :class:`WorkshopError` (French message) when the text is empty or longer than
+    :data:`MAX_LENGTH`, the category/commune/sector is unknown, or :class:`RateLimitError`.
+    """
+    session = get_session(con, session_id)
+    category = _check_category(category)
+    cleaned = _check_text(text)
+    sector = _check_sector(sector)
+    commune = _check_commune(con, session, commune_code)
+    now = now or _now()
+    contribution_id = _new_id()
+    with _WRITE_LOCK:
+        if participant_id is not None:
+            participant_name(con, session_id, participant_id)
+            since = now - dt.timedelta(seconds=RATE_LIMIT_SECONDS)
+            recent = _rows(
+                con,
+                "SELECT count(*), min(created_at) FROM workshop_contributions "
+                "WHERE session_id = ? AND participant_id = ? AND created_at > ?",
+                [session_id, participant_id, since],
+            )[0]
+            if recent[0] >= RATE_LIMIT_POSTS:
+                wait = RATE_LIMIT_SECONDS - int((now - recent[1]).total_seconds())
+                raise RateLimitError(
+                    f"Doucement : {RATE_LIMIT_POSTS} contributions par minute au plus. "
+                    f"Réessayez dans {max(wait, 1)} s."
+                )
+        _write(
+            con,
+            [
+                (
+                    "INSERT INTO workshop_contributions (contribution_id, session_id,"
+                    " participant_id, category, text, commune_code, sector, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        contribution_id,
+                        session_id,
+                        participant_id,
+                        category,
+                        cleaned,
+                        commune,
+                        sector,
+                        now,
+                    ],
+                )
+            ],
+        )
+    return contribution_id
+
+
+def _contribution(con, session_id: str, contribution_id: str) -> dict:
+    rows = _rows(
+        con,
+        "SELECT contribution_id, category, text, commune_code, sector, hidden, merged_into "
+        "FROM workshop_contributions WHERE session_id = ? AND contribution_id = ?",
+        [session_id, contribution_id],
+    )
+    if not rows:
+        raise WorkshopError("Contribution introuvable dans cet atelier.")
+    keys = ("contribution_id", "category", "text", "commune_code", "sector", "hidden")
+    return dict(zip((*keys, "merged_into"), rows[0], strict=True))
+
+
+def _action(session_id: str, kind: str, payload: dict) -> tuple[str, list]:
+    return (
+        "INSERT INTO workshop_actions (action_id, session_id, kind, payload, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [_new_id(), session_id, kind, json.dumps(payload, default=str), _now()],
+    )
+
+
+def edit(
+    con: duckdb.DuckDBPyConnection,
+    session_id: str,
+    contribution_id: str,
+    *,
+    text: str | None = None,
+    category: str | None = None,
+    commune_code: str | None = None,
+    sector: str | None = None,
+    clear_commune: bool = False,
+    clear_sector: bool = False,
+) -> None:
+    """Facilitator edit of a contribution (undoable). None keeps a field as it is."""
+    session = get_session(con, session_id)
+    before = _contribution(con, session_id, contribution_id)
+    new_text = _check_text(text) if text is not None else before["text"]
+    new_category = _check_category(category) if category is not None else before["category"]
+    new_commune = (
+        None
+        if clear_commune
+        else (
+            _check_commune(con, session, commune_code) if commune_code else before["commune_code"]
+        )
+    )
+    new_sector = None if clear_sector else (_check_sector(sector) or before["sector"])
+    with _WRITE_LOCK:
+        _write(
+            con,
+            [
+                (
+                    "UPDATE workshop_contributions SET text = ?, category = ?, commune_code = ?,"
+                    " sector = ?, edited_at = ? WHERE contribution_id = ?",
+                    [new_text, new_category, new_commune, new_sector, _now(), contribution_id],
+                ),
+                _action(session_id, "edit", {"before": [before]}),
+            ],
+        )
+
+
+def set_hidden(
+    con: duckdb.DuckDBPyConnection, session_id: str, contribution_id: str, hidden: bool = True
+) -> None:
+    """Hide (or show again) a contribution; hidden ones leave the board, tally and exports."""
+    before = _contribution(con, session_id, contribution_id)
+    with _WRITE_LOCK:
+        _write(
+            con,
+            [
+                (
+                    "UPDATE workshop_contributions SET hidden = ? WHERE contribution_id = ?",
+                    [bool(hidden), contribution_id],
+                ),
+                _action(session_id, "hide" if hidden else "unhide", {"before": [before]}),
+            ],
+        )
+
+
+def merge(
+    con: duckdb.DuckDBPyConnection,
+    session_id: str,
+    target_id: str,
+    source_ids: Iterable[str],
+    *,
+    text: str | None = None,
+) -> None:
+    """Merge duplicates ``source_ids`` into ``target_id`` (undoable).
+
+    The sources leave the board; their votes count for the target, once per participant.
+    Contributions already merged into a source follow it to the target. ``text`` optionally
+    rewrites the target's text.
+    """
+    sources = [s for s in dict.fromkeys(source_ids) if s != target_id]
+    if not sources:
+        raise WorkshopError("Choisissez au moins une contribution à fusionner avec la cible.")
+    with _WRITE_LOCK:
+        target = _contribution(con, session_id, target_id)
+        if target["merged_into"]:
+            raise WorkshopError("La cible a déjà été fusionnée dans une autre contribution.")
+        before = [target] + [_contribution(con, session_id, s) for s in sources]
+        followers = _rows(
+            con,
+            "SELECT contribution_id FROM workshop_contributions WHERE session_id = ? AND "
+            "list_contains(?, merged_into)",
+            [session_id, sources],
+        )
+        # Keep the tree one level deep: a contribution merged into a source now points at the
+        # target, so the tally needs no recursion.
+        before += [_contribution(con, session_id, f[0]) for f in followers]
+        moved = sources + [f[0] for f in followers]
+        statements = [
+            (
+                "UPDATE workshop_contributions SET merged_into = ? "
+                "WHERE list_contains(?, contribution_id)",
+                [target_id, moved],
+            )
+        ]
+        if text is not None:
+            statements.append(
+                (
+                    "UPDATE workshop_contributions SET text = ?, edited_at = ? "
+                    "WHERE contribution_id = ?",
+                    [_check_text(text), _now(), target_id],
+                )
+            )
+        statements.append(_action(session_id, "merge", {"before": before}))
+        _write(con, statements)
+
+
+_ACTION_LABELS = {
+    "edit": "modification",
+    "hide": "masquage",
+    "unhide": "affichage",
+    "merge": "fusion",
+    "delete_session": "suppression de l'atelier",
+}
+
+
+def last_action(con: duckdb.DuckDBPyConnection, session_id: str) -> str | None:
+    """French label of the last action that :func:`undo_last` would revert, or None."""
+    rows = _rows(
+        con,
+        "SELECT kind FROM workshop_actions WHERE session_id = ? AND undone_at IS NULL "
+        "ORDER BY created_at DESC, action_id DESC LIMIT 1",
+        [session_id],
+    )
+    return _ACTION_LABELS.get(rows[0][0], rows[0][0]) if rows else None
+
+
+def undo_last(con: duckdb.DuckDBPyConnection, session_id: str) -> str | None:
+    """Revert the session's last facilitator action; returns its French label (None if none)."""
+    with _WRITE_LOCK:
+        rows = _rows(
+            con,
+            "SELECT action_id, kind, payload FROM workshop_actions WHERE session_id = ? "
+            "AND undone_at IS NULL ORDER BY created_at DESC, action_id DESC LIMIT 1",
+            [session_id],
+        )
+        if not rows:
+            return None
+        action_id, kind, payload = rows[0]
+        data = json.loads(payload)
+        statements: list[tuple[str, list]] = []
+        if kind == "delete_session":
+            statements.append(
+                (
+                    "UPDATE workshop_sessions SET deleted_at = NULL WHERE session_id = ?",
+                    [session_id],
+                )
+            )
+        for row in data.get("before", []):
+            statements.append(
+                (
+                    "UPDATE workshop_contributions SET category = ?, text = ?, commune_code = ?,"
+                    " sector = ?, hidden = ?, merged_into = ? WHERE contribution_id = ?",
+                    [
+                        row["category"],
+                        row["text"],
+                        row["commune_code"],
+                        row["sector"],
+                        row["hidden"],
+                        row["merged_into"],
+                        row["contribution_id"],
+                    ],
+                )
+            )
+        statements.append(
+            ("UPDATE workshop_actions SET undone_at = ? WHERE action_id = ?", [_now(), action_id])
+        )
+        _write(con, statements)
+    return _ACTION_LABELS.get(kind, kind)
+
+
+# --- votes ------------------------------------------------------------------------------------
+
+
+def _votes_used(con, session_id: str, participant_id: str) -> int:
+    return _rows(
+        con,
+        "SELECT count(*) FROM workshop_counted_votes WHERE session_id = ? AND participant_id = ?",
+        [session_id, participant_id],
+    )[0][0]
+
+
+def votes_left(con: duckdb.DuckDBPyConnection, session_id: str, participant_id: str) -> int:
+    """How many votes the participant can still give in this session."""
+    session = get_session(con, session_id)
+    return max(session.votes_per_participant - _votes_used(con, session_id, participant_id), 0)
+
+
+def my_votes(con: duckdb.DuckDBPyConnection, session_id: str, participant_id: str) -> set[str]:
+    """Ids of the board contributions (roots) the participant voted for."""
+    rows = _rows(
+        con,
+        "SELECT root_id FROM workshop_counted_votes WHERE session_id = ? AND participant_id = ?",
+        [session_id, participant_id],
+    )
+    return {r[0] for r in rows}
+
+
+def vote(
+    con: duckdb.DuckDBPyConnection, session_id: str, participant_id: str, contribution_id: str
+) -> None:
+    """Give one vote to a contribution (one per contribution; the budget is enforced)."""
+    session = get_session(con, session_id)
+    participant_name(con, session_id, participant_id)
+    with _WRITE_LOCK:
+        target = _contribution(con, session_id, contribution_id)
+        root_id = target["merged_into"] or contribution_id
+        root = _contribution(con, session_id, root_id) if root_id != contribution_id else target
+        if root["hidden"]:
+            raise WorkshopError("Cette contribution a été masquée par l'animateur.")
+        if root["category"] not in VOTABLE_CATEGORIES:
+            labels = " et ".join(CATEGORIES[c].lower() for c in VOTABLE_CATEGORIES)
+            raise WorkshopError(f"Le vote porte seulement sur les {labels}.")
+        if root_id in my_votes(con, session_id, participant_id):
+            raise WorkshopError("Vous avez déjà voté pour cette contribution.")
+        if _votes_used(con, session_id, participant_id) >= session.votes_per_participant:
+            raise VoteBudgetError(
+                f"Vous avez utilisé vos {session.votes_per_participant} votes. Retirez-en un "
+                "pour voter ailleurs."
+            )
+        _write(
+            con,
+            [
+                (
+                    "INSERT INTO workshop_votes VALUES (?, ?, ?, ?)",
+                    [session_id, participant_id, root_id, _now()],
+                )
+            ],
+        )
+
+
+def unvote(
+    con: duckdb.DuckDBPyConnection, session_id: str, participant_id: str, contribution_id: str
+) -> None:
+    """Take back the participant's vote(s) on a board contribution and those merged into it."""
+    with _WRITE_LOCK:
+        _write(
+            con,
+            [
+                (
+                    "DELETE FROM workshop_votes WHERE session_id = ? AND participant_id = ? AND "
+                    "contribution_id IN (SELECT contribution_id FROM workshop_contributions "
+                    "WHERE contribution_id = ? OR merged_into = ?)",
+                    [session_id, participant_id, contribution_id, contribution_id],
+                )
+            ],
+        )
+
+
+# --- board ------------------------------------------------------------------------------------
+
+# Votes are counted through the view store.workshop_counted_votes (merges resolved, hidden
+# contributions left out).
+_BOARD_SQL = """
+WITH tally AS (
+    SELECT root_id, count(*) AS votes FROM workshop_counted_votes WHERE session_id = $session
+    GROUP BY root_id
+),
+merged AS (
+    SELECT merged_into AS root_id, count(*) AS merged_count,
+           list(text ORDER BY created_at) AS merged_texts
+    FROM workshop_contributions WHERE session_id = $session AND merged_into IS NOT NULL
+    GROUP BY merged_into
+)
+SELECT c.contribution_id, c.category, c.text, c.commune_code, t.name AS commune_name,
+       c.sector, COALESCE(tally.votes, 0) AS votes, COALESCE(m.merged_count, 0) AS merged_count,
+       m.merged_texts, p.display_name AS author, c.participant_id IS NULL AS by_facilitator,
+       c.created_at, c.edited_at, c.hidden
+FROM workshop_contributions c
+LEFT JOIN tally ON tally.root_id = c.contribution_id
+LEFT JOIN merged m ON m.root_id = c.contribution_id
+LEFT JOIN workshop_participants p ON p.participant_id = c.participant_id
+LEFT JOIN territories t ON t.level = 'commune' AND t.code = c.commune_code
+WHERE c.session_id = $session AND c.merged_into IS NULL AND ($hidden OR NOT c.hidden)
+"""
+
+_BOARD_COLUMNS = [
+    "contribution_id",
+    "category",
+    "category_label",
+    "text",
+    "commune_code",
+    "commune_name",
+    "sector",
+    "votes",
+    "merged_count",
+    "merged_texts",
+    "author",
+    "by_facilitator",
+    "created_at",
+    "edited_at",
+    "hidden",
+]
+
+
+def board(
+    con: duckdb.DuckDBPyConnection, session_id: str, *, include_hidden: bool = False
+) -> pd.DataFrame:
+    """The board: one row per visible contribution (merged ones folded into their target).
+
+    Columns: ``contribution_id, category, category_label, text, commune_code, commune_name,
+    sector, votes, merged_count, merged_texts, author, by_facilitator, created_at, edited_at,
+    hidden``; ordered by category (:data:`CATEGORY_ORDER`), votes (desc), then time.
+    Texts are raw: escape them before any HTML.
+    """
+    frame = _df(con, _BOARD_SQL, {"session": session_id, "hidden": bool(include_hidden)})
+    frame["category_label"] = frame["category"].map(CATEGORIES)
+    order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+    frame = frame.assign(_ord=frame["category"].map(order))
+    frame = frame.sort_values(
+        ["_ord", "votes", "created_at", "contribution_id"], ascending=[True, False, True, True]
+    )
+    frame["votes"] = frame["votes"].astype("int64")
+    frame["merged_count"] = frame["merged_count"].astype("int64")
+    frame["merged_texts"] = frame["merged_texts"].map(
+        lambda v: [] if v is None or v is pd.NA or isinstance(v, float) else list(v)
+    )
+    return frame[_BOARD_COLUMNS].reset_index(drop=True)
+
+
+def tally(con: duckdb.DuckDBPyConnection, session_id: str) -> pd.DataFrame:
+    """The vote tally: votable contributions ranked by votes (desc), then time."""
+    frame = board(con, session_id)
+    frame = frame[frame["category"].isin(VOTABLE_CATEGORIES)]
+    frame = frame.sort_values(["votes", "created_at"], ascending=[False, True])
+    return frame[["contribution_id", "category", "category_label", "text", "votes"]].reset_index(
+        drop=True
+    )
+
+
+def stats(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, int]:
+    """Counts for the header: participants, contributions (on the board), votes, hidden."""
+    row = _rows(
+        con,
+        "SELECT (SELECT count(*) FROM workshop_participants WHERE session_id = $1),"
+        " (SELECT count(*) FROM workshop_contributions WHERE session_id = $1"
+        "   AND merged_into IS NULL AND NOT hidden),"
+        " (SELECT count(*) FROM workshop_contributions WHERE session_id = $1 AND hidden),"
+        " (SELECT count(*) FROM workshop_contributions WHERE session_id = $1"
+        "   AND merged_into IS NOT NULL)",
+        [session_id],
+    )[0]
+    votes = _rows(
+        con, "SELECT count(*) FROM workshop_counted_votes WHERE session_id = ?", [session_id]
+    )[0][0]
+    return {
+        "participants": int(row[0]),
+        "contributions": int(row[1]),
+        "hidden": int(row[2]),
+        "merged": int(row[3]),
+        "votes": int(votes),
+    }
+
+
+# --- communes ---------------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return " ".join(text.lower().replace("-", " ").replace("'", " ").split())
+
+
+def commune_choices(con: duckdb.DuckDBPyConnection, level: str, code: str) -> list[tuple[str, str]]:
+    """The territory's communes as ``(code, name)`` sorted by name, for a picker."""
+    rows = _rows(
+        con,
+        "SELECT t.code, t.name FROM territory_communes tc "
+        "JOIN territories t ON t.level = 'commune' AND t.code = tc.commune_code "
+        "WHERE tc.level = ? AND tc.code = ? ORDER BY t.name, t.code",
+        [level, str(code)],
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+def resolve_commune_name(
+    con: duckdb.DuckDBPyConnection, level: str, code: str, name: str
+) -> str | None:
+    """A commune typed by name (accents, case, hyphens ignored) or code → its code, or None."""
+    wanted = _fold(name)
+    if not wanted:
+        return None
+    choices = commune_choices(con, level, code)
+    for commune_code, commune_name in choices:
+        if wanted in (_fold(commune_name), commune_code.lower()):
+            return commune_code
+    return None
+
+
+def commune_counts(con: duckdb.DuckDBPyConnection, session_id: str) -> pd.DataFrame:
+    """Contributions tied to communes for the workshop map.
+
+    Columns: ``commune_code, name, lon, lat, contributions, by_category`` (dict of counts),
+    ``texts`` (list, raw).
+    """
+    frame = board(con, session_id)
+    frame = frame[frame["commune_code"].notna()]
+    if frame.empty:
+        return pd.DataFrame(
+            columns=["commune_code", "name", "lon", "lat", "contributions", "by_category", "texts"]
+        )
+    codes = sorted(frame["commune_code"].unique())
+    places = _df(
+        con,
+        "SELECT code AS commune_code, name, lon, lat FROM territories WHERE level = 'commune' "
+        "AND list_contains(?, code)",
+        [codes],
+    )
+    grouped = (
+        frame.groupby("commune_code")
+        .agg(
+            contributions=("contribution_id", "count"),
+            by_category=("category", lambda s: s.value_counts().to_dict()),
+            texts=("text", list),
+        )
+        .reset_index()
+    )
+    out = places.merge(grouped, on="commune_code", how="right")
+    return out[
+        ["commune_code", "name", "lon", "lat", "contributions", "by_category", "texts"]
+    ].sort_values("commune_code", ignore_index=True)
+
+
+def _outlines(con, level: str, code: str, limit: int = 1500) -> list[dict]:
+    # The map background: every commune outline of the territory, when the geometry is loaded
+    # and the territory is small enough to draw commune by commune.
+    rows = _rows(
+        con,
+        "SELECT g.code, g.geojson FROM territory_communes tc "
+        "JOIN geometries g ON g.level = 'commune' AND g.code = tc.commune_code "
+        "WHERE tc.level = ? AND tc.code = ? ORDER BY g.code LIMIT ?",
+        [level, str(code), limit + 1],
+    )
+    if len(rows) > limit:
+        return []
+    return [{"code": r[0], "geojson": r[1]} for r in rows]
+
+
+def synthesis(con: duckdb.DuckDBPyConnection, session_id: str) -> Synthesis:
+    """The workshop's content for the synthesis export (key figures are added by ``report``)."""
+    session = get_session(con, session_id)
+    frame = board(con, session_id)
+    grouped: dict[str, list[dict]] = {}
+    for category in CATEGORY_ORDER:
+        part = frame[frame["category"] == category].sort_values(
+            ["votes", "created_at"], ascending=[False, True]
+        )
+        grouped[category] = part.to_dict("records")
+    communes = commune_counts(con, session_id).to_dict("records")
+    return Synthesis(
+        session=session,
+        stats=stats(con, session_id),
+        contributions=grouped,
+        communes=communes,
+        outlines=_outlines(con, session.territory_level, session.territory_code),
+    )
