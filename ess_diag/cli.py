@@ -1,0 +1,261 @@
+"""The ``ess-diag`` command: a thin layer over the package (no logic of its own).
+
+Each subcommand is a ``cmd_*`` function taking the parsed arguments and returning an exit code,
+registered in :func:`build_parser`. Messages are in French; ``--json`` output is for scripts.
+Heavy modules are imported inside the commands so that ``ess-diag indicators`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+__all__ = ["main", "build_parser"]
+
+
+def _print_json(payload) -> None:
+    json.dump(payload, sys.stdout, ensure_ascii=False, indent=2, default=_json_default)
+    sys.stdout.write("\n")
+
+
+def _json_default(value):
+    import datetime as dt
+
+    import numpy as np
+
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    raise TypeError(f"non sérialisable : {type(value).__name__}")
+
+
+def _err(message: str) -> None:
+    print(f"Erreur : {message}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- init
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Build the database: the reference geography, then the demo data unless --empty.
+
+    On an existing database: ``--empty`` removes the demo data in place (imports and workshops
+    are kept), ``--demo`` adds it if absent; ``--force`` rebuilds from nothing after keeping a
+    dated copy of the old file.
+    """
+    import datetime as dt
+
+    from . import config, store
+
+    path = config.db_path(args.db)
+    if path.exists() and args.if_missing:
+        print(f"Base déjà présente : {path} (rien à faire).")
+        return 0
+    if path.exists() and not args.force:
+        return _init_existing(path, args)
+    if path.exists():
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        backup = path.with_name(f"{path.stem}-{stamp}{path.suffix}.bak")
+        path.replace(backup)
+        path.with_name(path.name + ".wal").unlink(missing_ok=True)
+        print(f"Ancienne base conservée sous {backup}.")
+    started = time.perf_counter()
+    # Build into a temporary file, then move it in place: an interrupted build never leaves a
+    # half-built database where the app expects a complete one.
+    building = path.with_name(path.name + ".building")
+    for leftover in (building, building.with_name(building.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = store.connect(building)
+    try:
+        counts = _build(con, with_demo=not args.empty, quiet=args.quiet)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    building.replace(path)
+    elapsed = time.perf_counter() - started
+    size_mb = path.stat().st_size / 1e6
+    print(
+        f"Base prête : {path} — {counts.get('commune', 0)} communes, {counts.get('epci', 0)} EPCI, "
+        f"{counts.get('departement', 0)} départements, {counts.get('region', 0)} régions "
+        f"({'sans' if args.empty else 'avec'} données de démonstration), "
+        f"{elapsed:.1f} s, {size_mb:.0f} Mo."
+    )
+    return 0
+
+
+def _build(con, *, with_demo: bool, quiet: bool = False) -> dict:
+    from . import geography, nomenclatures, store
+
+    def say(msg: str) -> None:
+        if not quiet:
+            print(f"  {msg}")
+
+    print("Construction du référentiel géographique (toute la France)…")
+    counts = geography.build(con, progress=say)
+    nomenclatures.register(con)
+    if with_demo:
+        from . import demo
+
+        print("Chargement des données de démonstration (simulées)…")
+        demo.load(con)
+    else:
+        store.set_meta(con, "demo", "0")
+    return counts
+
+
+def _init_existing(path, args: argparse.Namespace) -> int:
+    from . import store
+
+    con = store.connect(path)
+    try:
+        has_demo = store.get_meta(con, "demo") == "1"
+        if args.empty:
+            if not has_demo:
+                print(f"Base {path} : aucune donnée de démonstration à retirer.")
+                return 0
+            from . import demo
+
+            demo.unload(con)
+            print(f"Données de démonstration retirées de {path} (vos imports sont conservés).")
+            return 0
+        if has_demo:
+            print(
+                f"Base déjà présente avec les données de démonstration : {path}. "
+                "Pour tout reconstruire : ess-diag init --force."
+            )
+            return 0
+        from . import demo
+
+        demo.load(con)
+        print(f"Données de démonstration ajoutées à {path}.")
+        return 0
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- territories
+
+
+def cmd_territories(args: argparse.Namespace) -> int:
+    """List territories of a level, optionally within a parent."""
+    from . import geography, store
+
+    if bool(args.parent_level) != bool(args.parent):
+        _err("--parent-level et --parent vont ensemble.")
+        return 2
+    con = store.connect(args.db, read_only=True)
+    try:
+        frame = geography.territories(con, args.level, args.parent_level, args.parent)
+    finally:
+        con.close()
+    records = [
+        {
+            "level": row["level"],
+            "code": row["code"],
+            "name": row["name"],
+            "population": int(row["population"]),
+            "area_km2": None if row["area_km2"] != row["area_km2"] else round(row["area_km2"], 2),
+            "commune_count": int(row["commune_count"]),
+            "epci_code": row["epci_code"],
+            "departement_code": row["departement_code"],
+            "region_code": row["region_code"],
+        }
+        for row in frame.to_dict("records")
+    ]
+    for record in records:
+        for key in ("epci_code", "departement_code", "region_code"):
+            if not isinstance(record[key], str):
+                record[key] = None
+    if args.json:
+        _print_json(records)
+    else:
+        from .formatting import fmt_int
+
+        for r in records:
+            print(f"{r['code']:>10}  {r['name']}  ({fmt_int(r['population'])} hab.)")
+        print(f"{len(records)} territoires.")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="chemin de la base DuckDB (défaut : $ESS_DIAG_DB ou data/ess_diag.duckdb)",
+    )
+
+
+LEVEL_CHOICES = ("commune", "epci", "departement", "region", "france")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ess-diag",
+        description="ESS Diag — diagnostic territorial partagé de l'économie sociale et solidaire.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+
+    p = sub.add_parser(
+        "init",
+        help="construire la base (géographie réelle + données de démonstration)",
+        description="Construit la base : référentiel géographique de toute la France, puis un "
+        "jeu de données de démonstration (simulé) sauf avec --empty.",
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--demo", action="store_true", help="avec données de démonstration (défaut)")
+    mode.add_argument("--empty", action="store_true", help="sans données de démonstration")
+    p.add_argument("--if-missing", action="store_true", help="ne rien faire si la base existe déjà")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="reconstruire entièrement une base existante (une copie datée est conservée)",
+    )
+    p.add_argument("--quiet", action="store_true", help="moins de messages")
+    _add_db(p)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser(
+        "territories",
+        help="lister les territoires d'un niveau",
+        description="Liste les territoires d'un niveau (éventuellement dans un territoire parent).",
+    )
+    p.add_argument("--level", required=True, choices=LEVEL_CHOICES)
+    p.add_argument("--parent-level", choices=LEVEL_CHOICES)
+    p.add_argument("--parent", metavar="CODE")
+    p.add_argument("--json", action="store_true", help="sortie JSON")
+    _add_db(p)
+    p.set_defaults(func=cmd_territories)
+
+    # Other subcommands (import, imports, indicators…) are registered below this line, each as
+    # a small block calling a cmd_* function.
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .store import StoreError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except StoreError as exc:
+        _err(str(exc))
+        return 1
+    except ValueError as exc:  # unknown territory/commune codes, bad levels: French messages
+        _err(str(exc))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
