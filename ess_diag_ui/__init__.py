@@ -1,0 +1,276 @@
+"""Shared Streamlit pieces: the database connection, the territory picker, the demo banner.
+
+Pages call :func:`current_territory` and :func:`current_year` to know what to show; the
+entry point (``app.py``) draws the sidebar once for every page with :func:`sidebar`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ess_diag import config, geography, store
+from ess_diag.formatting import escape, fmt_int
+
+__all__ = [
+    "get_con",
+    "data_version",
+    "current_territory",
+    "current_year",
+    "available_years",
+    "territory_label",
+    "territory_info",
+    "sidebar",
+    "territory_picker",
+    "demo_banner",
+    "is_demo",
+    "page_setup",
+]
+
+DEFAULT_TERRITORY = ("france", "FR")
+_ALL = "__all__"
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str):
+    return store.get_connection(path)
+
+
+def get_con():
+    """The process-wide DuckDB connection (take a ``.cursor()`` per query)."""
+    return _connection(str(config.db_path()))
+
+
+def data_version() -> int:
+    """Bumped by every import/undo: use it as an argument of ``st.cache_data`` functions."""
+    return store.data_version(get_con().cursor())
+
+
+def is_demo() -> bool:
+    return store.get_meta(get_con().cursor(), "demo") == "1"
+
+
+def current_territory() -> tuple[str, str]:
+    """The selected ``(level, code)``; France until the user picks something."""
+    value = st.session_state.get("territory")
+    if not value:
+        params = st.query_params
+        level, code = params.get("niveau"), params.get("code")
+        if level in geography.LEVELS and code:
+            value = (level, code)
+        else:
+            value = DEFAULT_TERRITORY
+        st.session_state["territory"] = value
+    return tuple(value)  # type: ignore[return-value]
+
+
+@st.cache_data(show_spinner=False)
+def available_years(_version: int) -> list[int]:
+    """Years for which statistics are loaded (employment or ESS tables), newest last."""
+    cur = get_con().cursor()
+    rows = cur.execute(
+        "SELECT DISTINCT year FROM private_employment UNION SELECT DISTINCT year FROM ess_stats "
+        "ORDER BY 1"
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def current_year() -> int | None:
+    """The selected year (the latest loaded by default), or None when no statistics exist."""
+    years = available_years(data_version())
+    if not years:
+        return None
+    year = st.session_state.get("year")
+    if year not in years:
+        year = years[-1]
+        st.session_state["year"] = year
+    return int(year)
+
+
+@st.cache_data(show_spinner=False)
+def territory_info(level: str, code: str, _version: int) -> dict:
+    return geography.territory(get_con(), level, code)
+
+
+def territory_label(level: str, code: str) -> str:
+    """``'Département Ain (01)'`` — a level is always named with its code."""
+    info = territory_info(level, code, data_version())
+    if level == "france":
+        return "France"
+    return f"{geography.LEVEL_LABELS[level]} {info['name']} ({code})"
+
+
+@st.cache_data(show_spinner=False)
+def _options(level: str, parent_level: str | None, parent_code: str | None, _version: int):
+    frame = geography.territories(get_con(), level, parent_level, parent_code)
+    return list(zip(frame["code"], frame["name"], strict=True))
+
+
+@st.cache_data(show_spinner=False)
+def _search(text: str, _version: int) -> list[tuple[str, str, str]]:
+    needle = f"%{text.strip()}%"
+    rows = (
+        get_con()
+        .cursor()
+        .execute(
+            """
+            SELECT level, code, name FROM territories
+            WHERE level <> 'france'
+              AND (strip_accents(lower(name)) LIKE strip_accents(lower(?)) OR code LIKE ?)
+            ORDER BY CASE level WHEN 'region' THEN 0 WHEN 'departement' THEN 1
+                                WHEN 'epci' THEN 2 ELSE 3 END, population DESC
+            LIMIT 30
+            """,
+            [needle, f"{text.strip()}%"],
+        )
+        .fetchall()
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _chain_from(level: str, code: str) -> dict[str, str]:
+    """The picker's selections (région, département, EPCI, commune) for a territory."""
+    if level == "france":
+        return {}
+    info = territory_info(level, code, data_version())
+    chain = {level: code}
+    if level in ("departement", "epci", "commune") and info.get("region_code"):
+        chain["region"] = info["region_code"]
+    if level in ("epci", "commune") and info.get("departement_code"):
+        chain["departement"] = info["departement_code"]
+    if level == "commune" and info.get("epci_code"):
+        chain["epci"] = info["epci_code"]
+    return chain
+
+
+def _select(label: str, level: str, parent: tuple[str, str] | None, chosen: str | None, key: str):
+    version = data_version()
+    options = _options(level, *(parent or (None, None)), version)
+    codes = [_ALL] + [c for c, _ in options]
+    names = dict(options)
+    index = codes.index(chosen) if chosen in codes else 0
+    all_label = {
+        "region": "France entière",
+        "departement": "Toute la région",
+        "epci": "Tout le département",
+        "commune": "Toute l'intercommunalité",
+    }[level]
+    return st.selectbox(
+        label,
+        codes,
+        index=index,
+        format_func=lambda c: all_label if c == _ALL else f"{names[c]} ({c})",
+        key=key,
+    )
+
+
+def territory_picker() -> tuple[str, str]:
+    """Région → département → EPCI → commune, plus a search by name or code."""
+    level, code = current_territory()
+    chain = _chain_from(level, code)
+
+    query = st.text_input(
+        "Rechercher un territoire",
+        placeholder="Nom ou code : Rennes, 35, 243500139…",
+        key="territory_search",
+    )
+    if query and len(query.strip()) >= 2:
+        hits = _search(query, data_version())
+        if hits:
+            labels = {
+                (lv, cd): f"{geography.LEVEL_LABELS[lv]} — {nm} ({cd})" for lv, cd, nm in hits
+            }
+            picked = st.selectbox(
+                "Résultats",
+                [None, *labels],
+                format_func=lambda k: "Choisir…" if k is None else labels[k],
+                key="territory_search_pick",
+            )
+            if picked and picked != (level, code):
+                _set_territory(*picked)
+                st.rerun()
+        else:
+            st.caption("Aucun territoire ne correspond.")
+
+    region = _select("Région", "region", None, chain.get("region"), "pick_region")
+    selected = DEFAULT_TERRITORY if region == _ALL else ("region", region)
+    if region != _ALL:
+        dep = _select(
+            "Département", "departement", ("region", region), chain.get("departement"), "pick_dep"
+        )
+        if dep != _ALL:
+            selected = ("departement", dep)
+            epci = _select(
+                "Intercommunalité", "epci", ("departement", dep), chain.get("epci"), "pick_epci"
+            )
+            if epci != _ALL:
+                selected = ("epci", epci)
+                commune = _select(
+                    "Commune", "commune", ("epci", epci), chain.get("commune"), "pick_commune"
+                )
+                if commune != _ALL:
+                    selected = ("commune", commune)
+    if selected != (level, code):
+        _set_territory(*selected)
+    return current_territory()
+
+
+def _set_territory(level: str, code: str) -> None:
+    st.session_state["territory"] = (level, code)
+    # The cascading selectboxes follow the new territory on the next run.
+    for key in ("pick_region", "pick_dep", "pick_epci", "pick_commune", "territory_search_pick"):
+        st.session_state.pop(key, None)
+
+
+def year_picker() -> int | None:
+    years = available_years(data_version())
+    if not years:
+        st.caption("Aucune statistique annuelle chargée.")
+        return None
+    current = current_year()
+    chosen = st.selectbox("Année", years, index=years.index(current), key="year_select")
+    st.session_state["year"] = int(chosen)
+    return int(chosen)
+
+
+def demo_banner() -> None:
+    """A visible notice on every page while demo data is loaded."""
+    if is_demo():
+        st.warning(
+            "**Données de démonstration** — les acteurs, emplois et séries affichés sont "
+            "**simulés** sur la géographie réelle de la France. Ils ne décrivent aucun territoire "
+            "réel. Importez vos fichiers (page *Importer des données*) ou lancez "
+            "`ess-diag init --empty` pour travailler sans eux.",
+            icon="⚠️",
+        )
+
+
+def sidebar() -> tuple[str, str]:
+    """The sidebar shared by every page: territory, year, data notice."""
+    with st.sidebar:
+        st.markdown("### Territoire")
+        territory = territory_picker()
+        year_picker()
+        level, code = territory
+        info = territory_info(level, code, data_version())
+        st.caption(
+            f"{escape(territory_label(level, code))} · {fmt_int(info['population'])} habitants"
+        )
+    return territory
+
+
+def page_setup(chrome: bool = True) -> tuple[str, str]:
+    """Call first in every page: draws the shared sidebar and the demo banner.
+
+    Pages draw their own chrome (rather than ``app.py``) so that each page also runs alone,
+    as ``AppTest.from_file("pages/x.py")`` does. Full-screen pages pass ``chrome=False``.
+    """
+    try:
+        get_con()
+    except store.StoreError as exc:
+        st.error(str(exc))
+        st.stop()
+    if not chrome:
+        return current_territory()
+    territory = sidebar()
+    demo_banner()
+    return territory

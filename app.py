@@ -1,0 +1,48 @@
+"""ESS Diag — entry point: navigation, shared sidebar (territory, year), demo banner.
+
+Run with `make run` (127.0.0.1:8501) or `make run-lan` for a workshop on the local network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+HERE = Path(__file__).resolve().parent
+
+#: (section, file, title, icon). A page whose file does not exist yet is skipped.
+PAGES = [
+    ("Diagnostic", "pages/accueil.py", "Accueil", ":material/home:"),
+    ("Diagnostic", "pages/vue_ensemble.py", "Vue d'ensemble", ":material/dashboard:"),
+    ("Diagnostic", "pages/carte.py", "Carte", ":material/map:"),
+    ("Diagnostic", "pages/secteurs.py", "Secteurs", ":material/bar_chart:"),
+    ("Diagnostic", "pages/ruralite.py", "Ruralité", ":material/agriculture:"),
+    ("Diagnostic", "pages/evolution.py", "Évolution & résilience", ":material/trending_up:"),
+    ("Diagnostic", "pages/acteurs.py", "Acteurs", ":material/groups:"),
+    ("Atelier", "pages/atelier.py", "Animer un atelier", ":material/forum:"),
+    ("Atelier", "pages/projection.py", "Mode projection", ":material/slideshow:"),
+    ("Atelier", "pages/participer.py", "Participer", ":material/how_to_vote:"),
+    ("Données", "pages/importer.py", "Importer des données", ":material/upload_file:"),
+    ("Données", "pages/methodologie.py", "Méthodologie & sources", ":material/menu_book:"),
+]
+
+# A local icon: a Material icon as page_icon is fetched from an outside host.
+st.set_page_config(
+    page_title="ESS Diag", page_icon=str(HERE / "ess_diag_ui" / "icon.png"), layout="wide"
+)
+
+
+def _navigation():
+    sections: dict[str, list] = {}
+    for section, file, title, icon in PAGES:
+        if (HERE / file).exists():
+            sections.setdefault(section, []).append(
+                st.Page(file, title=title, icon=icon, default=file == "pages/accueil.py")
+            )
+    return st.navigation(sections)
+
+
+# Each page starts with ``ess_diag_ui.page_setup()`` (sidebar, demo banner), so that it also
+# runs alone under AppTest; full-screen pages (projection, participants) skip the sidebar.
+_navigation().run()
