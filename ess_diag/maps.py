@@ -1,0 +1,598 @@
+"""Maps: pydeck decks of an indicator and of the ESS actors, drawn without any basemap.
+
+The room often has no internet, so no tile or style is ever fetched: decks are built with
+``map_provider=None`` (``map_style=None`` would still fetch a style) and the territory outlines
+from the ``geometries`` table stand in for a basemap.
+
+Two halves:
+
+* **data access** (:func:`child_levels`, :func:`load_outlines`, :func:`load_parent_outline`,
+  :func:`load_actor_points`): the only queries of this module, thin reads of the reference
+  geography and of ``actors``; the indicator values themselves come from ``ess_diag.indicators``.
+* **pure builders** (:func:`choropleth_classes`, :func:`build_deck`, …): plain data in, a
+  :class:`MapView` (deck + legends + size in bytes) out, testable without a browser.
+
+What a view sends to the browser is kept small (< 3 MB, see :func:`deck_json_bytes`): outlines
+are simplified and rounded to a precision that fits the extent shown, the JSON is compact, and
+the number of actor points is capped (the largest employers are kept, and the page says so).
+Tooltips are *text* tooltips: deck.gl writes them with ``innerText``, so a name such as
+``<img src=x onerror=alert(1)>`` always shows as text, whatever renders the deck.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+import shapely
+from pydeck.bindings.json_tools import default_serialize
+
+from . import formatting, nomenclatures
+from .figures import FAMILY_COLORS  # one palette for charts and maps
+from .store import quote_identifier
+
+__all__ = [
+    "CHILD_LEVELS",
+    "LEVEL_LABELS_PLURAL",
+    "FAMILY_COLORS",
+    "CHOROPLETH_COLORS",
+    "NO_DATA_COLOR",
+    "MAX_ACTOR_POINTS",
+    "MapIndicator",
+    "MAP_INDICATORS",
+    "LegendItem",
+    "MapView",
+    "CompactDeck",
+    "child_levels",
+    "child_codes",
+    "load_outlines",
+    "load_parent_outline",
+    "load_actor_points",
+    "hex_to_rgb",
+    "choropleth_classes",
+    "simplify_geojson",
+    "view_state_for",
+    "METRO_BOUNDS",
+    "build_deck",
+    "deck_json_bytes",
+]
+
+#: For a selected level, the levels a map can break it down into (first = default).
+#: A national view never draws 35,000 communes: départements by default, EPCI on request.
+CHILD_LEVELS: dict[str, tuple[str, ...]] = {
+    "france": ("departement", "region", "epci"),
+    "region": ("epci", "departement"),
+    "departement": ("epci", "commune"),
+    "epci": ("commune",),
+    "commune": ("commune",),
+}
+
+LEVEL_LABELS_PLURAL: dict[str, str] = {
+    "commune": "communes",
+    "epci": "EPCI",
+    "departement": "départements",
+    "region": "régions",
+    "france": "France",
+}
+
+# Column of ``territories`` (commune rows) that names the parent of each level.
+_COMMUNE_PARENT_COLUMN = {
+    "epci": "epci_code",
+    "departement": "departement_code",
+    "region": "region_code",
+}
+
+_OTHER_FAMILY_COLOR = "#555555"
+
+#: Sequential palette for the choropleth (ColorBrewer "Purples", 5 classes): distinct from
+#: the family colours of the points drawn on top, and ordered light → dark for every viewer.
+CHOROPLETH_COLORS: tuple[str, ...] = ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")
+NO_DATA_COLOR = "#d9d9d9"
+_OUTLINE_COLOR = [60, 60, 60, 255]
+_PARENT_OUTLINE_COLOR = [20, 20, 20, 255]
+
+#: At most this many actor points per view (the largest employers first): keeps the JSON sent
+#: to the browser well under 3 MB and the drawing quick on a facilitator's laptop.
+MAX_ACTOR_POINTS = 5000
+
+
+@dataclass(frozen=True)
+class MapIndicator:
+    """An indicator a choropleth can show: ``kind`` decides its number format."""
+
+    key: str
+    label: str
+    kind: str  # "share" (0–1, shown as %) | "count" | "ratio"
+
+
+#: Indicators offered on the map, keyed like the ``ess-diag indicators`` JSON document.
+MAP_INDICATORS: dict[str, MapIndicator] = {
+    m.key: m
+    for m in (
+        MapIndicator("ess_share_private_jobs", "Part de l'ESS dans l'emploi privé", "share"),
+        MapIndicator("ess_jobs", "Emplois de l'ESS", "count"),
+        MapIndicator("ess_establishments", "Établissements employeurs de l'ESS", "count"),
+        MapIndicator("jobs_per_1000_inhabitants", "Emplois de l'ESS pour 1 000 habitants", "ratio"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class LegendItem:
+    """One legend line: a colour swatch and its French label."""
+
+    color: str
+    label: str
+
+
+@dataclass
+class MapView:
+    """Everything a page needs to show a map: the deck, its legends and what was left out."""
+
+    deck: pdk.Deck
+    legend_title: str
+    legend: list[LegendItem]
+    actor_legend: list[LegendItem]
+    actors_shown: int = 0
+    actors_total: int = 0
+    json_bytes: int = 0
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+class CompactDeck(pdk.Deck):
+    """A :class:`pydeck.Deck` serialised without indentation.
+
+    pydeck indents its JSON by two spaces, which puts every coordinate on its own indented
+    line and roughly triples what a map sends to the browser; Streamlit sends ``to_json()``.
+    """
+
+    def to_json(self) -> str:  # noqa: D401 - same contract as pydeck's
+        return json.dumps(
+            self,
+            sort_keys=True,
+            default=default_serialize,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+
+# --- data access --------------------------------------------------------------------------
+
+
+def child_levels(level: str) -> tuple[str, ...]:
+    """The levels a territory of ``level`` can be broken down into on the map."""
+    try:
+        return CHILD_LEVELS[level]
+    except KeyError:
+        raise ValueError(f"Niveau de territoire inconnu : {level!r}") from None
+
+
+def child_codes(
+    con: duckdb.DuckDBPyConnection, level: str, code: str, child_level: str
+) -> list[str]:
+    """Codes of the ``child_level`` territories that have at least one commune in (level, code).
+
+    An EPCI straddling two départements is drawn whole in both.
+    """
+    if child_level not in child_levels(level):
+        raise ValueError(f"Le niveau {child_level!r} ne découpe pas le niveau {level!r}.")
+    cur = con.cursor()
+    if child_level == "commune":
+        rows = cur.execute(
+            "SELECT commune_code FROM territory_communes WHERE level = ? AND code = ? "
+            "ORDER BY commune_code",
+            [level, code],
+        ).fetchall()
+    else:
+        column = quote_identifier(_COMMUNE_PARENT_COLUMN[child_level])
+        rows = cur.execute(
+            f"SELECT DISTINCT c.{column} FROM territory_communes tc "  # noqa: S608 - fixed column
+            "JOIN territories c ON c.level = 'commune' AND c.code = tc.commune_code "
+            f"WHERE tc.level = ? AND tc.code = ? AND c.{column} IS NOT NULL ORDER BY 1",
+            [level, code],
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def load_outlines(
+    con: duckdb.DuckDBPyConnection, level: str, code: str, child_level: str
+) -> pd.DataFrame:
+    """The child territories of (level, code): ``code, name, population, geojson`` (may be NULL)."""
+    codes = child_codes(con, level, code, child_level)
+    if not codes:
+        return pd.DataFrame(columns=["code", "name", "population", "geojson"])
+    cur = con.cursor()
+    return cur.execute(
+        "SELECT t.code, t.name, t.population, g.geojson FROM territories t "
+        "LEFT JOIN geometries g ON g.level = t.level AND g.code = t.code "
+        "WHERE t.level = ? AND list_contains(?, t.code) ORDER BY t.code",
+        [child_level, codes],
+    ).df()
+
+
+def load_parent_outline(con: duckdb.DuckDBPyConnection, level: str, code: str) -> str | None:
+    """The GeoJSON outline of the selected territory itself (None for France or when absent)."""
+    rows = (
+        con.cursor()
+        .execute("SELECT geojson FROM geometries WHERE level = ? AND code = ?", [level, code])
+        .fetchall()
+    )
+    return rows[0][0] if rows else None
+
+
+def load_actor_points(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    code: str,
+    *,
+    families: Iterable[str] | None = None,
+    sectors: Iterable[str] | None = None,
+    employers_only: bool = False,
+) -> pd.DataFrame:
+    """Active ESS actors with coordinates located in (level, code), largest employers first.
+
+    Columns: ``actor_id, name, partial_diffusion, commune_code, commune_name, family, sector,
+    jobs, jobs_is_estimate, employer, lon, lat``. ``families`` / ``sectors`` filter (None = all).
+    """
+    params: list = [level, code]
+    where = ""
+    if families is not None:
+        where += " AND list_contains(?, a.family)"
+        params.append(list(families))
+    if sectors is not None:
+        where += " AND list_contains(?, a.sector)"
+        params.append(list(sectors))
+    if employers_only:
+        where += " AND a.employer"
+    sql = (
+        "SELECT a.actor_id, a.name, a.partial_diffusion, a.commune_code, "
+        "c.name AS commune_name, a.family, a.sector, a.jobs, a.jobs_is_estimate, a.employer, "
+        "a.lon, a.lat "
+        "FROM actors a "
+        "JOIN territory_communes tc ON tc.commune_code = a.commune_code "
+        "LEFT JOIN territories c ON c.level = 'commune' AND c.code = a.commune_code "
+        "WHERE tc.level = ? AND tc.code = ? AND a.is_ess AND a.active "
+        "AND a.lon IS NOT NULL AND a.lat IS NOT NULL" + where + " "
+        "ORDER BY a.jobs DESC NULLS LAST, a.actor_id"
+    )
+    return con.cursor().execute(sql, params).df()  # noqa: S608 - only placeholders appended
+
+
+# --- pure builders ------------------------------------------------------------------------
+
+
+def hex_to_rgb(color: str, alpha: int | None = None) -> list[int]:
+    """``'#0072B2'`` → ``[0, 114, 178]`` (plus ``alpha`` when given), as deck.gl wants it."""
+    value = color.lstrip("#")
+    rgb = [int(value[i : i + 2], 16) for i in (0, 2, 4)]
+    return rgb + [alpha] if alpha is not None else rgb
+
+
+def _fmt_value(value, kind: str) -> str:
+    if kind == "share":
+        return formatting.fmt_pct(value)
+    if kind == "count":
+        return formatting.fmt_int(value)
+    return formatting.fmt_num(value)
+
+
+def _is_missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def choropleth_classes(
+    values: Iterable[float | None], kind: str, n_classes: int = 5
+) -> tuple[list[float], list[LegendItem]]:
+    """Quantile class breaks and their legend for the values of a choropleth.
+
+    Returns ``(breaks, legend)``: ``breaks`` are the upper bounds of each class (the last is
+    the maximum), and the legend reads "de 10,2 % à 14,5 %" in French formats. Missing values
+    get their own grey "non disponible" entry when any is present.
+
+    >>> choropleth_classes([1, 2, 3, 4], "count", 2)[0]
+    [2.5, 4.0]
+    """
+    values = list(values)
+    present = sorted(float(v) for v in values if not _is_missing(v))
+    has_missing = any(_is_missing(v) for v in values)
+    legend: list[LegendItem] = []
+    breaks: list[float] = []
+    if present:
+        arr = np.array(present)
+        qs = np.quantile(arr, [i / n_classes for i in range(1, n_classes + 1)])
+        breaks = sorted({float(q) for q in qs})
+        palette = _palette_for(len(breaks))
+        low = present[0]
+        for color, high in zip(palette, breaks, strict=True):
+            if low == high:
+                label = _fmt_value(low, kind)
+            else:
+                label = f"de {_fmt_value(low, kind)} à {_fmt_value(high, kind)}"
+            legend.append(LegendItem(color, label))
+            low = high
+    if has_missing:
+        legend.append(LegendItem(NO_DATA_COLOR, "non disponible"))
+    return breaks, legend
+
+
+def _palette_for(n: int) -> tuple[str, ...]:
+    """``n`` colours spread over the sequential palette (keeping its darkest end)."""
+    if n >= len(CHOROPLETH_COLORS):
+        return CHOROPLETH_COLORS
+    step = (len(CHOROPLETH_COLORS) - 1) / max(n - 1, 1)
+    picks = [round(len(CHOROPLETH_COLORS) - 1 - i * step) for i in range(n)][::-1]
+    if n == 1:
+        picks = [2]
+    return tuple(CHOROPLETH_COLORS[i] for i in picks)
+
+
+def _class_color(value, breaks: Sequence[float]) -> str:
+    if _is_missing(value) or not breaks:
+        return NO_DATA_COLOR
+    palette = _palette_for(len(breaks))
+    for color, high in zip(palette, breaks, strict=True):
+        if float(value) <= high:
+            return color
+    return palette[-1]
+
+
+def simplify_geojson(geojsons: Sequence[str | None], tolerance: float, decimals: int) -> list:
+    """Parse, simplify (topology kept) and round GeoJSON geometries; None stays None.
+
+    ``tolerance`` is in degrees; ``decimals`` bounds the coordinates' precision (3 ≈ 100 m).
+    """
+    out: list = [None] * len(geojsons)
+    idx = [i for i, g in enumerate(geojsons) if g]
+    if not idx:
+        return out
+    geoms = shapely.from_geojson([geojsons[i] for i in idx])
+    if tolerance > 0:
+        geoms = shapely.simplify(geoms, tolerance, preserve_topology=True)
+    # One vectorised pass over every coordinate of every geometry.
+    geoms = shapely.set_coordinates(
+        geoms.copy(), np.round(shapely.get_coordinates(geoms), decimals)
+    )
+    parsed = json.loads("[" + ",".join(shapely.to_geojson(geoms)) + "]")
+    for i, geom in zip(idx, parsed, strict=True):
+        out[i] = geom
+    return out
+
+
+#: Metropolitan France (lon/lat): a national view frames it; the overseas départements stay
+#: drawn and reachable by panning, the caption says so.
+METRO_BOUNDS = (-5.3, 41.3, 9.6, 51.2)
+
+
+def _bounds(geojsons: Sequence[str | None]) -> tuple[float, float, float, float] | None:
+    present = [g for g in geojsons if g]
+    if not present:
+        return None
+    boxes = shapely.bounds(shapely.from_geojson(present))
+    boxes = boxes[~np.isnan(boxes).any(axis=1)]
+    if not len(boxes):
+        return None
+    # When some outlines lie in metropolitan France and others overseas, frame the metropole:
+    # otherwise a national view zooms out to half the planet.
+    west, south, east, _north = METRO_BOUNDS
+    metro = (boxes[:, 0] >= west - 1) & (boxes[:, 2] <= east + 1) & (boxes[:, 1] >= south - 1)
+    if metro.any() and not metro.all():
+        boxes = boxes[metro]
+    return (
+        float(boxes[:, 0].min()),
+        float(boxes[:, 1].min()),
+        float(boxes[:, 2].max()),
+        float(boxes[:, 3].max()),
+    )
+
+
+def view_state_for(
+    bounds: tuple[float, float, float, float] | None, width: int = 700, height: int = 560
+) -> pdk.ViewState:
+    """A view centred on ``bounds`` (lon/lat) with the zoom that fits it in width × height px."""
+    if bounds is None:  # metropolitan France
+        return pdk.ViewState(longitude=2.5, latitude=46.6, zoom=4.6)
+    west, south, east, north = bounds
+
+    def merc(lat: float) -> float:
+        lat = max(min(lat, 85.0), -85.0)
+        return math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
+
+    dx = max(east - west, 1e-4)
+    dy = max(merc(north) - merc(south), 1e-4)
+    zoom = math.log2(min(width * 360 / (256 * dx), height * 360 / (256 * dy))) - 0.15
+    centre_y = (merc(north) + merc(south)) / 2
+    centre_lat = math.degrees(2 * math.atan(math.exp(math.radians(centre_y))) - math.pi / 2)
+    return pdk.ViewState(
+        longitude=round((west + east) / 2, 4),
+        latitude=round(centre_lat, 4),
+        zoom=round(max(min(zoom, 14.0), 2.0), 2),
+    )
+
+
+def _detail_for(bounds: tuple[float, float, float, float] | None) -> tuple[float, int]:
+    """Simplification tolerance and decimals that suit the extent shown (≈ 1/1500 of it)."""
+    if bounds is None:
+        return 0.0, 5
+    extent = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+    tolerance = extent / 1500
+    decimals = min(5, max(2, math.ceil(-math.log10(max(tolerance, 1e-6)))))
+    return tolerance, decimals
+
+
+def _actor_radius(jobs) -> float:
+    """Point radius in pixels: the area grows with jobs, bounded for readability."""
+    if _is_missing(jobs) or jobs <= 0:
+        return 3.0
+    return round(min(3.0 + 1.6 * math.sqrt(float(jobs)), 28.0), 1)
+
+
+def build_deck(
+    outlines: pd.DataFrame,
+    values: Mapping[str, float | None],
+    *,
+    indicator: MapIndicator,
+    parent_outline: str | None = None,
+    actors: pd.DataFrame | None = None,
+    max_actor_points: int = MAX_ACTOR_POINTS,
+    commune_names: Mapping[str, str] | None = None,
+    height: int = 560,
+) -> MapView:
+    """The choropleth of ``values`` over ``outlines``, the parent outline and actor points.
+
+    ``outlines`` has ``code, name, geojson`` (as :func:`load_outlines` returns); ``values``
+    maps each code to the indicator value (None when it cannot be computed). ``actors`` is
+    :func:`load_actor_points`' frame (already filtered), largest employers first; at most
+    ``max_actor_points`` are drawn. Pure: no query, no Streamlit.
+    """
+    del commune_names  # reserved: actor frames carry their commune name already
+    codes = list(outlines["code"]) if len(outlines) else []
+    raw_geoms = list(outlines["geojson"]) if len(outlines) else []
+    bounds = _bounds([parent_outline] if parent_outline else raw_geoms)
+    tolerance, decimals = _detail_for(bounds)
+    simple = simplify_geojson(raw_geoms, tolerance, decimals)
+
+    vals = [values.get(c) for c in codes]
+    breaks, legend = choropleth_classes(vals, indicator.kind)
+    features = []
+    table_rows = []
+    for code, name, geom, value in zip(codes, outlines.get("name", []), simple, vals, strict=False):
+        label = _fmt_value(value, indicator.kind) if not _is_missing(value) else "non disponible"
+        table_rows.append({"code": code, "territoire": name, indicator.label: value})
+        if geom is None:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geom,
+                "properties": {
+                    "tip": f"{name} ({code})\n{indicator.label} : {label}",
+                    "fill": hex_to_rgb(_class_color(value, breaks), 200),
+                },
+            }
+        )
+
+    layers: list[pdk.Layer] = [
+        pdk.Layer(
+            "GeoJsonLayer",
+            id="territoires",
+            data={"type": "FeatureCollection", "features": features},
+            stroked=True,
+            filled=True,
+            get_fill_color="properties.fill",
+            get_line_color=_OUTLINE_COLOR,
+            line_width_min_pixels=1,
+            get_line_width=1,
+            pickable=True,
+            auto_highlight=True,
+            highlight_color=[255, 255, 255, 90],
+        )
+    ]
+    if parent_outline:
+        parent_simple = simplify_geojson([parent_outline], tolerance, decimals)[0]
+        layers.append(
+            pdk.Layer(
+                "GeoJsonLayer",
+                id="contour",
+                data={"type": "Feature", "geometry": parent_simple, "properties": {}},
+                stroked=True,
+                filled=False,
+                get_line_color=_PARENT_OUTLINE_COLOR,
+                line_width_min_pixels=3,
+                get_line_width=3,
+                pickable=False,
+            )
+        )
+
+    actors_total = 0 if actors is None else len(actors)
+    shown = 0
+    actor_legend: list[LegendItem] = []
+    if actors is not None and actors_total:
+        kept = actors.head(max_actor_points)
+        shown = len(kept)
+        points = [_actor_point(row) for row in kept.itertuples(index=False)]
+        layers.append(
+            pdk.Layer(
+                "ScatterplotLayer",
+                id="acteurs",
+                data=points,
+                get_position=["lon", "lat"],
+                get_fill_color="c",
+                get_radius="r",
+                radius_units="pixels",
+                stroked=True,
+                get_line_color=[255, 255, 255, 230],
+                line_width_min_pixels=1,
+                pickable=True,
+                opacity=0.9,
+            )
+        )
+        present = set(kept["family"].dropna())
+        actor_legend = [
+            LegendItem(FAMILY_COLORS[f], label)
+            for f, label in nomenclatures.FAMILIES.items()
+            if f in present
+        ]
+
+    deck = CompactDeck(
+        layers=layers,
+        initial_view_state=view_state_for(bounds, height=height),
+        map_provider=None,
+        tooltip={
+            "text": "{tip}",
+            "style": {
+                "backgroundColor": "#1a1a1a",
+                "color": "#ffffff",
+                "fontSize": "15px",
+                "whiteSpace": "pre-line",
+                "maxWidth": "360px",
+            },
+        },
+    )
+    view = MapView(
+        deck=deck,
+        legend_title=indicator.label,
+        legend=legend,
+        actor_legend=actor_legend,
+        actors_shown=shown,
+        actors_total=actors_total,
+        table=pd.DataFrame(table_rows, columns=["code", "territoire", indicator.label]),
+    )
+    view.json_bytes = deck_json_bytes(deck)
+    return view
+
+
+def _actor_point(row) -> dict:
+    """One actor as a deck.gl point; a partial-diffusion entry never shows a name."""
+    name = "diffusion partielle" if row.partial_diffusion or not row.name else str(row.name)
+    family = nomenclatures.FAMILIES.get(row.family, "famille non renseignée")
+    sector = nomenclatures.SECTOR_LABELS.get(row.sector, "secteur non renseigné")
+    if _is_missing(row.jobs):
+        jobs = "emplois non renseignés"
+    else:
+        jobs = f"{formatting.fmt_num(row.jobs, 1 if row.jobs % 1 else 0)} emplois"
+        if row.jobs_is_estimate:
+            jobs += " (estimation)"
+    commune = row.commune_name if isinstance(row.commune_name, str) else row.commune_code
+    return {
+        "lon": round(float(row.lon), 4),
+        "lat": round(float(row.lat), 4),
+        "c": hex_to_rgb(FAMILY_COLORS.get(row.family, _OTHER_FAMILY_COLOR), 230),
+        "r": _actor_radius(row.jobs),
+        "tip": f"{name}\n{commune}\n{family} · {sector}\n{jobs}",
+    }
+
+
+def deck_json_bytes(deck: pdk.Deck) -> int:
+    """Size in bytes (UTF-8) of the JSON Streamlit sends to the browser for ``deck``."""
+    return len(deck.to_json().encode("utf-8"))
