@@ -105,7 +105,9 @@ WHERE t.level = 'commune';
 # --- actors (owner: ingest/sirene.py, ingest/actors_template.py, demo.py) -------------------
 ACTORS_DDL = """
 CREATE TABLE IF NOT EXISTS unites_legales (
-    siren VARCHAR PRIMARY KEY,         -- 9 digits, text
+    -- No PRIMARY KEY here nor on actors: DuckDB's index makes replacing a million rows in one
+    -- transaction ~10x slower; ess_diag.ingest keeps siren / actor_id unique itself.
+    siren VARCHAR NOT NULL,            -- 9 digits, text (unique, kept so by the importers)
     denomination VARCHAR,              -- NULL when partial diffusion
     categorie_juridique VARCHAR,       -- 4 digits
     ess_flag VARCHAR,                  -- 'O' | 'N' | NULL (economieSocialeSolidaireUniteLegale)
@@ -116,7 +118,7 @@ CREATE TABLE IF NOT EXISTS unites_legales (
     import_id VARCHAR
 );
 CREATE TABLE IF NOT EXISTS actors (
-    actor_id VARCHAR PRIMARY KEY,      -- the SIRET when known, else a stable generated id
+    actor_id VARCHAR NOT NULL,         -- the SIRET when known, else a stable generated id (unique)
     siret VARCHAR,
     siren VARCHAR,
     name VARCHAR,                      -- NULL when partial diffusion: never shown
@@ -185,8 +187,11 @@ CREATE TABLE IF NOT EXISTS imports (
     rows_loaded BIGINT,
     rows_set_aside BIGINT,
     report VARCHAR,                    -- JSON validation report
-    undone_at TIMESTAMP
+    undone_at TIMESTAMP,
+    tables VARCHAR                     -- JSON list of the tables written (undo order check)
 );
+-- Rows an import replaced are copied to undo_<table> (same columns + undo_import_id), created
+-- on first use by ess_diag.ingest.core and dropped again when empty.
 """
 
 # --- workshop (owner: workshop.py) ----------------------------------------------------------
