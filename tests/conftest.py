@@ -91,3 +91,18 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"Fichiers réels absents : {REAL_DATA} (dossier shared/data/real)")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def national_db(tmp_path_factory) -> Path:
+    """A database file built by ``ess-diag init --demo``: all of France + demo data (≈1 min).
+
+    Built once per test session. Tests must open it read-only (``store.connect(path,
+    read_only=True)``) and close it; a test that needs to write, or a server process (DuckDB
+    allows one writing process per file), works on a copy.
+    """
+    from ess_diag import cli
+
+    path = tmp_path_factory.mktemp("national") / "ess_diag.duckdb"
+    assert cli.main(["init", "--demo", "--quiet", "--db", str(path)]) == 0
+    return path
