@@ -978,6 +978,14 @@ def _outlines(con, level: str, code: str, limit: int = 1500) -> list[dict]:
     return [{"code": r[0], "geojson": r[1]} for r in rows]
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    # Missing values as None (not NaN/NA) so that exports can test them plainly.
+    return [
+        {k: (None if not isinstance(v, list | dict) and pd.isna(v) else v) for k, v in r.items()}
+        for r in frame.to_dict("records")
+    ]
+
+
 def synthesis(con: duckdb.DuckDBPyConnection, session_id: str) -> Synthesis:
     """The workshop's content for the synthesis export (key figures are added by ``report``)."""
     session = get_session(con, session_id)
@@ -987,8 +995,8 @@ def synthesis(con: duckdb.DuckDBPyConnection, session_id: str) -> Synthesis:
         part = frame[frame["category"] == category].sort_values(
             ["votes", "created_at"], ascending=[False, True]
         )
-        grouped[category] = part.to_dict("records")
-    communes = commune_counts(con, session_id).to_dict("records")
+        grouped[category] = _records(part)
+    communes = _records(commune_counts(con, session_id))
     return Synthesis(
         session=session,
         stats=stats(con, session_id),

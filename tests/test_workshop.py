@@ -42,12 +42,12 @@ def test_session_survives_a_restart(tmp_path):
 
 def test_session_fields(driven):
     con, session, people, ids = driven
-    assert session.territory_name == "CC du Bocage"
+    assert session.territory_name == "Ain"
     assert session.session_date == dt.date(2026, 11, 23)
     assert session.place == "Salle des fêtes"
     assert len(session.join_code) == 6 and session.join_code.isalnum()
-    assert workshop.list_sessions(con, "epci", "200000001") == [session]
-    assert workshop.list_sessions(con, "epci", "999") == []
+    assert workshop.list_sessions(con, "departement", "01") == [session]
+    assert workshop.list_sessions(con, "region", "01") == []
 
 
 def test_whole_session_board_and_tally(driven):
@@ -78,7 +78,7 @@ def test_whole_session_board_and_tally(driven):
     row = frame[frame["contribution_id"] == ids["Une épicerie solidaire"]].iloc[0]
     assert row["merged_count"] == 1
     assert row["merged_texts"] == ["Épicerie solidaire !"]
-    assert row["commune_name"] == "Bâgé-le-Châtel"
+    assert row["commune_name"] == "L'Abergement-de-Varey"
     assert row["author"] == "Alice"
     # The commune déléguée 01099 was stored as its commune 01001.
     friches = frame[frame["text"] == "Des friches à reconvertir"].iloc[0]
@@ -275,7 +275,7 @@ def test_join_unknown_code(con, code, message):
 
 def test_unknown_participant_cannot_post(driven):
     con, session, people, ids = driven
-    other = workshop.create_session(con, "epci", "200000001", "Autre atelier")
+    other = workshop.create_session(con, "departement", "01", "Autre atelier")
     with pytest.raises(workshop.WorkshopError, match="Participant inconnu"):
         workshop.post(con, other.session_id, "forces", "x", participant_id=people["alice"])
 
@@ -283,8 +283,9 @@ def test_unknown_participant_cannot_post(driven):
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
-        ("bage le chatel", "01002"),
-        ("  Bâgé-le-Châtel ", "01002"),
+        ("l'abergement de varey", "01002"),
+        ("  L'Abergement-de-Varey ", "01002"),
+        ("AMBERIEU EN BUGEY", "01004"),
         ("l'abergement clemenciat", "01001"),
         ("01004", "01004"),
         ("Lyon", None),
@@ -292,7 +293,7 @@ def test_unknown_participant_cannot_post(driven):
     ],
 )
 def test_resolve_commune_name(con, typed, expected):
-    assert workshop.resolve_commune_name(con, "epci", "200000001", typed) == expected
+    assert workshop.resolve_commune_name(con, "departement", "01", typed) == expected
 
 
 def test_commune_counts(driven):
@@ -300,7 +301,7 @@ def test_commune_counts(driven):
     frame = workshop.commune_counts(con, session.session_id)
     assert frame[["commune_code", "name", "contributions"]].values.tolist() == [
         ["01001", "L'Abergement-Clémenciat", 3],
-        ["01002", "Bâgé-le-Châtel", 1],
+        ["01002", "L'Abergement-de-Varey", 1],
         ["01004", "Ambérieu-en-Bugey", 2],
     ]
     assert frame.loc[0, "by_category"] == {"forces": 1, "besoins": 1, "opportunites": 1}
@@ -311,7 +312,7 @@ def test_synthesis_content(driven):
     content = workshop.synthesis(con, session.session_id)
     assert [len(content.contributions[c]) for c in workshop.CATEGORY_ORDER] == [4, 3, 4, 2, 2, 4]
     assert content.contributions["besoins"][0]["text"] == "Une épicerie solidaire"
-    assert len(content.outlines) == 3
+    assert len(content.outlines) == 4
     assert content.stats["votes"] == 6
 
 

@@ -3,48 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from ess_diag import store, workshop
 
-__all__ = ["EVIL", "seed_territory", "drive_session"]
+__all__ = ["EVIL", "seed_territory", "drive_session", "fresh_con"]
 
 #: The classic XSS probe: must never reach any output unescaped.
 EVIL = "<img src=x onerror=alert(1)>"
 
-_SQUARE = {
-    "01001": (5.00, 46.00),
-    "01002": (5.10, 46.00),
-    "01004": (5.00, 46.10),
-}
-
-
-def _square(lon: float, lat: float) -> str:
-    ring = [[lon, lat], [lon + 0.1, lat], [lon + 0.1, lat + 0.1], [lon, lat + 0.1], [lon, lat]]
-    return json.dumps({"type": "Polygon", "coordinates": [ring]})
-
 
 def seed_territory(con) -> None:
-    """EPCI 200000001 « CC du Bocage » with three communes (one with an accent) and outlines."""
-    con.execute(
-        "INSERT INTO territories (level, code, name, population) VALUES "
-        "('epci', '200000001', 'CC du Bocage', 3000), "
-        "('commune', '01001', 'L''Abergement-Clémenciat', 800), "
-        "('commune', '01002', 'Bâgé-le-Châtel', 200), "
-        "('commune', '01004', 'Ambérieu-en-Bugey', 2000)"
-    )
-    for code, (lon, lat) in _SQUARE.items():
-        con.execute(
-            "UPDATE territories SET lon = ?, lat = ? WHERE level = 'commune' AND code = ?",
-            [lon + 0.05, lat + 0.05, code],
-        )
-        con.execute(
-            "INSERT INTO territory_communes VALUES ('epci', '200000001', ?), ('commune', ?, ?)",
-            [code, code, code],
-        )
-        con.execute("INSERT INTO commune_aliases VALUES (?, ?, 'COM', NULL)", [code, code])
-        con.execute("INSERT INTO geometries VALUES ('commune', ?, ?)", [code, _square(lon, lat)])
-    con.execute("INSERT INTO commune_aliases VALUES ('01099', '01001', 'COMD', 'Ancienne')")
+    """The shared fixture geography (conftest) plus the indicator fixtures' ESS statistics and
+    private employment: département 01 Ain has communes 01001, 01002, 01004, 01005."""
+    from conftest import build_fixture_geography
+    from indicators_fixtures import insert_private, insert_stats
+
+    build_fixture_geography(con)
+    insert_stats(con)
+    insert_private(con)
 
 
 def drive_session(con):
@@ -52,9 +28,9 @@ def drive_session(con):
     merges two. Returns ``(session, participants, ids)`` where ``ids`` maps a label to an id."""
     session = workshop.create_session(
         con,
-        "epci",
-        "200000001",
-        "Atelier ESS du Bocage",
+        "departement",
+        "01",
+        "Atelier ESS de l'Ain",
         session_date=dt.date(2026, 11, 23),
         place="Salle des fêtes",
         votes_per_participant=3,
