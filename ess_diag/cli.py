@@ -185,6 +185,29 @@ def cmd_territories(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- indicators
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    """The full indicator set of one territory (``indicators.compute``), as JSON or a summary."""
+    from . import indicators, store
+
+    code = args.code or ("FR" if args.level == "france" else None)
+    if code is None:
+        _err("indiquez le code du territoire (pour la France : FR).")
+        return 2
+    con = store.connect(args.db, read_only=True)
+    try:
+        doc = indicators.compute(con, args.level, code, year=args.year)
+    finally:
+        con.close()
+    if args.json:
+        _print_json(doc)
+    else:
+        print(indicators.summary_text(doc))
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -239,6 +262,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Other subcommands (import, imports, indicators…) are registered below this line, each as
     # a small block calling a cmd_* function.
+
+    p = sub.add_parser(
+        "indicators",
+        help="indicateurs du diagnostic d'un territoire",
+        description="Calcule l'ensemble des indicateurs d'un territoire (emploi, familles, "
+        "secteurs, ruralité, évolution, résilience, comparaisons, zones blanches). Chaque clé "
+        "du JSON est définie dans docs/methodologie.md.",
+    )
+    p.add_argument("--level", required=True, choices=LEVEL_CHOICES)
+    p.add_argument("code", nargs="?", metavar="CODE", help="code du territoire (France : FR)")
+    p.add_argument("--year", type=int, help="année (défaut : la plus récente chargée)")
+    p.add_argument("--json", action="store_true", help="sortie JSON (document stable)")
+    _add_db(p)
+    p.set_defaults(func=cmd_indicators)
     return parser
 
 

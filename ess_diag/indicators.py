@@ -36,11 +36,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from . import nomenclatures
+
+if TYPE_CHECKING:  # pandas is imported lazily: the CLI path stays fast to start
+    import pandas as pd
 
 __all__ = [
     "JOBS_SOURCE_STATS",
@@ -65,6 +68,7 @@ __all__ = [
     "similar_territories",
     "zones_blanches",
     "compute",
+    "summary_text",
 ]
 
 JOBS_SOURCE_STATS = "statistiques"
@@ -700,6 +704,8 @@ def _flat(row: dict) -> dict:
 
 
 def _frame(rows: Iterable[dict]) -> pd.DataFrame:
+    import pandas as pd
+
     df = pd.DataFrame([_flat(r) for r in rows], columns=list(KEY_FIGURE_COLUMNS))
     df["population"] = df["population"].astype("Int64")
     df["year"] = df["year"].astype("Int64")
@@ -1120,8 +1126,9 @@ def _evolution(con, ctx: _Context, info: dict, base_year, start_year, end_year) 
 
 
 def _index(value, base) -> float | None:
-    r = _ratio(value, base)
-    return None if r is None else 100.0 * r
+    if _ratio(value, base) is None:
+        return None
+    return 100.0 * value / base
 
 
 # --------------------------------------------------------------------------- resilience
@@ -1510,3 +1517,36 @@ def compute(
 def _is_demo(con: duckdb.DuckDBPyConnection) -> bool:
     rows = _rows(con, "SELECT value FROM meta WHERE key = 'demo'")
     return bool(rows) and rows[0][0] == "1"
+
+
+def summary_text(doc: dict) -> str:
+    """A short French plain-text rendering of :func:`compute`'s document (for the terminal)."""
+    from .formatting import NOT_AVAILABLE, fmt_int, fmt_num, fmt_pct
+
+    t = doc["territory"]
+    source = {
+        JOBS_SOURCE_STATS: "statistiques importées",
+        JOBS_SOURCE_ESTIMATE: "estimation à partir des tranches d'effectifs SIRENE",
+        None: NOT_AVAILABLE,
+    }[doc["jobs_source"]]
+    lines = [
+        f"{t['name']} ({_LEVEL_LABELS[t['level']]} {t['code']}), {fmt_int(t['population'])} "
+        f"habitants — année {doc['year'] if doc['year'] is not None else NOT_AVAILABLE}"
+        + (" — DONNÉES DE DÉMONSTRATION (simulées)" if doc.get("demo") else ""),
+        f"  Établissements employeurs de l'ESS : {fmt_int(doc['ess_establishments'])}",
+        f"  Emplois de l'ESS : {fmt_int(doc['ess_jobs'])} (source : {source})",
+        f"  Emploi privé : {fmt_int(doc['private_jobs'])}",
+        f"  Part de l'ESS dans l'emploi privé : {fmt_pct(doc['ess_share_private_jobs'])}",
+        f"  Emplois ESS pour 1 000 habitants : {fmt_num(doc['jobs_per_1000_inhabitants'])}",
+        f"  Part des femmes : {fmt_pct(doc['women_share'])}",
+        f"  Part des emplois ESS en commune rurale : {fmt_pct(doc['rural']['share_ess_jobs_rural'])}"
+        f" (définition : {doc['rural']['definition_label']})",
+    ]
+    for parent in doc["comparisons"]["parents"]:
+        lines.append(
+            f"  Comparaison — {parent['name']} : {fmt_pct(parent['ess_share_private_jobs'])} "
+            "de l'emploi privé"
+        )
+    for key, reason in doc["notes"].items():
+        lines.append(f"  Note ({key}) : {reason}")
+    return "\n".join(lines)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
+
 SOURCE = "urssaf_test"
 
 #: commune → year → (établissements, effectifs, effectifs_femmes); 01002 has no ESS at all.
@@ -216,10 +218,12 @@ def insert_stats(con, with_sectors: bool = True) -> None:
             for family, (estab, jobs) in families.items():
                 rows.append(("commune", commune, 2023, family, None, "etablissements", estab))
                 rows.append(("commune", commune, 2023, family, None, "effectifs", jobs))
-    con.executemany(
-        "INSERT INTO ess_stats (level, code, year, family, sector, measure, value, source) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(*r, SOURCE) for r in rows],
+    _insert(
+        con,
+        "ess_stats",
+        ["level", "code", "year", "family", "sector", "measure", "value"],
+        rows,
+        source=SOURCE,
     )
 
 
@@ -231,17 +235,41 @@ def insert_private(con, years=(2021, 2022, 2023)) -> None:
         if year in years
         for sector, jobs in sectors.items()
     ]
-    con.executemany(
-        "INSERT INTO private_employment (commune_code, year, sector, establishments, jobs, source) "
-        "VALUES (?, ?, ?, 1, ?, ?)",
-        [(*r, SOURCE) for r in rows],
+    _insert(
+        con, "private_employment", ["commune_code", "year", "sector", "jobs"], rows, source=SOURCE
     )
 
 
 def insert_actors(con) -> None:
-    con.executemany(
-        "INSERT INTO actors (actor_id, siret, siren, name, partial_diffusion, commune_code, "
-        "family, sector, jobs, employer, active, is_ess, date_creation, source) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sirene')",
-        [(a[0], None, *a[1:]) for a in ACTORS],
-    )
+    cols = ["actor_id", "siren", "name", "partial_diffusion", "commune_code", "family"]
+    cols += ["sector", "jobs", "employer", "active", "is_ess", "date_creation"]
+    _insert(con, "actors", cols, ACTORS, source="sirene")
+
+
+def _insert(con, table: str, columns: list[str], rows: list[tuple], source: str) -> None:
+    # One set-based insert from a frame: executemany is slow in DuckDB.
+    frame = pd.DataFrame(rows, columns=columns).assign(source=source)
+    if table == "private_employment":
+        frame["establishments"] = 1.0
+    cur = con.cursor()
+    cur.register("fixture_rows", frame)
+    names = ", ".join(frame.columns)
+    cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM fixture_rows")  # noqa: S608
+    cur.unregister("fixture_rows")
+
+
+def build(stats: bool = True, private_years=(2021, 2022, 2023), actors: bool = True):
+    """A fresh in-memory database: fixture geography plus the rows asked for."""
+    from conftest import build_fixture_geography
+
+    from ess_diag import store
+
+    con = store.connect(":memory:")
+    build_fixture_geography(con)
+    if stats:
+        insert_stats(con)
+    if private_years:
+        insert_private(con, years=private_years)
+    if actors:
+        insert_actors(con)
+    return con
