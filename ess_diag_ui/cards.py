@@ -1,0 +1,120 @@
+"""Key-figure cards ("L'ESS en quelques chiffres") and map legends."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from ess_diag import formatting
+from ess_diag.formatting import escape
+
+__all__ = ["CARD_SPECS", "card_texts", "key_figure_cards", "legend", "jobs_source_caption"]
+
+#: (key in the indicators document, French label, kind): the order of the cards.
+CARD_SPECS: tuple[tuple[str, str, str], ...] = (
+    ("ess_establishments", "Établissements employeurs", "count"),
+    ("ess_jobs", "Emplois", "count"),
+    ("ess_share_private_jobs", "Part de l'emploi privé", "share"),
+    ("women_share", "Part des femmes", "share"),
+    ("jobs_per_1000_inhabitants", "Emplois pour 1 000 habitants", "ratio"),
+)
+_PARENT_NAMES = {"epci": "EPCI", "departement": "Département", "region": "Région"}
+
+
+def _fmt(value, kind: str) -> str:
+    if kind == "share":
+        return formatting.fmt_pct(value)
+    if kind == "count":
+        return formatting.fmt_int(value)
+    return formatting.fmt_num(value)
+
+
+def _parent_label(parent: dict) -> str:
+    if parent["level"] == "france":
+        return "France"
+    return f"{_PARENT_NAMES.get(parent['level'], parent['level'])} {parent['name']}"
+
+
+def card_texts(doc: dict) -> list[dict]:
+    """What each card shows: ``{key, label, value, comparisons: [str], help}`` (plain text).
+
+    Shares and ratios are compared with the parents' values; counts are put in proportion of
+    the parents' totals ("3,2 % du total Département Ain"), which is what a count can be compared with.
+    """
+    estimate = doc.get("jobs_source") == "estimation_sirene"
+    parents = (doc.get("comparisons") or {}).get("parents", [])
+    notes = doc.get("notes") or {}
+    cards = []
+    for key, label, kind in CARD_SPECS:
+        value = doc.get(key)
+        lines = []
+        for parent in parents:
+            other = parent.get(key)
+            if other is None:
+                continue
+            if kind == "count":
+                if value is None or not other:
+                    continue
+                lines.append(
+                    f"{formatting.fmt_pct(value / other)} du total {_parent_label(parent)}"
+                )
+            else:
+                lines.append(f"{_parent_label(parent)} : {_fmt(other, kind)}")
+        shown_label = label
+        if estimate and key in ("ess_jobs", "ess_share_private_jobs", "jobs_per_1000_inhabitants"):
+            shown_label += " (estimation)"
+        cards.append(
+            {
+                "key": key,
+                "label": shown_label,
+                "value": _fmt(value, kind),
+                "comparisons": lines,
+                "help": notes.get(key) if value is None else None,
+            }
+        )
+    return cards
+
+
+def key_figure_cards(doc: dict) -> None:
+    """The five key-figure cards side by side, each with its comparisons underneath."""
+    cards = card_texts(doc)
+    cols = st.columns(len(cards))
+    for col, card in zip(cols, cards, strict=True):
+        with col.container(border=True):
+            st.metric(card["label"], card["value"], help=card["help"])
+            for line in card["comparisons"]:
+                st.caption(escape(line))
+            if card["help"]:
+                st.caption(escape(card["help"]))
+
+
+def legend(title: str, items: Sequence, *, shape: str = "square") -> None:
+    """A map legend: colour swatches and French labels (labels escaped: they may hold names)."""
+    radius = "50%" if shape == "circle" else "3px"
+    rows = "".join(
+        f'<div style="display:flex;align-items:center;gap:.5rem;margin:.2rem 0;">'
+        f'<span style="display:inline-block;width:1.1rem;height:1.1rem;border-radius:{radius};'
+        f'background:{escape(item.color)};border:1px solid #555;flex:none;"></span>'
+        f'<span style="font-size:1rem;">{escape(item.label)}</span></div>'
+        for item in items
+    )
+    st.markdown(
+        f'<div style="margin-bottom:.8rem;"><div style="font-weight:600;margin-bottom:.3rem;">'
+        f"{escape(title)}</div>{rows}</div>",
+        unsafe_allow_html=True,
+    )
+
+
+def jobs_source_caption(doc: dict) -> None:
+    """Where the ESS jobs come from, in one line (estimate clearly labelled)."""
+    source = doc.get("jobs_source")
+    names = ", ".join(doc.get("sources") or [])
+    if source == "estimation_sirene":
+        st.caption(
+            "**Estimation** : emplois estimés à partir des tranches d'effectifs du répertoire "
+            "SIRENE (centre de chaque tranche) — pas de statistiques d'emploi importées pour "
+            f"cette année. Sources : {escape(names) or 'répertoire des acteurs'}."
+        )
+    elif source == "statistiques":
+        st.caption(f"Emplois issus des statistiques importées ({escape(names)}).")

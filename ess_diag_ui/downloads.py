@@ -1,0 +1,88 @@
+"""Showing a chart with its downloads: PNG from plotly's own modebar (drawn in the browser,
+offline) and the data behind it as CSV (and XLSX for tables)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+import streamlit as st
+
+from ess_diag import figures
+from ess_diag.formatting import escape
+
+__all__ = ["csv_bytes", "xlsx_bytes", "download_data", "show_chart", "empty_state"]
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV for French spreadsheets: ``;`` separator, decimal comma, UTF-8 with BOM (Excel)."""
+    return frame.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+
+
+def xlsx_bytes(frame: pd.DataFrame, sheet: str = "données") -> bytes:
+    """The frame as an .xlsx workbook (one sheet)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name=sheet[:31])
+    return buffer.getvalue()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def download_data(
+    frame: pd.DataFrame, stem: str, *, key: str, xlsx: bool = False, label: str = "Données"
+) -> None:
+    """CSV (and optionally XLSX) download buttons for ``frame``."""
+    cols = st.columns([1, 1, 4]) if xlsx else st.columns([1, 5])
+    cols[0].download_button(
+        f"{label} (CSV)",
+        csv_bytes(frame),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        key=f"csv_{key}",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    if xlsx:
+        cols[1].download_button(
+            f"{label} (XLSX)",
+            xlsx_bytes(frame),
+            file_name=f"{stem}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"xlsx_{key}",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+
+
+def empty_state(reason: str, what_to_import: str | None = None) -> None:
+    """A figure that cannot be drawn: say why, and what to import to get it."""
+    text = escape(reason)
+    if what_to_import:
+        text += f"\n\n{escape(what_to_import)}"
+    st.info(text, icon=":material/info:")
+
+
+def show_chart(
+    chart: figures.Chart, *, territory_suffix: str = "", height: int | None = None
+) -> None:
+    """Title, figure (or the reason it is empty), note, and the CSV of the data behind it."""
+    st.subheader(escape(chart.title))
+    if chart.figure is None:
+        empty_state(chart.empty_reason or "Pas de données pour ce graphique.")
+        return
+    st.plotly_chart(
+        chart.figure,
+        theme=None,  # our own layout (palette, French separators), identical in the PNG
+        config=figures.plotly_config(chart),
+        key=f"chart_{chart.key}",
+        height=height or "content",
+    )
+    if chart.note:
+        st.caption(escape(chart.note))
+    if len(chart.data):
+        stem = chart.filename + (f"_{_slug(territory_suffix)}" if territory_suffix else "")
+        download_data(chart.data, stem, key=chart.key)

@@ -1,0 +1,79 @@
+"""Acteurs: the searchable list of the territory's ESS actors, a fiche each, CSV/XLSX export."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import ess_diag_ui as ui
+from ess_diag import actor_list, nomenclatures
+from ess_diag.formatting import escape, fmt_int
+from ess_diag_ui import data, downloads
+
+level, code = ui.page_setup()
+version = ui.data_version()
+label = ui.territory_label(level, code)
+
+st.title("Acteurs de l'ESS")
+st.markdown(f"**{escape(label)}**")
+
+o1, o2, o3 = st.columns(3)
+include_closed = o1.toggle("Inclure les établissements fermés", key="actors_closed")
+include_non_ess = o2.toggle("Inclure les acteurs hors ESS", key="actors_non_ess")
+employers_only = o3.toggle("Employeurs seulement", key="actors_employers")
+
+frame = data.actors_table(level, code, include_non_ess, include_closed, version)
+if frame.empty:
+    downloads.empty_state(
+        "Aucun acteur de l'ESS n'est chargé pour ce territoire.",
+        "Importez le répertoire SIRENE (établissements et unités légales) ou votre liste "
+        "d'acteurs (modèle CSV/XLSX) depuis la page « Importer des données ».",
+    )
+    st.stop()
+
+f1, f2, f3 = st.columns([2, 2, 2])
+search = f1.text_input("Rechercher", placeholder="Nom, commune ou SIRET", key="actors_search")
+families = f2.multiselect(
+    "Familles", list(nomenclatures.FAMILIES.values()), placeholder="Toutes", key="actors_fam"
+)
+sectors = f3.multiselect(
+    "Secteurs", list(nomenclatures.SECTOR_LABELS.values()), placeholder="Tous", key="actors_sec"
+)
+shown = actor_list.filter_actors(
+    frame, search=search, families=families, sectors=sectors, employers_only=employers_only
+)
+estimated = int(shown["emplois estimés"].fillna(False).sum())
+st.caption(
+    f"{fmt_int(len(shown))} acteurs sur {fmt_int(len(frame))}. Emplois : centre de la tranche "
+    f"d'effectifs SIRENE (**estimation**) pour {fmt_int(estimated)} d'entre eux. Les entrées en "
+    "« diffusion partielle » ne montrent ni nom ni adresse."
+)
+
+# st.dataframe draws text in a canvas: a name written in HTML shows as text.
+event = st.dataframe(
+    shown,
+    hide_index=True,
+    column_order=["nom", "commune", "famille", "secteur", "emplois", "emplois estimés", "SIRET"],
+    column_config={
+        "emplois": st.column_config.NumberColumn("emplois", format="localized"),
+        "emplois estimés": st.column_config.CheckboxColumn("estimation"),
+    },
+    on_select="rerun",
+    selection_mode="single-row",
+    key="actors_table",
+    height=420,
+)
+stem = f"ess_diag_acteurs_{level}_{code}"
+downloads.download_data(shown, stem, key="actors", xlsx=True, label="Liste")
+
+st.subheader("Fiche de l'acteur")
+rows = event.selection.rows if event is not None else []
+if not rows:
+    st.caption("Cliquez sur une ligne du tableau pour afficher la fiche de l'acteur.")
+else:
+    actor_id = shown.iloc[rows[0]]["identifiant"]
+    fiche = actor_list.actor_fiche(ui.get_con(), actor_id)
+    if fiche:
+        st.table(
+            pd.DataFrame({"": list(fiche.keys()), "valeur": list(fiche.values())}).set_index("")
+        )

@@ -1,0 +1,131 @@
+"""Carte: an indicator by territory below the selected one, with the ESS actors on top."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ess_diag_ui as ui
+from ess_diag import maps, nomenclatures
+from ess_diag.formatting import escape, fmt_int, fmt_num
+from ess_diag_ui import cards, data, downloads
+
+level, code = ui.page_setup()
+year = ui.current_year()
+version = ui.data_version()
+label = ui.territory_label(level, code)
+
+st.title("Carte")
+st.markdown(f"**{escape(label)}**" + (f" — année {year}" if year else ""))
+
+child_options = maps.child_levels(level)
+c1, c2, c3 = st.columns([2, 2, 1])
+indicator_key = c1.selectbox(
+    "Indicateur",
+    list(maps.MAP_INDICATORS),
+    format_func=lambda k: maps.MAP_INDICATORS[k].label,
+    key="map_indicator",
+)
+child_level = c2.selectbox(
+    "Découpage",
+    child_options,
+    format_func=lambda lv: (
+        maps.LEVEL_LABELS_PLURAL[lv].capitalize() if lv != "epci" else "Intercommunalités (EPCI)"
+    ),
+    key=f"map_child_{level}",
+)
+show_actors = c3.toggle("Acteurs", value=level not in ("france", "region"), key="map_actors")
+
+families: tuple[str, ...] | None = None
+sectors: tuple[str, ...] | None = None
+employers_only = False
+if show_actors:
+    f1, f2, f3 = st.columns([2, 2, 1])
+    chosen_f = f1.multiselect(
+        "Familles",
+        list(nomenclatures.FAMILIES),
+        format_func=nomenclatures.FAMILIES.get,
+        placeholder="Toutes les familles",
+        key="map_families",
+    )
+    chosen_s = f2.multiselect(
+        "Secteurs",
+        [s.key for s in nomenclatures.SECTORS],
+        format_func=nomenclatures.SECTOR_LABELS.get,
+        placeholder="Tous les secteurs",
+        key="map_sectors",
+    )
+    employers_only = f3.toggle("Employeurs seulement", value=True, key="map_employers")
+    families = tuple(chosen_f) or None
+    sectors = tuple(chosen_s) or None
+
+indicator = maps.MAP_INDICATORS[indicator_key]
+outlines = data.map_outlines(level, code, child_level, version)
+if outlines.empty:
+    downloads.empty_state(
+        "Pas de contours pour ce territoire.",
+        "La géographie de référence n'est pas chargée : lancez « ess-diag init ».",
+    )
+    st.stop()
+
+kf = data.key_figures_of(child_level, list(outlines["code"]), year, version)
+values = dict(zip(kf["code"], kf[indicator_key], strict=True))
+actors = (
+    data.actor_points(level, code, families, sectors, employers_only, version)
+    if show_actors
+    else None
+)
+view = maps.build_deck(
+    outlines,
+    values,
+    indicator=indicator,
+    parent_outline=data.parent_outline(level, code, version),
+    actors=actors,
+)
+
+map_col, legend_col = st.columns([4, 1])
+with map_col:
+    st.pydeck_chart(
+        view.deck,
+        height=560,
+        key=f"map_{level}_{code}_{child_level}",
+        alt=f"Carte : {indicator.label}, {label}",
+    )
+with legend_col:
+    cards.legend(indicator.label, view.legend)
+    if view.actor_legend:
+        cards.legend("Acteurs de l'ESS (taille : emplois)", view.actor_legend, shape="circle")
+
+notes = []
+if kf["jobs_source"].eq("estimation_sirene").any():
+    notes.append(
+        "Emplois **estimés** (tranches d'effectifs SIRENE) pour "
+        f"{fmt_int(kf['jobs_source'].eq('estimation_sirene').sum())} territoires sans "
+        "statistiques importées."
+    )
+if show_actors:
+    if view.actors_total == 0:
+        notes.append(
+            "Aucun acteur de l'ESS géolocalisé ici avec ces filtres : importez le répertoire "
+            "SIRENE géolocalisé ou une liste d'acteurs avec coordonnées."
+        )
+    elif view.actors_shown < view.actors_total:
+        notes.append(
+            f"Les {fmt_int(view.actors_shown)} plus grands employeurs sur "
+            f"{fmt_int(view.actors_total)} acteurs sont dessinés ; choisissez un territoire plus "
+            "petit ou filtrez pour les voir tous."
+        )
+if level == "france":
+    notes.append("Les départements d'outre-mer sont dessinés hors du cadre : déplacez la carte.")
+notes.append("Pas de fond de carte (fonctionne sans internet) : contours des territoires seuls.")
+for note in notes:
+    st.caption(note)
+
+table = view.table.merge(
+    kf[["code", "jobs_source"]].rename(columns={"jobs_source": "source des emplois"}),
+    on="code",
+    how="left",
+)
+with st.expander("Données de la carte"):
+    st.dataframe(table, hide_index=True)
+    st.caption(f"Poids de la carte envoyée au navigateur : {fmt_num(view.json_bytes / 1e6, 2)} Mo.")
+downloads.download_data(table, f"ess_diag_carte_{indicator_key}_{level}_{code}", key="map_data")

@@ -1,0 +1,115 @@
+"""The dashboard pages under AppTest: every page runs, and shows the indicators' own numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import indicators_fixtures as fx
+import pytest
+from conftest import build_fixture_geography
+from streamlit.testing.v1 import AppTest
+
+from ess_diag import indicators, store
+from ess_diag.formatting import fmt_int, fmt_pct
+
+ROOT = Path(__file__).resolve().parents[1]
+DASHBOARD_PAGES = [
+    "pages/vue_ensemble.py",
+    "pages/carte.py",
+    "pages/secteurs.py",
+    "pages/ruralite.py",
+    "pages/evolution.py",
+    "pages/acteurs.py",
+    "pages/methodologie.py",
+]
+TERRITORIES = [
+    ("departement", "01"),
+    ("epci", "200000002"),
+    ("commune", "01002"),  # no ESS at all
+    ("france", "FR"),
+]
+
+
+@pytest.fixture(scope="module")
+def db_path(tmp_path_factory) -> Path:
+    """A file database with the fixture geography, statistics, private jobs and actors."""
+    path = tmp_path_factory.mktemp("dash") / "fixture.duckdb"
+    con = store.connect(path)
+    build_fixture_geography(con)
+    fx.insert_stats(con)
+    fx.insert_private(con)
+    fx.insert_actors(con)
+    con.execute("UPDATE actors SET lon = 4.92, lat = 46.12 WHERE commune_code = '01001'")
+    con.execute("UPDATE actors SET lon = 5.32, lat = 45.97 WHERE commune_code = '01004'")
+    con.execute("UPDATE actors SET lon = 4.82, lat = 45.74 WHERE commune_code = '69123'")
+    # A hostile name: it must show as text everywhere.
+    con.execute("UPDATE actors SET name = '<img src=x onerror=alert(1)>' WHERE actor_id = 'A2'")
+    store.bump_data_version(con)
+    con.close()
+    return path
+
+
+@pytest.fixture
+def db(db_path, monkeypatch):
+    monkeypatch.setenv("ESS_DIAG_DB", str(db_path))
+    return db_path
+
+
+@pytest.fixture(scope="module")
+def expected(db_path):
+    # The process-wide connection the pages use too (DuckDB refuses a second configuration).
+    con = store.get_connection(db_path)
+    return {t: indicators.compute(con, *t, 2023) for t in TERRITORIES}
+
+
+def run_page(page: str, territory: tuple[str, str], year: int | None = 2023) -> AppTest:
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    at.session_state["territory"] = territory
+    if year is not None:
+        at.session_state["year"] = year
+    at.run()
+    return at
+
+
+@pytest.mark.parametrize("territory", TERRITORIES, ids=lambda t: f"{t[0]}-{t[1]}")
+@pytest.mark.parametrize("page", DASHBOARD_PAGES)
+def test_every_page_runs(db, page, territory):
+    if not (ROOT / page).exists():
+        pytest.skip(f"{page} n'existe pas encore")
+    at = run_page(page, territory)
+    assert not at.exception, [e.value for e in at.exception]
+    # The selected territory is kept (pages never reset it).
+    assert at.session_state["territory"] == territory
+    text = " ".join(m.value for m in at.markdown)
+    assert "<img src=x" not in text  # never raw HTML from data
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_overview_cards_equal_indicators(db, expected):
+    doc = expected[("departement", "01")]
+    at = run_page("pages/vue_ensemble.py", ("departement", "01"))
+    assert not at.exception
+    metrics = _metrics(at)
+    assert metrics["Établissements employeurs"] == fmt_int(doc["ess_establishments"]) == "18"
+    assert metrics["Emplois"] == fmt_int(doc["ess_jobs"]) == "280"
+    assert metrics["Part de l'emploi privé"] == fmt_pct(doc["ess_share_private_jobs"])
+    assert metrics["Part des femmes"] == fmt_pct(doc["women_share"])
+    region = doc["comparisons"]["parents"][0]
+    captions = [c.value for c in at.caption]
+    assert f"Région Auvergne-Rhône-Alpes : {fmt_pct(region['ess_share_private_jobs'])}" in captions
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    family = next(c for c in charts if c["data"][0]["y"][-1] == "Associations")
+    jobs = dict(zip(family["data"][0]["y"], family["data"][0]["x"], strict=True))
+    assert jobs == {r["label"]: r["jobs"] for r in doc["by_family"]["rows"]}
+    assert family["layout"]["separators"] == ", "
+
+
+def test_overview_empty_territory_says_what_to_import(db):
+    at = run_page("pages/vue_ensemble.py", ("commune", "01002"))
+    assert not at.exception
+    # 01002 has no ESS rows but the département is covered: statistics say 0, shown as 0.
+    assert _metrics(at)["Emplois"] == "0"
