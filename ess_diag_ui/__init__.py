@@ -142,11 +142,49 @@ def _chain_from(level: str, code: str) -> dict[str, str]:
     return chain
 
 
-def _select(label: str, level: str, parent: tuple[str, str] | None, chosen: str | None, key: str):
+_PICK_KEYS = {
+    "region": "pick_region",
+    "departement": "pick_dep",
+    "epci": "pick_epci",
+    "commune": "pick_commune",
+}
+_PICK_ORDER = ("region", "departement", "epci", "commune")
+
+
+def _on_pick(level: str) -> None:
+    """Callback of a picker selectbox: runs before the script, so it may reset the others."""
+    value = st.session_state.get(_PICK_KEYS[level])
+    depth = _PICK_ORDER.index(level)
+    if value in (None, _ALL):
+        # "Toute la région" and the like: the territory one level up.
+        if depth == 0:
+            target = DEFAULT_TERRITORY
+        else:
+            upper = _PICK_ORDER[depth - 1]
+            target = (upper, st.session_state.get(_PICK_KEYS[upper]))
+    else:
+        target = (level, value)
+    st.session_state["territory"] = target
+    for deeper in _PICK_ORDER[depth + 1 :]:
+        st.session_state.pop(_PICK_KEYS[deeper], None)
+
+
+def _on_search_pick() -> None:
+    picked = st.session_state.get("territory_search_pick")
+    if picked:
+        st.session_state["territory"] = tuple(picked)
+        for key in (*_PICK_KEYS.values(), "territory_search_pick", "territory_search"):
+            st.session_state.pop(key, None)
+
+
+def _select(level: str, label: str, parent: tuple[str, str] | None, chosen: str | None):
     version = data_version()
     options = _options(level, *(parent or (None, None)), version)
     codes = [_ALL] + [c for c, _ in options]
     names = dict(options)
+    key = _PICK_KEYS[level]
+    if st.session_state.get(key) not in (None, *codes):
+        st.session_state.pop(key)
     index = codes.index(chosen) if chosen in codes else 0
     all_label = {
         "region": "France entière",
@@ -157,9 +195,11 @@ def _select(label: str, level: str, parent: tuple[str, str] | None, chosen: str 
     return st.selectbox(
         label,
         codes,
-        index=index,
+        index=index if key not in st.session_state else None,
         format_func=lambda c: all_label if c == _ALL else f"{names[c]} ({c})",
         key=key,
+        on_change=_on_pick,
+        args=(level,),
     )
 
 
@@ -179,46 +219,24 @@ def territory_picker() -> tuple[str, str]:
             labels = {
                 (lv, cd): f"{geography.LEVEL_LABELS[lv]} — {nm} ({cd})" for lv, cd, nm in hits
             }
-            picked = st.selectbox(
+            st.selectbox(
                 "Résultats",
                 [None, *labels],
                 format_func=lambda k: "Choisir…" if k is None else labels[k],
                 key="territory_search_pick",
+                on_change=_on_search_pick,
             )
-            if picked and picked != (level, code):
-                _set_territory(*picked)
-                st.rerun()
         else:
             st.caption("Aucun territoire ne correspond.")
 
-    region = _select("Région", "region", None, chain.get("region"), "pick_region")
-    selected = DEFAULT_TERRITORY if region == _ALL else ("region", region)
-    if region != _ALL:
-        dep = _select(
-            "Département", "departement", ("region", region), chain.get("departement"), "pick_dep"
-        )
-        if dep != _ALL:
-            selected = ("departement", dep)
-            epci = _select(
-                "Intercommunalité", "epci", ("departement", dep), chain.get("epci"), "pick_epci"
-            )
-            if epci != _ALL:
-                selected = ("epci", epci)
-                commune = _select(
-                    "Commune", "commune", ("epci", epci), chain.get("commune"), "pick_commune"
-                )
-                if commune != _ALL:
-                    selected = ("commune", commune)
-    if selected != (level, code):
-        _set_territory(*selected)
+    region = _select("region", "Région", None, chain.get("region"))
+    if region not in (None, _ALL):
+        dep = _select("departement", "Département", ("region", region), chain.get("departement"))
+        if dep not in (None, _ALL):
+            epci = _select("epci", "Intercommunalité", ("departement", dep), chain.get("epci"))
+            if epci not in (None, _ALL):
+                _select("commune", "Commune", ("epci", epci), chain.get("commune"))
     return current_territory()
-
-
-def _set_territory(level: str, code: str) -> None:
-    st.session_state["territory"] = (level, code)
-    # The cascading selectboxes follow the new territory on the next run.
-    for key in ("pick_region", "pick_dep", "pick_epci", "pick_commune", "territory_search_pick"):
-        st.session_state.pop(key, None)
 
 
 def year_picker() -> int | None:
