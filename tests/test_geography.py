@@ -87,7 +87,8 @@ def test_rural_share_uses_estimate_then_grid(geo_con):
     assert share["definition"] == "estimation"
     # Once the INSEE grid is imported it wins: say 01004 is level 5 (bourg rural) there.
     geo_con.execute(
-        "INSERT INTO density_grid VALUES ('01004', '01004', 5, 15000, 'test'), "
+        "INSERT INTO density_grid (code, commune_code, density_level, population, import_id) "
+        "VALUES ('01004', '01004', 5, 15000, 'test'), "
         "('01001', '01001', 4, 800, 'test')"
     )
     share = geography.rural_population_share(geo_con, "departement", "01")
@@ -102,7 +103,8 @@ def test_rural_share_uses_estimate_then_grid(geo_con):
         (800.0, 20000, 2),
         (350.0, 3000, 3),
         (200.0, 5000, 4),
-        (60.0, 900, 5),
+        (80.0, 900, 5),
+        (60.0, 900, 6),
         (20.0, 300, 6),
         (8.0, 80, 7),
         (np.nan, 0, 7),
