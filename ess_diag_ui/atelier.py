@@ -1,0 +1,314 @@
+"""Workshop widgets shared by the pages *Animer un atelier*, *Mode projection* and *Participer*.
+
+Everything a participant wrote goes through :func:`ess_diag.formatting.escape` and is shown with
+``st.html`` (no Markdown interpretation, sanitised by Streamlit), never raw.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import os
+
+import pandas as pd
+import pydeck as pdk
+import segno
+import streamlit as st
+
+import ess_diag_ui as ui
+from ess_diag import config, maps, workshop
+from ess_diag.formatting import escape, fmt_int
+from ess_diag.report import CATEGORY_COLOURS
+
+__all__ = [
+    "SESSION_KEY",
+    "admin_password",
+    "require_facilitator",
+    "base_url",
+    "participant_url",
+    "qr_png",
+    "board_html",
+    "tally_html",
+    "workshop_map",
+    "hide_chrome",
+    "pick_session",
+    "current_session",
+]
+
+#: st.session_state key of the workshop the facilitator is running (shared by the pages).
+SESSION_KEY = "atelier_session"
+
+
+def admin_password() -> str | None:
+    """The facilitator password: ``ESS_DIAG_ADMIN_PASSWORD`` or ``admin_password`` in secrets."""
+    value = config.admin_password()
+    if value:
+        return value
+    try:
+        return st.secrets.get("admin_password") or None
+    except Exception:  # no secrets.toml: Streamlit raises rather than returning nothing
+        return None
+
+
+def require_facilitator() -> None:
+    """Stop the page with a password form unless no password is set or it was given."""
+    expected = admin_password()
+    if not expected or st.session_state.get("facilitator_ok"):
+        return
+    st.info("Les actions d'animation sont protégées par le mot de passe administrateur.")
+    with st.form("facilitator_login"):
+        given = st.text_input("Mot de passe administrateur", type="password")
+        if st.form_submit_button("Entrer"):
+            if hmac.compare_digest(given.encode(), expected.encode()):
+                st.session_state["facilitator_ok"] = True
+                st.rerun()
+            st.error("Mot de passe incorrect.")
+    st.stop()
+
+
+def base_url() -> str:
+    """The address participants type: ``ESS_DIAG_PUBLIC_URL`` (set by ``make run-lan``),
+    else the address this browser used."""
+    env = os.environ.get("ESS_DIAG_PUBLIC_URL")
+    if env:
+        return env.rstrip("/")
+    try:
+        url = st.context.url or ""
+    except Exception:  # outside a browser session (AppTest)
+        url = ""
+    if "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://{rest.split('/', 1)[0]}"
+    return "http://127.0.0.1:8501"
+
+
+def participant_url(join_code: str) -> str:
+    return workshop.join_url(base_url(), join_code)
+
+
+def qr_png(data: str, scale: int = 10) -> bytes:
+    """A QR code as PNG bytes (segno, pure Python: no network, no image library)."""
+    import io
+
+    buffer = io.BytesIO()
+    segno.make(data, error="m").save(buffer, kind="png", scale=scale, border=2)
+    return buffer.getvalue()
+
+
+def hide_chrome(font_scale: float = 1.0) -> None:
+    """Full-screen pages: no sidebar, no header, bigger type."""
+    st.html(
+        "<style>"
+        "[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],"
+        "[data-testid='stHeader'],[data-testid='stToolbar']{display:none !important}"
+        "[data-testid='stMainBlockContainer'],.block-container"
+        "{padding-top:1rem !important;max-width:100% !important}"
+        f"html{{font-size:{16 * font_scale:.0f}px}}"
+        "</style>"
+    )
+
+
+def _card(row, *, big: bool, show_votes: bool, show_hidden: bool = False) -> str:
+    meta = []
+    if isinstance(row.commune_name, str):
+        meta.append(escape(row.commune_name))
+    if row.merged_count:
+        meta.append(f"+{fmt_int(row.merged_count)} fusionnée{'s' if row.merged_count > 1 else ''}")
+    if show_hidden and row.hidden:
+        meta.append("<b>masquée</b>")
+    votes = (
+        f"<span class='ws-votes'>{fmt_int(row.votes)}&nbsp;vote{'s' if row.votes > 1 else ''}"
+        "</span>"
+        if show_votes
+        else ""
+    )
+    return (
+        f"<div class='ws-card{' ws-big' if big else ''}'>"
+        f"<div class='ws-text'>{escape(row.text)}</div>"
+        f"<div class='ws-meta'>{' · '.join(meta)}{votes}</div></div>"
+    )
+
+
+_BOARD_CSS = """
+<style>
+.ws-board{display:grid;grid-template-columns:repeat(auto-fit,minmax(15rem,1fr));gap:.8rem}
+.ws-col{background:#f6f7f9;border-top:.4rem solid var(--c);border-radius:.4rem;padding:.5rem}
+.ws-col h3{margin:.1rem 0 .5rem 0;font-size:1.15rem;color:#1a1a1a}
+.ws-card{background:#fff;border:1px solid #d5d8dc;border-radius:.35rem;padding:.45rem .6rem;
+ margin-bottom:.45rem;color:#1a1a1a;overflow-wrap:anywhere}
+.ws-card .ws-text{font-size:1rem;line-height:1.3}
+.ws-big .ws-text{font-size:1.45rem}.ws-big h3{font-size:1.6rem}
+.ws-meta{color:#555;font-size:.85rem;margin-top:.2rem;display:flex;justify-content:space-between;
+ gap:.4rem}
+.ws-votes{font-weight:700;color:#0b5394;white-space:nowrap}
+.ws-empty{color:#777;font-style:italic}
+.ws-tally{width:100%;border-collapse:collapse}.ws-tally td{padding:.35rem .5rem;
+ border-bottom:1px solid #ddd;font-size:1.1rem;color:#1a1a1a}
+.ws-tally .n{text-align:right;font-weight:700;white-space:nowrap}
+.ws-bar{background:#0b5394;height:.8rem;border-radius:.2rem}
+</style>
+"""
+
+
+def board_html(
+    frame: pd.DataFrame,
+    *,
+    big: bool = False,
+    categories: tuple[str, ...] = workshop.CATEGORY_ORDER,
+    show_hidden: bool = False,
+) -> str:
+    """The board as HTML: one column per category, texts escaped."""
+    parts = [_BOARD_CSS, "<div class='ws-board'>"]
+    for category in categories:
+        rows = frame[frame["category"] == category]
+        parts.append(
+            f"<div class='ws-col{' ws-big' if big else ''}' "
+            f"style='--c:{CATEGORY_COLOURS[category]}'>"
+            f"<h3>{escape(workshop.CATEGORIES[category])} ({fmt_int(len(rows))})</h3>"
+        )
+        if rows.empty:
+            parts.append("<div class='ws-empty'>Rien pour l'instant.</div>")
+        show_votes = category in workshop.VOTABLE_CATEGORIES
+        for row in rows.itertuples(index=False):
+            parts.append(_card(row, big=big, show_votes=show_votes, show_hidden=show_hidden))
+        parts.append("</div>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def tally_html(frame: pd.DataFrame, limit: int = 15) -> str:
+    """The vote tally as an HTML table with bars (texts escaped)."""
+    if frame.empty:
+        return _BOARD_CSS + "<p class='ws-empty'>Aucune contribution à prioriser.</p>"
+    top = max(int(frame["votes"].max()), 1)
+    rows = []
+    for i, r in enumerate(frame.head(limit).itertuples(index=False), 1):
+        width = 100 * r.votes / top
+        rows.append(
+            f"<tr><td class='n'>{i}</td><td>{escape(r.text)}<br>"
+            f"<small>{escape(r.category_label)}</small></td>"
+            f"<td style='width:30%'><div class='ws-bar' style='width:{width:.0f}%'></div></td>"
+            f"<td class='n'>{fmt_int(r.votes)}</td></tr>"
+        )
+    return _BOARD_CSS + "<table class='ws-tally'>" + "".join(rows) + "</table>"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _commune_values(level: str, code: str, year: int | None, version: int):
+    from ess_diag_ui import data
+
+    child = "commune" if "commune" in maps.child_levels(level) else maps.child_levels(level)[0]
+    outlines = data.map_outlines(level, code, child, version)
+    values = {}
+    if len(outlines):
+        figures = data.key_figures_of(child, list(outlines["code"]), year, version)
+        values = dict(zip(figures["code"], figures["ess_share_private_jobs"], strict=True))
+    return outlines, values
+
+
+def workshop_map(session: workshop.Session, year: int | None, height: int = 560):
+    """The territory's ESS share of private jobs with the workshop's contributions on top.
+
+    Returns ``(MapView, counts)``; circles sized by the number of contributions per commune.
+    """
+    version = ui.data_version()
+    level, code = session.territory_level, session.territory_code
+    outlines, values = _commune_values(level, code, year, version)
+    view = maps.build_deck(
+        outlines,
+        {
+            k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+            for k, v in values.items()
+        },
+        indicator=maps.MAP_INDICATORS["ess_share_private_jobs"],
+        parent_outline=maps.load_parent_outline(ui.get_con(), level, code),
+        height=height,
+    )
+    counts = workshop.commune_counts(ui.get_con(), session.session_id)
+    counts = counts.dropna(subset=["lon", "lat"])
+    if len(counts):
+        top = max(int(counts["contributions"].max()), 1)
+        points = []
+        for r in counts.itertuples(index=False):
+            texts = [t if len(t) <= 80 else t[:79] + "…" for t in r.texts[:3]]
+            more = f"\n… et {len(r.texts) - 3} autre(s)" if len(r.texts) > 3 else ""
+            points.append(
+                {
+                    "lon": float(r.lon),
+                    "lat": float(r.lat),
+                    "r": 10 + 18 * math.sqrt(int(r.contributions) / top),
+                    # deck.gl text tooltips use innerText: no HTML is ever interpreted.
+                    "tip": f"{r.name} : {r.contributions} contribution(s)\n"
+                    + "\n".join(f"• {t}" for t in texts)
+                    + more,
+                }
+            )
+        view.deck.layers.append(
+            pdk.Layer(
+                "ScatterplotLayer",
+                id="contributions",
+                data=points,
+                get_position=["lon", "lat"],
+                get_radius="r",
+                radius_units="pixels",
+                get_fill_color=[214, 40, 40, 210],
+                stroked=True,
+                get_line_color=[255, 255, 255, 255],
+                line_width_min_pixels=2,
+                pickable=True,
+            )
+        )
+    return view, counts
+
+
+def current_session() -> workshop.Session | None:
+    """The workshop this browser works on: ``?atelier=CODE`` in the URL, else the one opened in
+    this browser session, else the most recent live one (None when there is none)."""
+    con = ui.get_con()
+    code = st.query_params.get("atelier")
+    if code:
+        try:
+            session = workshop.session_by_code(con, code)
+            st.session_state[SESSION_KEY] = session.session_id
+            return session
+        except workshop.WorkshopError as exc:
+            st.warning(str(exc))
+    sid = st.session_state.get(SESSION_KEY)
+    if sid:
+        try:
+            return workshop.get_session(con, sid)
+        except workshop.WorkshopError:
+            st.session_state.pop(SESSION_KEY, None)
+    sessions = workshop.list_sessions(con)
+    if not sessions:
+        return None
+    st.session_state[SESSION_KEY] = sessions[0].session_id
+    return sessions[0]
+
+
+def pick_session(label: str = "Atelier") -> workshop.Session | None:
+    """A picker among the live workshops, starting on :func:`current_session`."""
+    current = current_session()
+    sessions = workshop.list_sessions(ui.get_con())
+    if not sessions:
+        return None
+    ids = [s.session_id for s in sessions]
+    by_id = {s.session_id: s for s in sessions}
+    chosen = st.selectbox(
+        label,
+        ids,
+        index=ids.index(current.session_id) if current and current.session_id in ids else 0,
+        format_func=lambda i: _session_label(by_id[i]),
+        key="pick_atelier",
+    )
+    if chosen != st.session_state.get(SESSION_KEY) and "atelier" in st.query_params:
+        del st.query_params["atelier"]
+    st.session_state[SESSION_KEY] = chosen
+    return by_id[chosen]
+
+
+def _session_label(s: workshop.Session) -> str:
+    from ess_diag.formatting import fmt_date
+
+    when = fmt_date(s.session_date) if s.session_date else fmt_date(s.created_at)
+    return f"{s.title} — {s.territory_name or s.territory_code} — {when} (code {s.join_code})"

@@ -1,0 +1,162 @@
+"""Participer: join a workshop from a phone with its code, post contributions, vote."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ess_diag_ui as ui
+from ess_diag import workshop
+from ess_diag.formatting import escape, fmt_int
+from ess_diag.nomenclatures import SECTOR_LABELS
+from ess_diag_ui import atelier as ws
+
+ui.page_setup(chrome=False)
+ws.hide_chrome(1.1)
+con = ui.get_con()
+
+st.html(
+    "<style>"
+    # Phone-sized targets: full-width buttons, large radio options.
+    "div[data-testid='stButton'] button,div[data-testid='stFormSubmitButton'] button"
+    "{width:100%;min-height:2.8rem;font-size:1.05rem}"
+    "div[role='radiogroup'] label{font-size:1.05rem;padding:.15rem 0}"
+    ".ws-vote{border:1px solid #d5d8dc;border-radius:.35rem;padding:.45rem .6rem;"
+    "margin:.4rem 0 .2rem 0;color:#1a1a1a;overflow-wrap:anywhere}"
+    "</style>"
+)
+
+
+def _session_from_code(code: str) -> workshop.Session | None:
+    try:
+        return workshop.session_by_code(con, code)
+    except workshop.WorkshopError as exc:
+        st.error(str(exc))
+        return None
+
+
+# --- who am I? ------------------------------------------------------------------------------
+params = st.query_params
+session = None
+participant = st.session_state.get("participant")  # (session_id, participant_id)
+if params.get("code"):
+    session = _session_from_code(params["code"])
+if session and params.get("p") and not participant:
+    # Reloading the page on the phone keeps the same participant (and their votes).
+    try:
+        workshop.participant_name(con, session.session_id, params["p"])
+        participant = (session.session_id, params["p"])
+        st.session_state["participant"] = participant
+    except workshop.WorkshopError:
+        pass
+if session and participant and participant[0] != session.session_id:
+    participant = None
+
+if session is None or participant is None:
+    st.title("Participer à l'atelier")
+    with st.form("join"):
+        typed = st.text_input(
+            "Code de l'atelier (affiché à l'écran)",
+            value=params.get("code", ""),
+            max_chars=12,
+            placeholder="Ex. : ACD347",
+        )
+        name = st.text_input("Votre prénom (facultatif)", max_chars=40)
+        if st.form_submit_button("Rejoindre", type="primary"):
+            joined = _session_from_code(typed)
+            if joined:
+                pid = workshop.join(con, joined.join_code, name)
+                st.session_state["participant"] = (joined.session_id, pid)
+                st.query_params["code"] = joined.join_code
+                st.query_params["p"] = pid
+                st.rerun()
+    st.caption(
+        "Aucun compte n'est nécessaire. Vos contributions sont anonymes si vous le souhaitez."
+    )
+    st.stop()
+
+sid, pid = participant
+st.markdown(f"### {escape(session.title)}")
+st.caption(escape(session.territory_name or session.territory_code))
+
+tab_post, tab_vote = st.tabs(["Contribuer", "Voter"])
+
+with tab_post:
+    communes = workshop.commune_choices(con, session.territory_level, session.territory_code)
+    names = dict(communes)
+    with st.form("post", clear_on_submit=True):
+        category = st.radio(
+            "Catégorie", workshop.CATEGORY_ORDER, format_func=workshop.CATEGORIES.get
+        )
+        text = st.text_area(
+            "Votre contribution",
+            max_chars=workshop.MAX_LENGTH,
+            placeholder="Une idée par contribution.",
+        )
+        commune = st.selectbox(
+            "Commune concernée (facultatif)",
+            [c for c, _ in communes],
+            index=None,
+            format_func=lambda c: names[c],
+            placeholder="Tapez le nom de la commune…",
+        )
+        sector = st.selectbox(
+            "Secteur (facultatif)",
+            list(SECTOR_LABELS),
+            index=None,
+            format_func=SECTOR_LABELS.get,
+            placeholder="Choisir…",
+        )
+        if st.form_submit_button("Envoyer", type="primary"):
+            try:
+                workshop.post(
+                    con,
+                    sid,
+                    category,
+                    text,
+                    participant_id=pid,
+                    commune_code=commune,
+                    sector=sector,
+                )
+                st.success("Merci ! Votre contribution est au tableau.")
+            except workshop.WorkshopError as exc:
+                st.error(str(exc))
+
+with tab_vote:
+
+    @st.fragment(run_every=10)
+    def votes() -> None:
+        left = workshop.votes_left(con, sid, pid)
+        st.markdown(
+            f"**Il vous reste {fmt_int(left)} vote{'s' if left > 1 else ''}** "
+            f"sur {fmt_int(session.votes_per_participant)} : choisissez les besoins et les "
+            "pistes d'action prioritaires."
+        )
+        mine = workshop.my_votes(con, sid, pid)
+        frame = workshop.board(con, sid)
+        frame = frame[frame["category"].isin(workshop.VOTABLE_CATEGORIES)]
+        if frame.empty:
+            st.info("Rien à voter pour l'instant : les besoins et pistes apparaîtront ici.")
+            return
+        for row in frame.itertuples(index=False):
+            voted = row.contribution_id in mine
+            st.html(
+                f"<div class='ws-vote'><small>{escape(row.category_label)}</small><br>"
+                f"{escape(row.text)}</div>"
+            )
+            label = "✓ Retirer mon vote" if voted else "Voter"
+            if st.button(
+                label,
+                key=f"vote_{row.contribution_id}",
+                disabled=not voted and left == 0,
+                type="secondary" if voted else "primary",
+            ):
+                try:
+                    if voted:
+                        workshop.unvote(con, sid, pid, row.contribution_id)
+                    else:
+                        workshop.vote(con, sid, pid, row.contribution_id)
+                except workshop.WorkshopError as exc:
+                    st.error(str(exc))
+                st.rerun(scope="fragment")
+
+    votes()

@@ -1,0 +1,236 @@
+"""Mode projection: a full-screen sequence for the wall — one figure, chart or map per screen,
+then the live board and the vote tally. Buttons or keyboard (→ / ← / Page suivante)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+import streamlit.components.v1 as components
+
+import ess_diag_ui as ui
+from ess_diag import figures, workshop
+from ess_diag.formatting import escape, fmt_int, fmt_num, fmt_pct
+from ess_diag_ui import atelier as ws
+from ess_diag_ui import cards, data
+
+ui.page_setup(chrome=False)
+ws.hide_chrome(1.25)
+con = ui.get_con()
+
+session = ws.current_session()
+if session is None:
+    st.title("Mode projection")
+    st.info("Aucun atelier : créez-en un dans « Animer un atelier ».")
+    st.stop()
+
+level, code = session.territory_level, session.territory_code
+year = ui.current_year()
+doc = data.indicator_doc(level, code, year, ui.data_version())
+estimate = doc.get("jobs_source") == "estimation_sirene"
+place = escape(session.territory_name or code)
+DEMO_NOTE = (
+    "<div class='pj-note' style='color:#9a3412;margin-top:1rem'>Données de démonstration "
+    "(simulées) : elles ne décrivent pas le territoire réel.</div>"
+    if ui.is_demo()
+    else ""
+)
+
+st.html(
+    "<style>"
+    ".pj-title{font-size:2.6rem;font-weight:800;line-height:1.15;margin:.2rem 0;color:#1a1a1a}"
+    ".pj-sub{font-size:1.4rem;color:#333}"
+    ".pj-center{text-align:center;margin-top:3.5rem}"
+    ".pj-figure{font-size:9rem;font-weight:800;color:#0b5394;line-height:1.05;margin:1.5rem 0}"
+    ".pj-label{font-size:2rem;color:#1a1a1a}.pj-note{font-size:1.2rem;color:#444}"
+    ".pj-code{font-size:5rem;font-weight:800;letter-spacing:.6rem;color:#1a1a1a}"
+    "</style>"
+)
+
+
+def slide_welcome() -> None:
+    url = ws.participant_url(session.join_code)
+    left, right = st.columns([3, 2])
+    with left:
+        st.html(
+            f"<div class='pj-title'>{escape(session.title)}</div>"
+            f"<div class='pj-sub'>{place}</div>"
+            "<div class='pj-label' style='margin-top:2rem'>Participez depuis votre téléphone :"
+            "</div>"
+            f"<div class='pj-note'>{escape(url)}</div>"
+            "<div class='pj-label' style='margin-top:1rem'>Code de l'atelier</div>"
+            f"<div class='pj-code'>{escape(session.join_code)}</div>"
+        )
+    with right:
+        st.image(ws.qr_png(url), width=460)
+    with st.expander("Changer d'atelier"):
+        if ws.pick_session("Atelier projeté").session_id != session.session_id:
+            st.rerun()
+
+
+def _figure_slide(value: str, label: str, note: str = "") -> None:
+    st.html(
+        f"<div class='pj-center'><div class='pj-sub'>{place}"
+        + (f" · {year}" if year else "")
+        + "</div>"
+        f"<div class='pj-figure'>{escape(value)}</div>"
+        f"<div class='pj-label'>{escape(label)}</div>"
+        + (f"<div class='pj-note'>{escape(note)}</div>" if note else "")
+        + DEMO_NOTE
+        + "</div>"
+    )
+
+
+def _comparison_note(key: str) -> str:
+    texts = {c["key"]: c for c in cards.card_texts(doc)}
+    return " · ".join(texts.get(key, {}).get("comparisons", []))
+
+
+def slide_jobs() -> None:
+    _figure_slide(
+        fmt_int(doc.get("ess_jobs")),
+        "emplois dans l'économie sociale et solidaire",
+        ("Estimation d'après les tranches d'effectifs SIRENE. " if estimate else "")
+        + f"{fmt_int(doc.get('ess_establishments'))} établissements employeurs.",
+    )
+
+
+def slide_share() -> None:
+    _figure_slide(
+        fmt_pct(doc.get("ess_share_private_jobs")),
+        "de l'emploi privé est dans l'ESS",
+        _comparison_note("ess_share_private_jobs"),
+    )
+
+
+def slide_per_1000() -> None:
+    _figure_slide(
+        fmt_num(doc.get("jobs_per_1000_inhabitants")),
+        "emplois de l'ESS pour 1 000 habitants",
+        _comparison_note("jobs_per_1000_inhabitants"),
+    )
+
+
+def _chart_slide(chart: figures.Chart) -> None:
+    st.html(
+        f"<div class='pj-title'>{escape(chart.title)}</div><div class='pj-sub'>{place}</div>"
+        + DEMO_NOTE
+    )
+    if chart.figure is None:
+        st.info(chart.empty_reason or "Pas de données pour ce graphique.")
+        return
+    fig = chart.figure
+    fig.update_layout(font={"size": 22}, height=620)
+    st.plotly_chart(fig, theme=None, config={"displayModeBar": False}, key=f"pj_{chart.key}")
+    if chart.note:
+        st.caption(escape(chart.note))
+
+
+def slide_families() -> None:
+    _chart_slide(figures.family_chart(doc["by_family"], doc.get("jobs_source")))
+
+
+def slide_sectors() -> None:
+    _chart_slide(figures.sector_jobs_chart(doc["by_sector"]))
+
+
+def slide_evolution() -> None:
+    _chart_slide(figures.index_chart(doc["evolution"]))
+
+
+def slide_map() -> None:
+    st.html(
+        "<div class='pj-title'>Carte de l'atelier</div>"
+        "<div class='pj-sub'>Part de l'ESS dans l'emploi privé par commune · "
+        "cercles rouges : contributions rattachées à une commune</div>"
+    )
+    try:
+        view, counts = ws.workshop_map(session, year, height=640)
+    except Exception as exc:  # a map failure must not stop the workshop
+        st.warning(f"Carte indisponible : {exc}")
+        return
+    st.pydeck_chart(view.deck, height=640, key="pj_map")
+    cards.legend(view.legend_title, view.legend)
+
+
+def slide_board() -> None:
+    @st.fragment(run_every=3)
+    def live() -> None:
+        s = workshop.stats(con, session.session_id)
+        st.html(
+            "<div class='pj-title'>Le tableau de l'atelier</div>"
+            f"<div class='pj-sub'>{fmt_int(s['contributions'])} contributions · "
+            f"{fmt_int(s['participants'])} participants · code "
+            f"<b>{escape(session.join_code)}</b></div>"
+        )
+        st.html(ws.board_html(workshop.board(con, session.session_id), big=True))
+
+    live()
+
+
+def slide_votes() -> None:
+    @st.fragment(run_every=3)
+    def live() -> None:
+        s = workshop.stats(con, session.session_id)
+        st.html(
+            "<div class='pj-title'>Priorités : le vote</div>"
+            f"<div class='pj-sub'>{fmt_int(s['votes'])} votes · "
+            f"{fmt_int(session.votes_per_participant)} par participant</div>"
+        )
+        st.html(ws.tally_html(workshop.tally(con, session.session_id)))
+
+    live()
+
+
+SLIDES = [
+    ("Bienvenue", slide_welcome),
+    ("Emplois", slide_jobs),
+    ("Part de l'emploi privé", slide_share),
+    ("Pour 1 000 habitants", slide_per_1000),
+    ("Familles", slide_families),
+    ("Secteurs", slide_sectors),
+    ("Évolution", slide_evolution),
+    ("Carte", slide_map),
+    ("Tableau", slide_board),
+    ("Votes", slide_votes),
+]
+
+step = int(st.session_state.get("proj_step", 0)) % len(SLIDES)
+
+
+def _go(delta: int) -> None:
+    st.session_state["proj_step"] = (step + delta) % len(SLIDES)
+
+
+nav = st.columns([1, 6, 1])
+nav[0].button("◀ Précédent", on_click=_go, args=(-1,), key="pj_prev", use_container_width=True)
+nav[1].html(
+    f"<div style='text-align:center;font-size:1.1rem;color:#444'>{step + 1} / {len(SLIDES)} · "
+    f"{escape(SLIDES[step][0])} · {dt.datetime.now():%H:%M}</div>"
+)
+nav[2].button("Suivant ▶", on_click=_go, args=(1,), key="pj_next", use_container_width=True)
+
+SLIDES[step][1]()
+
+# Keyboard: → / Page suivante / espace = next, ← / Page précédente = previous. The component
+# iframe is same-origin: it listens on the app's document and clicks the buttons above.
+components.html(
+    """
+<script>
+const doc = window.parent.document;
+if (!doc.__essDiagKeys) {
+  doc.__essDiagKeys = true;
+  doc.addEventListener('keydown', (e) => {
+    const tag = (e.target && e.target.tagName) || '';
+    if (tag === 'INPUT' || tag === 'TEXTAREA') return;
+    const want = ['ArrowRight', 'PageDown', ' '].includes(e.key) ? 'Suivant'
+               : ['ArrowLeft', 'PageUp'].includes(e.key) ? 'Précédent' : null;
+    if (!want) return;
+    const button = [...doc.querySelectorAll('button')].find(b => b.innerText.includes(want));
+    if (button) { e.preventDefault(); button.click(); }
+  });
+}
+</script>
+""",
+    height=0,
+)
