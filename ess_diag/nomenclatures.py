@@ -367,27 +367,42 @@ def _fingerprint(rows: dict[str, list[tuple]]) -> str:
     return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def register(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
+def register(
+    con: duckdb.DuckDBPyConnection, *, force: bool = False, temporary: bool = False
+) -> bool:
     """(Re)create the ``ref_*`` tables from the mappings above.
 
     Skips the rewrite when the tables already hold this version of the mappings (recorded in
     ``meta`` under ``nomenclatures``), so calling it before every import does not change the
     database file. Returns True when the tables were (re)written.
+
+    ``temporary=True`` creates them as TEMP tables of this connection (they shadow the stored
+    ones): the importers classify with them without writing to the database file before their
+    final transaction.
     """
     rows = _rows()
     fingerprint = _fingerprint(rows)
-    has_meta = bool(
-        con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'meta'").fetchall()
+    has_meta = not temporary and bool(
+        con.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = 'meta' "
+            "AND table_catalog = current_database()"
+        ).fetchall()
     )
     if not force and has_meta:
         present = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE list_contains(?, table_name)",
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE list_contains(?, table_name) AND table_catalog = current_database()",
             [list(_REF_TABLES)],
         ).fetchall()[0][0]
         current = con.execute("SELECT value FROM meta WHERE key = 'nomenclatures'").fetchall()
         if present == len(_REF_TABLES) and current and current[0][0] == fingerprint:
             return False
-    for statement in _REF_DDL.split(";"):
+    ddl = (
+        _REF_DDL.replace("CREATE OR REPLACE TABLE", "CREATE OR REPLACE TEMP TABLE")
+        if temporary
+        else _REF_DDL
+    )
+    for statement in ddl.split(";"):
         if statement.strip():
             con.execute(statement)
     for table, data in rows.items():
