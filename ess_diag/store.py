@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS geometries (
 );
 -- INSEE grille communale de densité, as imported (owner: ingest/densite.py).
 CREATE TABLE IF NOT EXISTS density_grid (
+    grid VARCHAR NOT NULL DEFAULT 'insee_7_niveaux',  -- one grid at a time: replaced as a whole
     code VARCHAR NOT NULL,             -- CODGEO as in the file
     commune_code VARCHAR NOT NULL,     -- resolved commune
     density_level SMALLINT NOT NULL,   -- 1..7
@@ -192,6 +193,16 @@ CREATE TABLE IF NOT EXISTS imports (
 );
 -- Rows an import replaced are copied to undo_<table> (same columns + undo_import_id), created
 -- on first use by ess_diag.ingest.core and dropped again when empty.
+-- Column choices made by a user for a file whose headers differ from what a format expects,
+-- remembered for the next file with the same headers (owner: ingest/mapping.py).
+CREATE TABLE IF NOT EXISTS column_mappings (
+    signature VARCHAR PRIMARY KEY,     -- sha256 of the normalised headers, in order
+    kind VARCHAR NOT NULL,             -- format chosen
+    headers VARCHAR NOT NULL,          -- JSON list of the headers as in the file
+    mapping VARCHAR NOT NULL,          -- JSON {canonical column: header}
+    created_at TIMESTAMP NOT NULL,
+    used_at TIMESTAMP
+);
 """
 
 # --- workshop (owner: workshop.py) ----------------------------------------------------------

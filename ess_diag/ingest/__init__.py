@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from . import (
     densite,  # noqa: F401  (INSEE density grid)
+    observatoire,  # noqa: F401  (ESS statistics tables)
     sirene,  # noqa: F401  (registers the SIRENE formats)
+    urssaf,  # noqa: F401  (URSSAF private employment and ESS datasets)
 )
 from .core import (
     FileReport,

@@ -1,0 +1,365 @@
+"""URSSAF open data: private employment by commune × APE, and the ESS datasets.
+
+* ``urssaf_commune_ape`` — *Nombre d'établissements employeurs et effectifs salariés du
+  secteur privé, par commune × APE*: one row per commune and APE code, one column per year of
+  établissements (``Nombre d'établissements 2019``) and of effectifs (``Effectifs salariés
+  2019``). The wide year columns become rows of ``private_employment`` (commune × year × APE,
+  ESS sector from :func:`nomenclatures.sector_for_naf`): the denominator of every "share of
+  private jobs" and the non-ESS series. A file is exhaustive for each commune and year it
+  covers: it replaces every stored private-employment row of those commune-years (demo or an
+  earlier import; undo puts them back). Codes of merged communes are summed into their
+  commune; unknown codes are set aside and listed.
+* ``urssaf_ess`` — établissements, effectifs salariés and masse salariale by *champ* / *famille
+  ESS*, secteur NA88, France, département or région, and year → ``ess_stats`` (through the
+  loader of :mod:`.observatoire`, ``source = 'urssaf'``).
+
+Refused, the database unchanged: a year column whose year is not a year, a negative or
+non-numeric count, the same commune × APE twice with different figures (both rows cited).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import nomenclatures
+from .checks import install_macros, refuse_conflicts, refuse_rows
+from .core import FormatSpec, ImportContext, normalize_header, register_format, register_group
+from .errors import IngestError
+from .observatoire import check_year_headers, measures_builder, register_builder
+
+__all__ = [
+    "COMMUNE_APE",
+    "URSSAF_ESS",
+    "ETAB_PREFIXES",
+    "JOBS_PREFIXES",
+    "prepare_private_employment",
+]
+
+YEARS = range(1990, 2041)
+
+#: Header spellings (before the year) of the établissements and effectifs year columns.
+ETAB_PREFIXES: tuple[str, ...] = (
+    "Nombre d'établissements",
+    "Nombre d'établissements employeurs",
+    "Nombre établissements",
+    "Établissements",
+    "Établissements employeurs",
+    "Nb établissements",
+    "Nb d'établissements",
+    "Nb étab",
+    "Étab",
+)
+JOBS_PREFIXES: tuple[str, ...] = (
+    "Effectifs salariés",
+    "Effectif salarié",
+    "Effectifs",
+    "Effectif",
+    "Effectifs salariés fin d'année",
+    "Salariés",
+    "Nb salariés",
+)
+
+
+def _year_aliases() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for y in YEARS:
+        for p in ETAB_PREFIXES:
+            out[f"{p} {y}"] = f"etablissements_{y}"
+        for p in JOBS_PREFIXES:
+            out[f"{p} {y}"] = f"effectifs_{y}"
+    return out
+
+
+COMMUNE_APE = register_format(
+    FormatSpec(
+        kind="urssaf_commune_ape",
+        label="URSSAF — établissements et effectifs salariés privés par commune × APE",
+        group="urssaf_emploi_prive",
+        required=("code_commune", "ape"),
+        optional=(
+            "commune",
+            *(f"etablissements_{y}" for y in YEARS),
+            *(f"effectifs_{y}" for y in YEARS),
+        ),
+        aliases={
+            "Code commune": "code_commune",
+            "Code INSEE commune": "code_commune",
+            "Code commune INSEE": "code_commune",
+            "Commune (code)": "code_commune",
+            "CODGEO": "code_commune",
+            "Commune": "commune",
+            "Libellé commune": "commune",
+            "Code APE": "ape",
+            "APE": "ape",
+            "Code NAF": "ape",
+            "NAF": "ape",
+            "APE (NAF rév. 2)": "ape",
+            "Activité principale (APE)": "ape",
+            **_year_aliases(),
+        },
+        order=70,
+    )
+)
+
+URSSAF_ESS = register_format(
+    FormatSpec(
+        kind="urssaf_ess",
+        label="URSSAF — ESS : établissements, effectifs et masse salariale par famille et secteur",
+        group="stats_ess",
+        required=("annee", "effectifs", "masse_salariale"),
+        optional=(
+            "champ_ess",
+            "famille_ess",
+            "secteur_na88",
+            "code_departement",
+            "departement",
+            "code_region",
+            "region",
+            "etablissements",
+            # columns the shared territory expression reads (absent from URSSAF files)
+            "niveau",
+            "code_territoire",
+            "territoire",
+            "code_commune",
+            "code_epci",
+        ),
+        aliases={
+            "Année": "annee",
+            "Annee": "annee",
+            "Champ ESS": "champ_ess",
+            "Champ": "champ_ess",
+            "Champ de l'ESS": "champ_ess",
+            "Famille ESS": "famille_ess",
+            "Famille de l'ESS": "famille_ess",
+            "Famille d'ESS": "famille_ess",
+            "Secteur NA88": "secteur_na88",
+            "NA88": "secteur_na88",
+            "Secteur d'activité NA88": "secteur_na88",
+            "Secteur d'activité (NA88)": "secteur_na88",
+            "Code département": "code_departement",
+            "Département": "departement",
+            "Code région": "code_region",
+            "Région": "region",
+            "Nombre d'établissements": "etablissements",
+            "Nombre d'établissements employeurs": "etablissements",
+            "Établissements employeurs": "etablissements",
+            "Établissements": "etablissements",
+            "Effectifs salariés": "effectifs",
+            "Effectifs salariés moyens": "effectifs",
+            "Effectifs salariés moyens annuels": "effectifs",
+            "Effectif salarié moyen annuel": "effectifs",
+            "Effectifs": "effectifs",
+            "Masse salariale": "masse_salariale",
+            "Masse salariale annuelle": "masse_salariale",
+            "Masse salariale (€)": "masse_salariale",
+        },
+        order=55,
+    )
+)
+
+
+def _ess_builder(ctx: ImportContext, view: str, kind: str) -> str:
+    return measures_builder(ctx, view, kind, champ="ess_text(champ_ess)")
+
+
+register_builder("urssaf_ess", _ess_builder, "urssaf")
+
+
+# --------------------------------------------------------------------------- commune × APE
+
+
+def _year_columns(ctx: ImportContext) -> list[int]:
+    years = {
+        int(c.rsplit("_", 1)[1])
+        for f in ctx.files("urssaf_commune_ape")
+        for c in f.mapping
+        if c.startswith(("etablissements_", "effectifs_"))
+    }
+    return sorted(years)
+
+
+def prepare_private_employment(ctx: ImportContext) -> None:
+    """Validate, unpivot and place a commune × APE file; declare the ``private_employment``
+    replacement of the commune-years it covers."""
+    view = ctx.staged("urssaf_commune_ape")
+    if view is None:
+        return
+    if not ctx.scalar("SELECT count(*) FROM commune_aliases"):
+        ctx.report.errors.append(
+            "La géographie de référence n'est pas chargée : impossible de rattacher les "
+            "communes. Lancez d'abord « ess-diag init »."
+        )
+        return
+    install_macros(ctx)
+    check_year_headers(
+        ctx,
+        "urssaf_commune_ape",
+        tuple(normalize_header(p) for p in (*ETAB_PREFIXES, *JOBS_PREFIXES)),
+    )
+    years = _year_columns(ctx)
+    if not years:
+        name = ctx.files("urssaf_commune_ape")[0].name
+        raise IngestError(
+            f"Le fichier « {name} » n'a aucune colonne d'année (« Nombre d'établissements "
+            "2022 », « Effectifs salariés 2022 »…) : rien à importer.",
+            file=name,
+        )
+    con = ctx.con
+    from .observatoire import _header_case  # the file's header of a canonical column
+
+    long = ctx.temp_name("pe_long")
+    parts = []
+    for y in years:
+        parts.append(
+            f"""
+            SELECT _file, _row, ess_commune(code_commune) AS code_raw, ess_text(ape) AS ape_text,
+                   ess_text(commune) AS commune_name, {y} AS year,
+                   etablissements_{y} AS etab_text, effectifs_{y} AS jobs_text,
+                   {_header_case(ctx, "urssaf_commune_ape", f"etablissements_{y}")} AS etab_col,
+                   {_header_case(ctx, "urssaf_commune_ape", f"effectifs_{y}")} AS jobs_col
+            FROM {view}
+            """  # noqa: S608
+        )
+    con.execute(f"CREATE TEMP TABLE {long} AS " + " UNION ALL ".join(parts))
+    for text, col in (("etab_text", "etab_col"), ("jobs_text", "jobs_col")):
+        refuse_rows(
+            ctx,
+            long,
+            f"ess_fr_not_number({text})",
+            canonical=None,
+            column_sql=col,
+            value=text,
+            problem="« {value} » n'est pas un nombre",
+        )
+        refuse_rows(
+            ctx,
+            long,
+            f"ess_fr_number({text}) < 0",
+            canonical=None,
+            column_sql=col,
+            value=text,
+            problem="« {value} » est négatif (un effectif ou un nombre d'établissements ne "
+            "peut pas l'être)",
+        )
+    # APE codes → NAF and sector through the nomenclature itself (a few hundred codes).
+    codes = [r[0] for r in ctx.sql(f"SELECT DISTINCT ape_text FROM {long}")]  # noqa: S608
+    naf = [_naf_of(c) for c in codes]
+    frame = pd.DataFrame(
+        {
+            "ape_text": codes,
+            "naf": naf,
+            "sector": [nomenclatures.sector_for_naf(n) for n in naf],
+        },
+        dtype=object,
+    )
+    ape_map = ctx.temp_name("ape_map")
+    con.register("_ess_ape_frame", frame)
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE {ape_map} AS SELECT ape_text::VARCHAR AS ape_text, "  # noqa: S608
+            "naf::VARCHAR AS naf, sector::VARCHAR AS sector FROM _ess_ape_frame"
+        )
+    finally:
+        con.unregister("_ess_ape_frame")
+    checked = ctx.temp_name("pe_checked")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {checked} AS
+        SELECT l.*, m.naf, m.sector, a.commune_code,
+               ess_fr_number(l.etab_text) AS establishments, ess_fr_number(l.jobs_text) AS jobs,
+               CASE WHEN l.code_raw IS NULL THEN 'Code commune absent'
+                    WHEN a.commune_code IS NULL THEN 'Code commune inconnu'
+               END AS _reason,
+               {_header_case(ctx, "urssaf_commune_ape", "code_commune")} AS _column,
+               'code commune = ' || COALESCE('« ' || l.code_raw || ' »', 'vide')
+                 || COALESCE(' (' || l.commune_name || ')', '') AS _example
+        FROM {long} l
+        JOIN {ape_map} m ON m.ape_text IS NOT DISTINCT FROM l.ape_text
+        LEFT JOIN commune_aliases a ON a.code = l.code_raw
+        """  # noqa: S608
+    )
+    dup = refuse_conflicts(
+        ctx,
+        checked,
+        ("code_raw", "naf", "year"),
+        ("establishments", "jobs"),
+        describe_key="'commune ' || a.code_raw || ', APE ' || COALESCE(a.naf, 'vide') || ', '"
+        " || a.year",
+    )
+    lines = ctx.temp_name("pe_lines")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {lines} AS
+        SELECT _file, _row, min(_reason) AS _reason, min(_column) AS _column,
+               min(_example) AS _example
+        FROM {checked} GROUP BY _file, _row
+        """  # noqa: S608
+    )
+    if dup:
+        # Identical repeated lines: the later ones are set aside (their figures are equal).
+        con.execute(
+            f"""
+            UPDATE {lines} c SET _reason = 'Ligne en double (mêmes chiffres qu''une ligne '
+                   || 'précédente)'
+            FROM (SELECT _file, _row, row_number() OVER (PARTITION BY code_raw, naf
+                    ORDER BY _file, _row) AS k
+                  FROM (SELECT DISTINCT _file, _row, code_raw, naf FROM {checked})) d
+            WHERE d._file = c._file AND d._row = c._row AND d.k > 1 AND c._reason IS NULL
+            """  # noqa: S608
+        )
+        ctx.report.duplicates += int(
+            ctx.scalar(f"SELECT count(*) FROM {lines} WHERE _reason LIKE 'Ligne en double%'")  # noqa: S608
+        )
+    ctx.collect_set_aside(lines)
+    ctx.report.unresolved_communes = sorted(
+        set(ctx.report.unresolved_communes)
+        | {
+            c
+            for (c,) in ctx.sql(
+                f"SELECT DISTINCT code_raw FROM {checked} "  # noqa: S608
+                "WHERE code_raw IS NOT NULL AND commune_code IS NULL"
+            )
+        }
+    )
+    target = ctx.temp_name("t_private_employment")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {target} AS
+        SELECT c.commune_code, c.year::SMALLINT AS year, c.naf, c.sector,
+               sum(c.establishments) AS establishments, sum(c.jobs) AS jobs,
+               'urssaf' AS source
+        FROM {checked} c
+        JOIN {lines} l ON l._file = c._file AND l._row = c._row AND l._reason IS NULL
+        WHERE c.establishments IS NOT NULL OR c.jobs IS NOT NULL
+        GROUP BY c.commune_code, c.year, c.naf, c.sector
+        """  # noqa: S608
+    )
+    stats = ctx.sql(
+        f"SELECT count(*), count(DISTINCT commune_code), min(year), max(year), "  # noqa: S608
+        f"sum(jobs) FILTER (WHERE year = (SELECT max(year) FROM {target})) FROM {target}"
+    )[0]
+    ctx.count("emploi_prive_lignes_ecrites", int(stats[0]))
+    ctx.count("emploi_prive_communes", int(stats[1]))
+    if stats[2] is not None:
+        ctx.count("emploi_prive_annees", [int(stats[2]), int(stats[3])])
+        ctx.count("emploi_prive_effectifs_derniere_annee", float(stats[4] or 0.0))
+    unclassified = ctx.scalar(
+        f"SELECT count(DISTINCT ape_text) FROM {checked} WHERE sector = 'non_classe'"  # noqa: S608
+    )
+    if unclassified:
+        ctx.warn(f"{unclassified} code(s) APE illisible(s) : rangés dans « Non classé ».")
+    ctx.add_target("private_employment", target, ("commune_code", "year"))
+
+
+def _naf_of(text) -> str | None:
+    """``'8810A Aide à domicile'``, ``'88.10A'``, ``'8810a'`` → ``'88.10A'``; else None."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    head = text.strip().split()[0].rstrip("-–:")
+    naf = nomenclatures.normalize_naf(head)
+    if naf and len(naf) == 6 and naf[:2].isdigit() and naf[2] == ".":
+        return naf
+    return None
+
+
+register_group("urssaf_emploi_prive", prepare_private_employment)
