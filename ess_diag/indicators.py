@@ -35,10 +35,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import duckdb
+import numpy as np
 
 from . import nomenclatures
 
@@ -69,6 +72,7 @@ __all__ = [
     "zones_blanches",
     "compute",
     "summary_text",
+    "clear_cache",
 ]
 
 JOBS_SOURCE_STATS = "statistiques"
@@ -232,30 +236,9 @@ def default_year(con: duckdb.DuckDBPyConnection) -> int | None:
 
 
 def territory_info(con: duckdb.DuckDBPyConnection, level: str, code: str) -> dict:
-    """``{level, code, name, population}`` plus the parent codes; raises :class:`IndicatorError`."""
-    _check_level(level)
-    rows = _rows(
-        con,
-        "SELECT level, code, name, population, density, epci_code, departement_code, "
-        "region_code FROM territories WHERE level = ? AND code = ?",
-        [level, str(code)],
-    )
-    if not rows:
-        raise IndicatorError(
-            f"Territoire inconnu : {_LEVEL_LABELS[level]} « {code} ». Vérifiez le niveau et le "
-            "code (un code de département et un code de région peuvent se ressembler)."
-        )
-    lvl, cde, name, pop, density, epci, dep, reg = rows[0]
-    return {
-        "level": lvl,
-        "code": cde,
-        "name": name,
-        "population": None if pop is None else int(pop),
-        "density": _f(density),
-        "epci_code": epci,
-        "departement_code": dep,
-        "region_code": reg,
-    }
+    """``{level, code, name, population, density}`` plus the parent codes (``epci_code``,
+    ``departement_code``, ``region_code``); raises :class:`IndicatorError`."""
+    return dict(_info(_Context(con, None), level, code))
 
 
 def _public_territory(info: dict) -> dict:
@@ -272,232 +255,617 @@ def _parent_pairs(info: dict) -> list[tuple[str, str]]:
     return out
 
 
-# --------------------------------------------------------------------------- core queries
-# The requested territories: either a list of (level, code) bound as two arrays, or every
-# territory of one level. Two fixed fragments; nothing user-written is ever spliced into SQL.
-_REQ_PAIRS = "SELECT unnest(?::VARCHAR[]) AS level, unnest(?::VARCHAR[]) AS code"
-_REQ_LEVEL = "SELECT level, code FROM territories WHERE level = ?"
+# --------------------------------------------------------------------------- the cube
+# Every query of a diagnostic aggregates the same few tables over sets of communes. Rather
+# than scanning millions of ess_stats rows again for every territory, each table is read once
+# per data state into per-commune arrays (set-based SQL, bound parameters); a territory's
+# figures are then sums over its communes' rows, whatever its level — the arrays are indexed
+# through ``territory_communes``. The cache key is the database (file path, or the connection
+# for in-memory ones) plus a fingerprint (data_version and row counts), so an import, an undo
+# or a test inserting rows without bumping data_version is seen at once.
 
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 4
 
-def _req(pairs: Sequence[tuple[str, str]] | None, level: str | None) -> tuple[str, list]:
-    if pairs is None:
-        return _REQ_LEVEL, [level]
-    return _REQ_PAIRS, [[p[0] for p in pairs], [str(p[1]) for p in pairs]]
-
-
-_ESS_SQL = """
-WITH req AS ({req}),
-yrs AS (SELECT unnest(?::INTEGER[]) AS year),
-tc AS (
-    SELECT m.level, m.code, m.commune_code, c.departement_code AS dep
-    FROM req r
-    JOIN territory_communes m ON m.level = r.level AND m.code = r.code
-    JOIN territories c ON c.level = 'commune' AND c.code = m.commune_code
-),
--- Départements whose communes carry commune-level rows for a year: a commune-level dataset
--- is taken as exhaustive within each département it covers.
-covered AS (
-    SELECT DISTINCT s.year, c.departement_code AS dep
-    FROM ess_stats s
-    JOIN territories c ON c.level = 'commune' AND c.code = s.code
-    WHERE s.level = 'commune' AND s.year IN (SELECT year FROM yrs)
-      AND s.family IS NULL AND s.sector IS NULL
-      AND c.departement_code IN (SELECT DISTINCT dep FROM tc)
-),
-coverage AS (
-    SELECT r.level, r.code, y.year,
-           coalesce(bool_and(cv.dep IS NOT NULL), false) AS complete
-    FROM req r CROSS JOIN yrs y
-    LEFT JOIN tc ON tc.level = r.level AND tc.code = r.code
-    LEFT JOIN covered cv ON cv.dep = tc.dep AND cv.year = y.year
-    GROUP BY ALL
-),
-cs AS (
-    SELECT s.code AS commune_code, s.year, s.family, s.sector, s.measure, s.value, s.source
-    FROM ess_stats s
-    WHERE s.level = 'commune' AND s.year IN (SELECT year FROM yrs)
-      AND s.code IN (SELECT commune_code FROM tc)
-      AND s.measure IN ('etablissements', 'effectifs', 'effectifs_femmes')
-      AND (s.family IS NULL OR s.sector IS NULL)
-      AND (? OR (s.family IS NULL AND s.sector IS NULL))
-),
-direct AS (
-    SELECT s.level, s.code, s.year, s.family, s.sector, s.measure, s.value, s.source
-    FROM ess_stats s JOIN req r ON s.level = r.level AND s.code = r.code
-    WHERE s.level <> 'commune' AND s.year IN (SELECT year FROM yrs)
-      AND s.measure IN ('etablissements', 'effectifs', 'effectifs_femmes')
-      AND (s.family IS NULL OR s.sector IS NULL)
-      AND (? OR (s.family IS NULL AND s.sector IS NULL))
-),
-has_direct AS (
-    SELECT DISTINCT level, code, year FROM direct
-    WHERE family IS NULL AND sector IS NULL AND measure IN ('etablissements', 'effectifs')
-),
-choice AS (
-    SELECT cv.level, cv.code, cv.year,
-           CASE WHEN cv.complete THEN 'communes'
-                WHEN hd.year IS NOT NULL THEN 'direct' END AS kind
-    FROM coverage cv LEFT JOIN has_direct hd
-      ON hd.level = cv.level AND hd.code = cv.code AND hd.year = cv.year
-),
-vals AS (
-    SELECT tc.level, tc.code, cs.year, 'communes' AS kind, cs.family, cs.sector, cs.measure,
-           sum(cs.value) AS value, list(DISTINCT cs.source) AS sources
-    FROM tc JOIN cs ON cs.commune_code = tc.commune_code
-    GROUP BY ALL
-    UNION ALL
-    SELECT level, code, year, 'direct' AS kind, family, sector, measure,
-           sum(value) AS value, list(DISTINCT source) AS sources
-    FROM direct GROUP BY ALL
-)
-SELECT ch.level, ch.code, ch.year, ch.kind, v.family, v.sector, v.measure, v.value, v.sources
-FROM choice ch
-LEFT JOIN vals v
-  ON v.level = ch.level AND v.code = ch.code AND v.year = ch.year AND v.kind = ch.kind
+# Metadata only (no table scan): the database path, data_version/demo, row counts.
+_FINGERPRINT_SQL = """
+SELECT 'path', path FROM duckdb_databases() WHERE database_name = current_database()
+UNION ALL
+SELECT 'rows:' || table_name, CAST(estimated_size AS VARCHAR) FROM duckdb_tables()
+WHERE database_name = current_database() AND schema_name = 'main'
+  AND table_name IN ('ess_stats', 'private_employment', 'actors', 'density_grid',
+                     'territory_communes', 'territories', 'unites_legales')
+UNION ALL
+SELECT 'meta:' || key, value FROM meta WHERE key IN ('data_version', 'demo')
 """
 
-_ESTIMATE_SQL = """
-WITH req AS ({req}),
-a AS (
-    SELECT m.level, m.code, a.family, a.sector, a.jobs, a.source
-    FROM req r
-    JOIN territory_communes m ON m.level = r.level AND m.code = r.code
-    JOIN actors a ON a.commune_code = m.commune_code
-    WHERE a.is_ess AND a.active AND a.employer
-)
-SELECT level, code, family, sector, GROUPING(family, sector) AS g,
-       count(*) AS establishments, coalesce(sum(jobs), 0) AS jobs,
-       list(DISTINCT source) AS sources
-FROM a
-GROUP BY GROUPING SETS ((level, code), (level, code, family), (level, code, sector))
-"""
+_SECTOR_KEYS: tuple[str, ...] = tuple(s.key for s in nomenclatures.SECTORS)
+_FAMILY_KEYS: tuple[str, ...] = tuple(nomenclatures.FAMILIES)
+_SECTOR_POS = {k: i for i, k in enumerate(_SECTOR_KEYS)}
+_FAMILY_POS = {k: i for i, k in enumerate(_FAMILY_KEYS)}
 
-_PRIVATE_SQL = """
-WITH req AS ({req}),
-yrs AS (SELECT unnest(?::INTEGER[]) AS year),
-tc AS (
-    SELECT m.level, m.code, m.commune_code
-    FROM req r JOIN territory_communes m ON m.level = r.level AND m.code = r.code
-)
-SELECT tc.level, tc.code, p.year, {sector}, sum(p.jobs) AS jobs,
-       sum(p.establishments) AS establishments
-FROM tc JOIN private_employment p ON p.commune_code = tc.commune_code
-WHERE p.year IN (SELECT year FROM yrs)
-GROUP BY {groups}
-"""
-# Totals only, or totals plus the sector breakdown (GROUPING(...) = 1 marks the total rows).
-_PRIVATE_TOTALS = ("NULL AS sector, 1 AS g", "tc.level, tc.code, p.year")
-_PRIVATE_SECTORS = (
-    "p.sector, GROUPING(p.sector) AS g",
-    "GROUPING SETS ((tc.level, tc.code, p.year), (tc.level, tc.code, p.year, p.sector))",
-)
+
+def _cube(con: duckdb.DuckDBPyConnection) -> _Cube:
+    rows = sorted(_rows(con, _FINGERPRINT_SQL), key=lambda r: r[0])
+    path = next((v for k, v in rows if k == "path"), None)
+    fingerprint = tuple(r for r in rows if r[0] != "path")
+    ident = ("file", path) if path else ("memory", id(con))
+    with _CACHE_LOCK:
+        cube = _CACHE.get(ident)
+        # An in-memory database is tied to its connection object (ids may be reused).
+        if cube is not None and cube.fingerprint == fingerprint and (path or cube.owner is con):
+            _CACHE.move_to_end(ident)
+            return cube
+    cube = _Cube(con, fingerprint)
+    with _CACHE_LOCK:
+        _CACHE[ident] = cube
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return cube
+
+
+def clear_cache() -> None:
+    """Forget every cached per-commune array (they are rebuilt on the next call)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _col(values, dtype=float, fill=0.0) -> np.ndarray:
+    """A fetchnumpy column (masked where NULL) as a plain array with NULL → ``fill``."""
+    if isinstance(values, np.ma.MaskedArray):
+        values = values.filled(fill)
+    arr = np.asarray(values)
+    if arr.dtype == object:
+        arr = np.array([fill if v is None else v for v in arr])
+    return arr.astype(dtype) if len(arr) else np.zeros(0, dtype=dtype)
+
+
+def _numpy(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()) -> dict:
+    return con.cursor().execute(sql, list(params)).fetchnumpy()
+
+
+# Commune number = rank of its code: the same numbering as the cube's commune arrays (both
+# ordered by code in SQL), so loaders return indices and never map codes in Python.
+_CIDX = """ci AS (
+    SELECT code AS commune_code, (row_number() OVER (ORDER BY code) - 1)::BIGINT AS i
+    FROM territories WHERE level = 'commune'
+)"""
+
+
+class _Members:
+    """Territories of one level → their communes, as contiguous slices of one index array."""
+
+    def __init__(self, codes: list[str], starts: np.ndarray, idx: np.ndarray):
+        self.codes = codes
+        self.pos = {c: k for k, c in enumerate(codes)}
+        self.starts = starts
+        self.ends = np.append(starts[1:], len(idx)).astype(np.int64)
+        self.idx = idx
+
+    def of(self, code: str) -> np.ndarray:
+        k = self.pos.get(code)
+        if k is None:
+            return np.zeros(0, dtype=np.int64)
+        return self.idx[self.starts[k] : self.ends[k]]
+
+    def reduce(self, values: np.ndarray, op=np.add) -> np.ndarray:
+        """``op`` over each territory's communes (``values`` indexed by commune)."""
+        if not len(self.codes):
+            return values[:0]
+        return op.reduceat(values[self.idx], self.starts, axis=0)
+
+
+class _Cube:
+    """Per-commune arrays of one database state (see the comment above)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, fingerprint: tuple):
+        self.fingerprint = fingerprint
+        self.owner = con
+        self.lock = threading.RLock()
+        rows = _rows(
+            con,
+            """
+            SELECT t.code, t.name, t.population, t.departement_code,
+                   coalesce(r.rural, false), coalesce(r.source = 'grille', false)
+            FROM territories t LEFT JOIN commune_rurality r ON r.commune_code = t.code
+            WHERE t.level = 'commune' ORDER BY t.code
+            """,
+        )
+        self.ccodes = [r[0] for r in rows]
+        self.cpos = {c: i for i, c in enumerate(self.ccodes)}
+        self.cname = [r[1] for r in rows]
+        self.cpop = np.array([float(r[2] or 0) for r in rows])
+        self.cdep = np.array([r[3] for r in rows], dtype=object)
+        self.crural = np.array([bool(r[4]) for r in rows], dtype=bool)
+        self.cgrid = np.array([bool(r[5]) for r in rows], dtype=bool)
+        self.n = len(rows)
+        self.info: dict[tuple[str, str], dict] = {}
+        self.by_level: dict[str, list[str]] = {lvl: [] for lvl in LEVELS}
+        for lvl, code, name, pop, density, epci, dep, reg in _rows(
+            con,
+            "SELECT level, code, name, population, density, epci_code, departement_code, "
+            "region_code FROM territories ORDER BY level, code",
+        ):
+            self.info[(lvl, code)] = {
+                "level": lvl,
+                "code": code,
+                "name": name,
+                "population": None if pop is None else int(pop),
+                "density": _f(density),
+                "epci_code": epci,
+                "departement_code": dep,
+                "region_code": reg,
+            }
+            self.by_level.setdefault(lvl, []).append(code)
+        self.years, self.ess_years, self.private_years = _years_detail(con)
+        self.has_actors = bool(
+            _rows(con, "SELECT EXISTS (SELECT 1 FROM actors WHERE is_ess)")[0][0]
+        )
+        # Départements covered, per year, by a commune-level dataset.
+        covered: dict[int, set] = {}
+        for year, dep in _rows(
+            con,
+            """
+            SELECT DISTINCT s.year, c.departement_code FROM ess_stats s
+            JOIN territories c ON c.level = 'commune' AND c.code = s.code
+            WHERE s.level = 'commune' AND s.family IS NULL AND s.sector IS NULL
+            """,
+        ):
+            covered.setdefault(int(year), set()).add(dep)
+        self.covered = {
+            y: np.array([d in deps for d in self.cdep], dtype=bool) for y, deps in covered.items()
+        }
+        self.stat_sources = [
+            r[0]
+            for r in _rows(
+                con, "SELECT DISTINCT source FROM ess_stats WHERE level = 'commune' ORDER BY 1"
+            )
+        ]
+        self.direct: dict[tuple[str, str, int], dict] = {}
+        self._load_direct(con)
+        self._members: dict[str, _Members] = {}
+        self._totals: dict[int, dict] | None = None
+        self._detail: dict[int, dict] = {}
+        self._private: dict[int, np.ndarray] | None = None
+        self._private_sector: dict[int, np.ndarray] = {}
+        self._estimate: dict | None = None
+        self._actors: dict | None = None
+        self._features: dict[str, dict] = {}
+
+    # ---- loaders (lazy, once per state) ----
+    def _load_direct(self, con) -> None:
+        rows = _rows(
+            con,
+            """
+            SELECT level, code, year, family, sector, measure, sum(value), list(DISTINCT source)
+            FROM ess_stats
+            WHERE level <> 'commune' AND measure IN ('etablissements', 'effectifs',
+                  'effectifs_femmes') AND (family IS NULL OR sector IS NULL)
+            GROUP BY ALL
+            """,
+        )
+        blocks: dict[tuple[str, str, int], dict] = {}
+        for lvl, code, year, family, sector, measure, value, sources in rows:
+            block = blocks.setdefault(
+                (lvl, code, int(year)), {"kind": "direct", "sources": set(), **_empty_block()}
+            )
+            block["sources"].update(sources or [])
+            if family is None and sector is None:
+                block["totals"][measure] = float(value)
+            elif sector is None:
+                block["family"].setdefault(family, {})[measure] = float(value)
+            else:
+                block["sector"].setdefault(sector, {})[measure] = float(value)
+        # A territory-level dataset counts only when it gives a total.
+        self.direct = {
+            k: b
+            for k, b in blocks.items()
+            if "etablissements" in b["totals"] or "effectifs" in b["totals"]
+        }
+
+    def members(self, con, level: str) -> _Members:
+        m = self._members.get(level)
+        if m is None:
+            with self.lock:
+                data = _numpy(
+                    con,
+                    f"WITH {_CIDX} SELECT m.code, ci.i FROM territory_communes m "
+                    "JOIN ci ON ci.commune_code = m.commune_code WHERE m.level = ? "
+                    "ORDER BY m.code, ci.i",
+                    [level],
+                )
+                codes = np.asarray(data["code"], dtype=object)
+                idx = _col(data["i"], np.int64, 0)
+                change = np.ones(len(codes), dtype=bool)
+                if len(codes):
+                    change[1:] = codes[1:] != codes[:-1]
+                starts = np.flatnonzero(change).astype(np.int64)
+                m = _Members(list(codes[starts]), starts, idx)
+                self._members[level] = m
+        return m
+
+    def totals(self, con) -> dict[int, dict]:
+        """Commune-level ESS totals of every year: ``{year: {estab, jobs, women, has_women,
+        sources}}`` (arrays by commune)."""
+        if self._totals is None:
+            with self.lock:
+                data = _numpy(
+                    con,
+                    f"""
+                    WITH {_CIDX}
+                    SELECT ci.i, s.year,
+                           coalesce(sum(s.value) FILTER (WHERE s.measure = 'etablissements'), 0) AS e,
+                           coalesce(sum(s.value) FILTER (WHERE s.measure = 'effectifs'), 0) AS j,
+                           coalesce(sum(s.value) FILTER (WHERE s.measure = 'effectifs_femmes'), 0) AS w,
+                           count(*) FILTER (WHERE s.measure = 'effectifs_femmes') > 0 AS hw,
+                           bit_or(1::BIGINT << (list_position(?::VARCHAR[], s.source) - 1)) AS m
+                    FROM ess_stats s JOIN ci ON ci.commune_code = s.code
+                    WHERE s.level = 'commune' AND s.family IS NULL AND s.sector IS NULL
+                      AND s.measure IN ('etablissements', 'effectifs', 'effectifs_femmes')
+                    GROUP BY ci.i, s.year
+                    """,
+                    [self.stat_sources[:63]],
+                )
+                ci = _col(data["i"], np.int64, 0)
+                years = _col(data["year"], np.int64, 0)
+                cols = {
+                    "estab": _col(data["e"]),
+                    "jobs": _col(data["j"]),
+                    "women": _col(data["w"]),
+                    "has_women": _col(data["hw"], bool, False),
+                    "sources": _col(data["m"], np.int64, 0),
+                }
+                out = {}
+                for year in np.unique(years):
+                    sel = years == year
+                    arrays = {}
+                    for name, values in cols.items():
+                        arr = np.zeros(self.n, dtype=values.dtype)
+                        arr[ci[sel]] = values[sel]
+                        arrays[name] = arr
+                    out[int(year)] = arrays
+                self._totals = out
+        return self._totals
+
+    def detail(self, con, year: int) -> dict:
+        """Commune-level ESS breakdown of one year: ``{"sector": (n, S, 2), "family": (n, F,
+        2), "has_sector": (n,), "has_family": (n,)}`` (measure 0 = établissements, 1 = jobs)."""
+        d = self._detail.get(year)
+        if d is None:
+            with self.lock:
+                data = _numpy(
+                    con,
+                    f"""
+                    WITH {_CIDX}
+                    SELECT ci.i, coalesce(list_position(?::VARCHAR[], s.sector), 0) AS si,
+                           coalesce(list_position(?::VARCHAR[], s.family), 0) AS fi,
+                           s.sector IS NOT NULL AS is_sector,
+                           (s.measure = 'effectifs')::INTEGER AS mi, sum(s.value) AS v
+                    FROM ess_stats s JOIN ci ON ci.commune_code = s.code
+                    WHERE s.level = 'commune' AND s.year = ?
+                      AND s.measure IN ('etablissements', 'effectifs')
+                      AND ((s.family IS NULL) <> (s.sector IS NULL))
+                    GROUP BY ALL
+                    """,
+                    [list(_SECTOR_KEYS), list(_FAMILY_KEYS), year],
+                )
+                ci = _col(data["i"], np.int64, 0)
+                si = _col(data["si"], np.int64, 0)
+                fi = _col(data["fi"], np.int64, 0)
+                is_sector = _col(data["is_sector"], bool, False)
+                mi = _col(data["mi"], np.int64, 0)
+                v = _col(data["v"])
+                d = {
+                    "sector": np.zeros((self.n, len(_SECTOR_KEYS), 2)),
+                    "family": np.zeros((self.n, len(_FAMILY_KEYS), 2)),
+                    "has_sector": np.zeros(self.n, dtype=bool),
+                    "has_family": np.zeros(self.n, dtype=bool),
+                }
+                d["has_sector"][ci[is_sector]] = True
+                d["has_family"][ci[~is_sector]] = True
+                s = is_sector & (si > 0)
+                np.add.at(d["sector"], (ci[s], si[s] - 1, mi[s]), v[s])
+                f = ~is_sector & (fi > 0)
+                np.add.at(d["family"], (ci[f], fi[f] - 1, mi[f]), v[f])
+                self._detail[year] = d
+        return d
+
+    def private(self, con) -> dict[int, np.ndarray]:
+        """Private jobs by commune, every year."""
+        if self._private is None:
+            with self.lock:
+                data = _numpy(
+                    con,
+                    f"WITH {_CIDX} SELECT ci.i, p.year, coalesce(sum(p.jobs), 0) AS j "
+                    "FROM private_employment p JOIN ci ON ci.commune_code = p.commune_code "
+                    "GROUP BY ALL",
+                )
+                ci = _col(data["i"], np.int64, 0)
+                years = _col(data["year"], np.int64, 0)
+                j = _col(data["j"])
+                out = {}
+                for year in self.private_years:
+                    arr = np.zeros(self.n)
+                    sel = years == year
+                    arr[ci[sel]] = j[sel]
+                    out[int(year)] = arr
+                self._private = out
+        return self._private
+
+    def private_sector(self, con, year: int) -> np.ndarray:
+        """Private jobs by commune and sector for one year, shape (n, S)."""
+        arr = self._private_sector.get(year)
+        if arr is None:
+            with self.lock:
+                data = _numpy(
+                    con,
+                    f"""
+                    WITH {_CIDX}
+                    SELECT ci.i, coalesce(list_position(?::VARCHAR[], p.sector), 0) AS si,
+                           coalesce(sum(p.jobs), 0) AS j
+                    FROM private_employment p JOIN ci ON ci.commune_code = p.commune_code
+                    WHERE p.year = ? GROUP BY ALL
+                    """,
+                    [list(_SECTOR_KEYS), year],
+                )
+                ci = _col(data["i"], np.int64, 0)
+                si = _col(data["si"], np.int64, 0)
+                j = _col(data["j"])
+                arr = np.zeros((self.n, len(_SECTOR_KEYS)))
+                ok = si > 0
+                np.add.at(arr, (ci[ok], si[ok] - 1), j[ok])
+                self._private_sector[year] = arr
+        return arr
+
+    def estimate(self, con) -> dict:
+        """SIRENE estimate by commune: active ESS employer establishments of ``actors``."""
+        if self._estimate is None:
+            with self.lock:
+                sources = [
+                    r[0] for r in _rows(con, "SELECT DISTINCT source FROM actors ORDER BY 1")
+                ]
+                data = _numpy(
+                    con,
+                    f"""
+                    WITH {_CIDX}
+                    SELECT ci.i, coalesce(list_position(?::VARCHAR[], a.family), 0) AS fi,
+                           coalesce(list_position(?::VARCHAR[], a.sector), 0) AS si,
+                           count(*) AS n, coalesce(sum(a.jobs), 0) AS j,
+                           bit_or(1::BIGINT << (list_position(?::VARCHAR[], a.source) - 1)) AS m
+                    FROM actors a JOIN ci ON ci.commune_code = a.commune_code
+                    WHERE a.is_ess AND a.active AND a.employer
+                    GROUP BY ALL
+                    """,
+                    [list(_FAMILY_KEYS), list(_SECTOR_KEYS), sources[:63]],
+                )
+                ci = _col(data["i"], np.int64, 0)
+                fi = _col(data["fi"], np.int64, 0)
+                si = _col(data["si"], np.int64, 0)
+                values = np.column_stack([_col(data["n"]), _col(data["j"])])
+                mask = _col(data["m"], np.int64, 0)
+                est = {
+                    "totals": np.zeros((self.n, 2)),
+                    "sector": np.zeros((self.n, len(_SECTOR_KEYS), 2)),
+                    "family": np.zeros((self.n, len(_FAMILY_KEYS), 2)),
+                    "mask": np.zeros(self.n, dtype=np.int64),
+                    "source_names": sources,
+                }
+                np.add.at(est["totals"], ci, values)
+                np.bitwise_or.at(est["mask"], ci, mask)
+                f = fi > 0
+                np.add.at(est["family"], (ci[f], fi[f] - 1), values[f])
+                s = si > 0
+                np.add.at(est["sector"], (ci[s], si[s] - 1), values[s])
+                self._estimate = est
+        return self._estimate
+
+    def actors(self, con) -> dict:
+        """Active ESS employer establishments, one entry each (for concentration and age)."""
+        if self._actors is None:
+            with self.lock:
+                data = _numpy(
+                    con,
+                    f"""
+                    WITH {_CIDX}
+                    SELECT ci.i AS c, coalesce(a.siren, a.actor_id) AS k,
+                           coalesce(a.jobs, 0) AS j,
+                           date_diff('day', DATE '1970-01-01', a.date_creation) AS d,
+                           a.date_creation IS NULL AS no_date,
+                           u.denomination AS den, a.name AS name,
+                           a.partial_diffusion OR coalesce(u.partial_diffusion, false) AS p
+                    FROM actors a JOIN ci ON ci.commune_code = a.commune_code
+                    LEFT JOIN unites_legales u ON u.siren = a.siren
+                    WHERE a.is_ess AND a.active AND a.employer
+                    ORDER BY k
+                    """,
+                )
+                keys = np.asarray(data["k"], dtype=object)
+                # keys are sorted: employer number = rank of the key
+                change = np.ones(len(keys), dtype=bool)
+                if len(keys):
+                    change[1:] = keys[1:] != keys[:-1]
+                emp = np.cumsum(change) - 1
+                no_date = _col(data["no_date"], bool, True)
+                self._actors = {
+                    "commune": _col(data["c"], np.int64, 0),
+                    "employer": emp,
+                    "n_employers": int(emp[-1] + 1) if len(emp) else 0,
+                    "jobs": _col(data["j"]),
+                    "days": np.where(no_date, np.nan, _col(data["d"])),
+                    "denomination": np.asarray(data["den"], dtype=object),
+                    "name": np.asarray(data["name"], dtype=object),
+                    "partial": _col(data["p"], bool, False),
+                }
+        return self._actors
+
+    def features(self, con, level: str) -> dict:
+        """Similarity criteria of every territory of ``level`` with a population and density."""
+        f = self._features.get(level)
+        if f is None:
+            m = self.members(con, level)
+            pop = m.reduce(self.cpop)
+            rural_pop = m.reduce(self.cpop * self.crural)
+            codes, lp, ld, rs, pops, dens = [], [], [], [], [], []
+            for k, code in enumerate(m.codes):
+                info = self.info.get((level, code))
+                if not info or not info["population"] or not info["density"]:
+                    continue
+                codes.append(code)
+                pops.append(info["population"])
+                dens.append(info["density"])
+                lp.append(math.log(info["population"]))
+                ld.append(math.log(info["density"]))
+                rs.append(rural_pop[k] / pop[k] if pop[k] else 0.0)
+            f = {
+                "codes": codes,
+                "pos": {c: i for i, c in enumerate(codes)},
+                "population": np.array(pops, dtype=float),
+                "density": np.array(dens, dtype=float),
+                "rural": np.array(rs, dtype=float),
+                "z": np.column_stack([_z(np.array(v, dtype=float)) for v in (lp, ld, rs)])
+                if codes
+                else np.zeros((0, 3)),
+            }
+            self._features[level] = f
+        return f
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    """Standardise over the level (population standard deviation); a constant criterion
+    contributes nothing."""
+    sd = values.std()
+    if not sd or math.isnan(sd):
+        return np.zeros_like(values)
+    return (values - values.mean()) / sd
 
 
 def _empty_block() -> dict:
     return {"totals": {}, "family": {}, "sector": {}}
 
 
-def _ess_blocks(
-    con: duckdb.DuckDBPyConnection,
-    pairs: Sequence[tuple[str, str]] | None,
-    years: Sequence[int],
-    detail: bool,
-    level: str | None = None,
-) -> dict[tuple[str, str, int], dict]:
-    """Statistics of each territory and year, after the source rule.
-
-    Returns ``{(level, code, year): {"kind": "communes"|"direct"|None, "sources": [...],
-    "totals": {measure: v}, "family": {f: {measure: v}}, "sector": {s: {measure: v}}}}``.
-    """
-    if not years:
-        return {}
-    req_sql, req_params = _req(pairs, level)
-    sql = _ESS_SQL.format(req=req_sql)
-    rows = _rows(con, sql, [*req_params, list(years), detail, detail])
-    out: dict[tuple[str, str, int], dict] = {}
-    for lvl, code, year, kind, family, sector, measure, value, sources in rows:
-        key = (lvl, code, int(year))
-        block = out.get(key)
-        if block is None:
-            block = out[key] = {"kind": kind, "sources": set(), **_empty_block()}
-        if measure is None:
-            continue
-        block["sources"].update(sources or [])
-        if family is None and sector is None:
-            block["totals"][measure] = value
-        elif sector is None:
-            block["family"].setdefault(family, {})[measure] = value
-        else:
-            block["sector"].setdefault(sector, {})[measure] = value
-    return out
+def _none_block() -> dict:
+    return {"kind": None, "sources": set(), **_empty_block()}
 
 
-def _estimate_blocks(
-    con: duckdb.DuckDBPyConnection,
-    pairs: Sequence[tuple[str, str]] | None,
-    level: str | None = None,
-) -> dict[tuple[str, str], dict]:
-    """SIRENE estimate of each territory: ``{(level, code): block}`` (same shape as above,
-    measures ``etablissements`` and ``effectifs``)."""
-    req_sql, req_params = _req(pairs, level)
-    rows = _rows(con, _ESTIMATE_SQL.format(req=req_sql), req_params)
-    out: dict[tuple[str, str], dict] = {}
-    for lvl, code, family, sector, g, estab, jobs, sources in rows:
-        block = out.setdefault(
-            (lvl, code), {"kind": "estimation", "sources": set(), **_empty_block()}
-        )
-        values = {"etablissements": float(estab), "effectifs": float(jobs)}
-        if g == 3:  # GROUPING(family, sector) = 0b11: the territory total
-            block["totals"] = values
-            block["sources"].update(sources or [])
-        elif g == 1:  # grouped by family
-            block["family"][family] = values
-        else:
-            block["sector"][sector] = values
-    return out
+def _source_bits(mask: int, names: list[str]) -> set[str]:
+    return {name for bit, name in enumerate(names) if mask >> bit & 1}
 
 
-def _private_blocks(
-    con: duckdb.DuckDBPyConnection,
-    pairs: Sequence[tuple[str, str]] | None,
-    years: Sequence[int],
-    by_sector: bool,
-    level: str | None = None,
-) -> dict[tuple[str, str, int], dict]:
-    """Private employment: ``{(level, code, year): {"jobs": x, "establishments": y,
-    "sector": {s: jobs}}}`` (territories without any row are absent)."""
-    if not years:
-        return {}
-    req_sql, req_params = _req(pairs, level)
-    sector, groups = _PRIVATE_SECTORS if by_sector else _PRIVATE_TOTALS
-    sql = _PRIVATE_SQL.format(req=req_sql, sector=sector, groups=groups)
-    rows = _rows(con, sql, [*req_params, list(years)])
-    out: dict[tuple[str, str, int], dict] = {}
-    for lvl, code, year, sector, g, jobs, estab in rows:
-        block = out.setdefault(
-            (lvl, code, int(year)), {"jobs": 0.0, "establishments": 0.0, "sector": {}}
-        )
-        if g == 1:
-            block["jobs"] = float(jobs or 0.0)
-            block["establishments"] = float(estab or 0.0)
-        else:
-            block["sector"][sector] = float(jobs or 0.0)
-    return out
+def _kind(cube: _Cube, level: str, code: str, year: int | None, idx: np.ndarray) -> str | None:
+    """The source rule: commune statistics, then the territory's own row (else None)."""
+    if year is None or year not in cube.ess_years:
+        return None
+    covered = cube.covered.get(year)
+    if covered is not None and len(idx) and covered[idx].all():
+        return "communes"
+    if (level, code, year) in cube.direct:
+        return "direct"
+    return None
 
 
-def _has_ess_actors(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(_rows(con, "SELECT EXISTS (SELECT 1 FROM actors WHERE is_ess)")[0][0])
+def _commune_block(cube: _Cube, con, idx: np.ndarray, year: int, detail: bool) -> dict:
+    tot = cube.totals(con).get(year)
+    block = {"kind": "communes", "sources": set(), **_empty_block()}
+    if tot is None:
+        block["totals"] = {"etablissements": 0.0, "effectifs": 0.0}
+        return block
+    block["totals"] = {
+        "etablissements": float(tot["estab"][idx].sum()),
+        "effectifs": float(tot["jobs"][idx].sum()),
+    }
+    if tot["has_women"][idx].any():
+        block["totals"]["effectifs_femmes"] = float(tot["women"][idx][tot["has_women"][idx]].sum())
+    mask = int(np.bitwise_or.reduce(tot["sources"][idx])) if len(idx) else 0
+    block["sources"] = _source_bits(mask, cube.stat_sources)
+    if detail:
+        d = cube.detail(con, year)
+        if d["has_sector"][idx].any():
+            sums = d["sector"][idx].sum(axis=0)
+            block["sector"] = {
+                k: {"etablissements": float(sums[i, 0]), "effectifs": float(sums[i, 1])}
+                for i, k in enumerate(_SECTOR_KEYS)
+            }
+        if d["has_family"][idx].any():
+            sums = d["family"][idx].sum(axis=0)
+            block["family"] = {
+                k: {"etablissements": float(sums[i, 0]), "effectifs": float(sums[i, 1])}
+                for i, k in enumerate(_FAMILY_KEYS)
+            }
+    return block
+
+
+def _estimate_block(cube: _Cube, con, idx: np.ndarray, detail: bool) -> dict:
+    if not cube.has_actors:
+        return _none_block()
+    est = cube.estimate(con)
+    tot = est["totals"][idx].sum(axis=0)
+    mask = int(np.bitwise_or.reduce(est["mask"][idx])) if len(idx) else 0
+    block = {
+        "kind": "estimation",
+        "sources": _source_bits(mask, est["source_names"]),
+        "totals": {"etablissements": float(tot[0]), "effectifs": float(tot[1])},
+        "family": {},
+        "sector": {},
+    }
+    if detail:
+        fam = est["family"][idx].sum(axis=0)
+        sec = est["sector"][idx].sum(axis=0)
+        block["family"] = {
+            k: {"etablissements": float(fam[i, 0]), "effectifs": float(fam[i, 1])}
+            for i, k in enumerate(_FAMILY_KEYS)
+        }
+        block["sector"] = {
+            k: {"etablissements": float(sec[i, 0]), "effectifs": float(sec[i, 1])}
+            for i, k in enumerate(_SECTOR_KEYS)
+        }
+    return block
+
+
+def _stats_block(cube: _Cube, con, level: str, code: str, year: int | None, detail: bool) -> dict:
+    """ESS block of a territory from statistics only (kind None when there are none)."""
+    idx = cube.members(con, level).of(code)
+    kind = _kind(cube, level, code, year, idx)
+    if kind == "communes":
+        return _commune_block(cube, con, idx, year, detail)
+    if kind == "direct":
+        return cube.direct[(level, code, year)]
+    return _none_block()
+
+
+def _block(cube: _Cube, con, level: str, code: str, year: int | None, detail: bool) -> dict:
+    """ESS block with the full rule: statistics, else the SIRENE estimate, else nothing."""
+    block = _stats_block(cube, con, level, code, year, detail)
+    if block["kind"] is None:
+        block = _estimate_block(cube, con, cube.members(con, level).of(code), detail)
+    return block
+
+
+def _private_total(cube: _Cube, con, idx: np.ndarray, year: int | None) -> float | None:
+    if year is None or year not in cube.private_years:
+        return None
+    return float(cube.private(con)[year][idx].sum())
 
 
 class _Context:
-    """What one request needs to know once: years and whether any actor is loaded."""
+    """One request: the cube of the database state and the year asked (or the default)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, year: int | None):
-        self.years, self.ess_years, self.private_years = _years_detail(con)
+        self.con = con
+        self.cube = _cube(con)
+        self.years = self.cube.years
+        self.ess_years = self.cube.ess_years
+        self.private_years = self.cube.private_years
         if year is None:
             year = _pick_default(self.years, self.ess_years, self.private_years)
         self.year = None if year is None else int(year)
-        self.has_actors = _has_ess_actors(con)
+        self.has_actors = self.cube.has_actors
+
+    def block(self, level: str, code: str, detail: bool = False) -> dict:
+        return _block(self.cube, self.con, level, code, self.year, detail)
+
+    def communes(self, level: str, code: str) -> np.ndarray:
+        return self.cube.members(self.con, level).of(code)
 
 
 def _pick_default(years: list[int], ess_years: set[int], private_years: set[int]) -> int | None:
@@ -507,52 +875,9 @@ def _pick_default(years: list[int], ess_years: set[int], private_years: set[int]
     return years[-1] if years else None
 
 
-def _resolve_blocks(
-    con: duckdb.DuckDBPyConnection,
-    ctx: _Context,
-    pairs: Sequence[tuple[str, str]] | None,
-    detail: bool,
-    level: str | None = None,
-) -> dict[tuple[str, str], dict]:
-    """ESS block of each territory for ``ctx.year`` with the full source rule (stats, then
-    SIRENE estimate). ``{(level, code): block}``; block kind ``None`` = no data at all."""
-    year = ctx.year
-    stats = _ess_blocks(con, pairs, [year] if year is not None else [], detail, level)
-    out: dict[tuple[str, str], dict] = {}
-    missing: list[tuple[str, str]] = []
-    for (lvl, code, _y), block in stats.items():
-        if block["kind"] is not None:
-            out[(lvl, code)] = block
-        else:
-            missing.append((lvl, code))
-    if year is None:
-        if pairs is None:
-            missing = [
-                (level, r[0])
-                for r in _rows(con, "SELECT code FROM territories WHERE level = ?", [level])
-            ]
-        else:
-            missing = list(pairs)
-    if missing:
-        if ctx.has_actors:
-            est = _estimate_blocks(
-                con, None if pairs is None and len(missing) > 50 else missing, level
-            )
-            for key in missing:
-                out[key] = est.get(key) or {
-                    "kind": "estimation",
-                    "sources": set(),
-                    **_empty_block(),
-                }
-        else:
-            for key in missing:
-                out[key] = {"kind": None, "sources": set(), **_empty_block()}
-    return out
-
-
 # --------------------------------------------------------------------------- key figures
 def _key_row(
-    info: dict, year: int | None, block: dict, private: dict | None, ctx: _Context
+    info: dict, year: int | None, block: dict, private_total: float | None, ctx: _Context
 ) -> dict:
     """The key figures of one territory from its ESS block and private-employment block."""
     notes: dict[str, str] = {}
@@ -579,7 +904,7 @@ def _key_row(
         private_jobs = None
         notes["private_jobs"] = _R_NO_PRIVATE.format(year=year)
     else:
-        private_jobs = float(private["jobs"]) if private else 0.0
+        private_jobs = private_total
     share = _ratio(jobs, private_jobs)
     if share is None and "private_jobs" not in notes and jobs is not None:
         notes["ess_share_private_jobs"] = _R_ZERO_PRIVATE
@@ -627,50 +952,26 @@ def _key_row(
     }
 
 
-def _infos(
-    con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, str]] | None, level: str | None
-) -> dict:
-    req_sql, req_params = _req(pairs, level)
-    rows = _rows(
-        con,
-        f"""
-        WITH req AS ({req_sql})
-        SELECT t.level, t.code, t.name, t.population, t.density, t.epci_code,
-               t.departement_code, t.region_code
-        FROM req r JOIN territories t ON t.level = r.level AND t.code = r.code
-        """,
-        req_params,
-    )
-    out = {}
-    for lvl, code, name, pop, density, epci, dep, reg in rows:
-        out[(lvl, code)] = {
-            "level": lvl,
-            "code": code,
-            "name": name,
-            "population": None if pop is None else int(pop),
-            "density": _f(density),
-            "epci_code": epci,
-            "departement_code": dep,
-            "region_code": reg,
-        }
-    return out
+def _info(ctx: _Context, level: str, code: str) -> dict:
+    _check_level(level)
+    info = ctx.cube.info.get((level, str(code)))
+    if info is None:
+        raise IndicatorError(
+            f"Territoire inconnu : {_LEVEL_LABELS[level]} « {code} ». Vérifiez le niveau et le "
+            "code (un code de département et un code de région peuvent se ressembler)."
+        )
+    return info
 
 
-def _key_many(
-    con: duckdb.DuckDBPyConnection,
-    ctx: _Context,
-    pairs: Sequence[tuple[str, str]] | None,
-    level: str | None = None,
-    infos: dict | None = None,
-) -> dict[tuple[str, str], dict]:
-    infos = infos if infos is not None else _infos(con, pairs, level)
-    blocks = _resolve_blocks(con, ctx, pairs, False, level)
-    years = [ctx.year] if ctx.year is not None and ctx.year in ctx.private_years else []
-    private = _private_blocks(con, pairs, years, False, level)
+def _key_many(ctx: _Context, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict]:
     out = {}
-    for key, info in infos.items():
-        block = blocks.get(key) or {"kind": None, "sources": set(), **_empty_block()}
-        out[key] = _key_row(info, ctx.year, block, private.get((*key, ctx.year)), ctx)
+    for level, code in pairs:
+        info = ctx.cube.info.get((level, code))
+        if info is None:
+            continue
+        block = ctx.block(level, code)
+        private = _private_total(ctx.cube, ctx.con, ctx.communes(level, code), ctx.year)
+        out[(level, code)] = _key_row(info, ctx.year, block, private, ctx)
     return out
 
 
@@ -686,10 +987,9 @@ def key_figures(
     >>> key_figures(con, "departement", "01")["ess_share_private_jobs"]  # doctest: +SKIP
     0.143
     """
-    info = territory_info(con, level, code)
     ctx = _Context(con, year)
-    pair = (info["level"], info["code"])
-    return _key_many(con, ctx, [pair], infos={pair: info})[pair]
+    info = _info(ctx, level, code)
+    return _key_many(ctx, [(info["level"], info["code"])])[(info["level"], info["code"])]
 
 
 def _flat(row: dict) -> dict:
@@ -722,13 +1022,80 @@ def compute_all(
 
     Columns :data:`KEY_FIGURE_COLUMNS` (counts as ``Int64``, jobs and shares as ``float64``
     with NaN where not available), sorted by code. Same rule and same values as
-    :func:`key_figures` for each territory.
+    :func:`key_figures` for each territory: the per-commune arrays are summed over every
+    territory at once (``numpy.ufunc.reduceat`` over ``territory_communes``).
     """
     _check_level(level)
     ctx = _Context(con, year)
-    rows = _key_many(con, ctx, None, level)
-    df = _frame(rows[k] for k in sorted(rows))
-    return df.reset_index(drop=True)
+    cube, year = ctx.cube, ctx.year
+    m = cube.members(con, level)
+    n = len(m.codes)
+    # Statistics: which territories are fully covered by commune rows, and their sums.
+    complete = np.zeros(n, dtype=bool)
+    stat = None
+    if year is not None and year in cube.ess_years and n:
+        covered = cube.covered.get(year)
+        if covered is not None:
+            complete = m.reduce(covered, np.logical_and)
+        tot = cube.totals(con).get(year)
+        if tot is not None:
+            stat = {
+                "estab": m.reduce(tot["estab"]),
+                "jobs": m.reduce(tot["jobs"]),
+                "women": m.reduce(np.where(tot["has_women"], tot["women"], 0.0)),
+                "has_women": m.reduce(tot["has_women"], np.logical_or),
+                "sources": m.reduce(tot["sources"], np.bitwise_or),
+            }
+    est = None
+    if cube.has_actors and n:
+        e = cube.estimate(con)
+        est = {
+            "totals": m.reduce(e["totals"]),
+            "mask": m.reduce(e["mask"], np.bitwise_or),
+            "names": e["source_names"],
+        }
+    private = None
+    if year is not None and year in cube.private_years and n:
+        private = m.reduce(cube.private(con)[year])
+    rows = []
+    for code in cube.by_level.get(level, []):
+        info = cube.info[(level, code)]
+        k = m.pos.get(code)
+        block = None
+        if k is not None and complete[k]:
+            block = {"kind": "communes", "sources": set(), **_empty_block()}
+            if stat is None:
+                block["totals"] = {"etablissements": 0.0, "effectifs": 0.0}
+            else:
+                block["totals"] = {
+                    "etablissements": float(stat["estab"][k]),
+                    "effectifs": float(stat["jobs"][k]),
+                }
+                if stat["has_women"][k]:
+                    block["totals"]["effectifs_femmes"] = float(stat["women"][k])
+                block["sources"] = _source_bits(int(stat["sources"][k]), cube.stat_sources)
+        elif year is not None and (level, code, year) in cube.direct:
+            block = cube.direct[(level, code, year)]
+        elif est is not None:
+            block = {
+                "kind": "estimation",
+                "sources": set(),
+                **_empty_block(),
+                "totals": {"etablissements": 0.0, "effectifs": 0.0},
+            }
+            if k is not None:
+                block["totals"] = {
+                    "etablissements": float(est["totals"][k, 0]),
+                    "effectifs": float(est["totals"][k, 1]),
+                }
+                block["sources"] = _source_bits(int(est["mask"][k]), est["names"])
+        else:
+            block = _none_block()
+        priv = None
+        if private is not None:
+            priv = float(private[k]) if k is not None else 0.0
+        rows.append(_key_row(info, year, block, priv, ctx))
+    return _frame(rows)
 
 
 # --------------------------------------------------------------------------- breakdowns
@@ -777,10 +1144,9 @@ def by_family(
     share_establishments, share_jobs}], "notes"}`` (rows in :data:`nomenclatures.FAMILIES`
     order).
     """
-    info = territory_info(con, level, code)
     ctx = _Context(con, year)
-    pair = (info["level"], info["code"])
-    block = _resolve_blocks(con, ctx, [pair], True)[pair]
+    info = _info(ctx, level, code)
+    block = ctx.block(info["level"], info["code"], detail=True)
     rows, notes = _family_rows(block)
     return {"year": ctx.year, "jobs_source": _source_name(block), "rows": rows, "notes": notes}
 
@@ -870,25 +1236,25 @@ def by_sector(
     label, establishments, jobs, share_jobs, private_jobs, ess_share_in_sector,
     reference_share_jobs, location_quotient}], "notes"}``.
     """
-    info = territory_info(con, level, code)
-    ref_info = territory_info(con, *reference)
     ctx = _Context(con, year)
-    return _by_sector(con, ctx, info, ref_info)
+    info = _info(ctx, level, code)
+    ref_info = _info(ctx, *reference)
+    return _by_sector(ctx, info, ref_info)
 
 
-def _by_sector(con, ctx: _Context, info: dict, ref_info: dict) -> dict:
-    pair = (info["level"], info["code"])
-    ref = (ref_info["level"], ref_info["code"])
-    pairs = [pair] if ref == pair else [pair, ref]
-    blocks = _resolve_blocks(con, ctx, pairs, True)
+def _by_sector(ctx: _Context, info: dict, ref_info: dict) -> dict:
+    block = ctx.block(info["level"], info["code"], detail=True)
+    ref_block = ctx.block(ref_info["level"], ref_info["code"], detail=True)
     private_known = ctx.year is not None and ctx.year in ctx.private_years
-    private = _private_blocks(con, [pair], [ctx.year] if private_known else [], True)
-    rows, notes = _sector_rows(
-        blocks[pair], blocks[ref], private.get((*pair, ctx.year)), private_known
-    )
+    private = None
+    if private_known:
+        idx = ctx.communes(info["level"], info["code"])
+        sums = ctx.cube.private_sector(ctx.con, ctx.year)[idx].sum(axis=0)
+        private = {"sector": {k: float(sums[i]) for i, k in enumerate(_SECTOR_KEYS)}}
+    rows, notes = _sector_rows(block, ref_block, private, private_known)
     return {
         "year": ctx.year,
-        "jobs_source": _source_name(blocks[pair]),
+        "jobs_source": _source_name(block),
         "reference": _public_territory(ref_info),
         "rows": rows,
         "notes": notes,
@@ -896,40 +1262,6 @@ def _by_sector(con, ctx: _Context, info: dict, ref_info: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- rurality
-_RURAL_SQL = """
-WITH tc AS (
-    SELECT commune_code FROM territory_communes WHERE level = ? AND code = ?
-),
-ess AS ({ess}),
-priv AS (
-    SELECT p.commune_code, sum(p.jobs) AS jobs
-    FROM private_employment p
-    WHERE p.year = ? AND p.commune_code IN (SELECT commune_code FROM tc)
-    GROUP BY ALL
-)
-SELECT r.rural, count(*) AS communes, sum(c.population) AS population,
-       count(*) FILTER (WHERE r.source = 'grille') AS from_grid,
-       coalesce(sum(e.jobs), 0) AS ess_jobs, coalesce(sum(p.jobs), 0) AS private_jobs
-FROM tc
-JOIN territories c ON c.level = 'commune' AND c.code = tc.commune_code
-JOIN commune_rurality r ON r.commune_code = tc.commune_code
-LEFT JOIN ess e ON e.commune_code = tc.commune_code
-LEFT JOIN priv p ON p.commune_code = tc.commune_code
-GROUP BY r.rural
-"""
-_RURAL_ESS_STATS = """
-    SELECT s.code AS commune_code, sum(s.value) AS jobs FROM ess_stats s
-    WHERE s.level = 'commune' AND s.year = ? AND s.family IS NULL AND s.sector IS NULL
-      AND s.measure = 'effectifs' AND s.code IN (SELECT commune_code FROM tc)
-    GROUP BY ALL
-"""
-_RURAL_ESS_ACTORS = """
-    SELECT a.commune_code, sum(a.jobs) AS jobs FROM actors a
-    WHERE a.is_ess AND a.active AND a.employer AND ? IS NOT NULL
-      AND a.commune_code IN (SELECT commune_code FROM tc)
-    GROUP BY ALL
-"""
-
 _DEFINITION_LABELS = {
     "grille": "Grille communale de densité de l'INSEE (niveaux 5 à 7 = rural)",
     "estimation": (
@@ -951,44 +1283,43 @@ def rurality(
     ``private_jobs_urban``, ``ess_share_private_jobs_rural``, ``ess_share_private_jobs_urban``,
     ``jobs_source``, ``notes``.
     """
-    info = territory_info(con, level, code)
     ctx = _Context(con, year)
-    pair = (info["level"], info["code"])
-    block = _resolve_blocks(con, ctx, [pair], False)[pair]
-    return _rurality(con, ctx, info, block)
+    info = _info(ctx, level, code)
+    block = ctx.block(info["level"], info["code"])
+    return _rurality(ctx, info, block)
 
 
-def _rurality(con, ctx: _Context, info: dict, block: dict) -> dict:
+def _rurality(ctx: _Context, info: dict, block: dict) -> dict:
     notes: dict[str, str] = {}
-    kind = block["kind"]
-    ess_sql = _RURAL_ESS_STATS if kind == "communes" else _RURAL_ESS_ACTORS
-    rows = _rows(
-        con,
-        _RURAL_SQL.format(ess=ess_sql),
-        [info["level"], info["code"], ctx.year, ctx.year],
-    )
-    by = {bool(r[0]): r for r in rows}
-    rural, urban = by.get(True), by.get(False)
-    communes = sum(r[1] for r in rows)
-    from_grid = sum(r[3] for r in rows)
+    cube, kind, year = ctx.cube, block["kind"], ctx.year
+    idx = ctx.communes(info["level"], info["code"])
+    rural = cube.crural[idx]
+    n_grid = int(cube.cgrid[idx].sum())
     definition = (
-        "grille" if communes and from_grid == communes else ("mixte" if from_grid else "estimation")
+        "grille" if len(idx) and n_grid == len(idx) else ("mixte" if n_grid else "estimation")
     )
-    pop = sum((r[2] or 0) for r in rows)
-    rural_pop = int(rural[2] or 0) if rural else 0
-    ess_ok = kind in ("communes", "estimation")
-    if kind is None:
+    pop = cube.cpop[idx]
+    rural_pop = int(pop[rural].sum())
+    ess = None
+    if kind == "communes":
+        tot = cube.totals(ctx.con).get(year)
+        ess = tot["jobs"][idx] if tot is not None else np.zeros(len(idx))
+    elif kind == "estimation":
+        ess = cube.estimate(ctx.con)["totals"][idx, 1]
+    elif kind is None:
         notes["ess_jobs_rural"] = notes["ess_jobs_urban"] = _R_NO_ESS_DATA
-    elif kind == "direct":
+    else:
         notes["ess_jobs_rural"] = notes["ess_jobs_urban"] = _R_COMMUNE_DETAIL
-    priv_ok = ctx.year is not None and ctx.year in ctx.private_years
-    if not priv_ok:
-        reason = _R_NO_YEAR if ctx.year is None else _R_NO_PRIVATE.format(year=ctx.year)
+    prv = None
+    if year is not None and year in cube.private_years:
+        prv = cube.private(ctx.con)[year][idx]
+    else:
+        reason = _R_NO_YEAR if year is None else _R_NO_PRIVATE.format(year=year)
         notes["private_jobs_rural"] = notes["private_jobs_urban"] = reason
-    ess_r = _f(rural[4]) if ess_ok and rural else (0.0 if ess_ok else None)
-    ess_u = _f(urban[4]) if ess_ok and urban else (0.0 if ess_ok else None)
-    prv_r = _f(rural[5]) if priv_ok and rural else (0.0 if priv_ok else None)
-    prv_u = _f(urban[5]) if priv_ok and urban else (0.0 if priv_ok else None)
+    ess_r = None if ess is None else float(ess[rural].sum())
+    ess_u = None if ess is None else float(ess[~rural].sum())
+    prv_r = None if prv is None else float(prv[rural].sum())
+    prv_u = None if prv is None else float(prv[~rural].sum())
     share_rural = _ratio(ess_r, None if ess_r is None else ess_r + ess_u)
     if share_rural is None:
         notes["share_ess_jobs_rural"] = notes.get("ess_jobs_rural", _R_NO_ESS_JOBS)
@@ -1009,10 +1340,10 @@ def _rurality(con, ctx: _Context, info: dict, block: dict) -> dict:
     return {
         "definition": definition,
         "definition_label": _DEFINITION_LABELS[definition],
-        "rural_communes": int(rural[1]) if rural else 0,
-        "urban_communes": int(urban[1]) if urban else 0,
+        "rural_communes": int(rural.sum()),
+        "urban_communes": int((~rural).sum()),
         "rural_population": rural_pop,
-        "rural_population_share": _ratio(rural_pop, pop),
+        "rural_population_share": _ratio(rural_pop, float(pop.sum())),
         "ess_jobs_rural": ess_r,
         "ess_jobs_urban": ess_u,
         "share_ess_jobs_rural": share_rural,
@@ -1048,23 +1379,20 @@ def evolution(
     (``ess_jobs``, ``non_ess_private_jobs``), ``decline_years`` (same two keys), ``notes``.
     The SIRENE estimate is a snapshot and never enters a series.
     """
-    info = territory_info(con, level, code)
     ctx = _Context(con, None)
-    return _evolution(con, ctx, info, base_year, start_year, end_year)
+    info = _info(ctx, level, code)
+    return _evolution(ctx, info, base_year, start_year, end_year)
 
 
-def _evolution(con, ctx: _Context, info: dict, base_year, start_year, end_year) -> dict:
+def _evolution(ctx: _Context, info: dict, base_year, start_year, end_year) -> dict:
     notes: dict[str, str] = {}
-    pair = (info["level"], info["code"])
-    stats = _ess_blocks(con, [pair], ctx.years, False)
-    private = _private_blocks(con, [pair], sorted(ctx.private_years), False)
+    cube, level, code = ctx.cube, info["level"], info["code"]
+    idx = ctx.communes(level, code)
     series = []
     for year in ctx.years:
-        block = stats.get((*pair, year))
-        ess = _f(block["totals"].get("effectifs", 0.0)) if block and block["kind"] else None
-        priv = None
-        if year in ctx.private_years:
-            priv = _f((private.get((*pair, year)) or {}).get("jobs", 0.0))
+        block = _stats_block(cube, ctx.con, level, code, year, False)
+        ess = _f(block["totals"].get("effectifs", 0.0)) if block["kind"] else None
+        priv = _private_total(cube, ctx.con, idx, year)
         non_ess = priv - ess if ess is not None and priv is not None and ess <= priv else None
         series.append(
             {"year": year, "ess_jobs": ess, "private_jobs": priv, "non_ess_private_jobs": non_ess}
@@ -1132,33 +1460,6 @@ def _index(value, base) -> float | None:
 
 
 # --------------------------------------------------------------------------- resilience
-_RESILIENCE_SQL = """
-WITH a AS (
-    SELECT a.actor_id, a.siren, a.name, a.partial_diffusion, a.jobs, a.date_creation
-    FROM territory_communes m JOIN actors a ON a.commune_code = m.commune_code
-    WHERE m.level = ? AND m.code = ? AND a.is_ess AND a.active AND a.employer
-),
-emp AS (
-    SELECT coalesce(a.siren, a.actor_id) AS employer_key,
-           coalesce(any_value(u.denomination), min(a.name)) AS name,
-           bool_or(a.partial_diffusion OR coalesce(u.partial_diffusion, false)) AS partial,
-           coalesce(sum(a.jobs), 0) AS jobs, count(*) AS establishments
-    FROM a LEFT JOIN unites_legales u ON u.siren = a.siren
-    GROUP BY 1
-)
-SELECT (SELECT coalesce(sum(jobs), 0) FROM a) AS jobs,
-       (SELECT count(*) FROM emp) AS employers,
-       (SELECT count(*) FROM a) AS establishments,
-       (SELECT median(date_diff('day', date_creation, ?::DATE)) / 365.25 FROM a
-         WHERE date_creation IS NOT NULL AND date_creation <= ?::DATE) AS median_age,
-       (SELECT count(*) FROM a WHERE date_creation IS NOT NULL) AS dated,
-       (SELECT list({'name': CASE WHEN partial THEN NULL ELSE name END, 'partial': partial,
-                      'jobs': jobs, 'establishments': establishments}
-                    ORDER BY jobs DESC, employer_key)
-          FROM (SELECT * FROM emp ORDER BY jobs DESC, employer_key LIMIT 5)) AS top
-"""
-
-
 def _diversity(block: dict) -> tuple[float | None, int, str | None]:
     """Shannon evenness of ESS jobs over :data:`DIVERSITY_SECTORS`: H / ln(K)."""
     jobs = [block["sector"].get(s, {}).get("effectifs", 0.0) or 0.0 for s in DIVERSITY_SECTORS]
@@ -1185,32 +1486,58 @@ def resilience(
     ``employers``, ``median_age_years``, ``reference_date``, ``jobs_source``, ``notes``.
     Concentration and age come from the actors (SIRENE) whatever the jobs source.
     """
-    info = territory_info(con, level, code)
     ctx = _Context(con, year)
-    pair = (info["level"], info["code"])
-    block = _resolve_blocks(con, ctx, [pair], True)[pair]
-    return _resilience(con, ctx, info, block)
+    info = _info(ctx, level, code)
+    block = ctx.block(info["level"], info["code"], detail=True)
+    return _resilience(ctx, info, block)
 
 
-def _resilience(con, ctx: _Context, info: dict, block: dict) -> dict:
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _resilience(ctx: _Context, info: dict, block: dict) -> dict:
     notes: dict[str, str] = {}
     diversity, present, reason = _diversity(block)
     if reason:
         notes["sector_diversity"] = reason
     ref_date = dt.date(ctx.year, 12, 31) if ctx.year is not None else dt.date.today()
-    jobs, employers, estab, median_age, dated, top = _rows(
-        con, _RESILIENCE_SQL, [info["level"], info["code"], ref_date, ref_date]
-    )[0]
-    top = [
-        {
-            "name": t["name"],
-            "partial": bool(t["partial"]),
-            "jobs": float(t["jobs"]),
-            "establishments": int(t["establishments"]),
-        }
-        for t in (top or [])
-    ]
-    top_share = _ratio(sum(t["jobs"] for t in top), jobs)
+    cube = ctx.cube
+    top: list[dict] = []
+    total_jobs, employers, median_age = 0.0, 0, None
+    if cube.has_actors:
+        act = cube.actors(ctx.con)
+        inside = np.zeros(cube.n, dtype=bool)
+        inside[ctx.communes(info["level"], info["code"])] = True
+        sel = np.flatnonzero(inside[act["commune"]])
+        jobs, emp = act["jobs"][sel], act["employer"][sel]
+        total_jobs = float(jobs.sum())
+        if len(sel):
+            per_jobs = np.bincount(emp, weights=jobs, minlength=act["n_employers"])
+            per_n = np.bincount(emp, minlength=act["n_employers"])
+            cand = np.flatnonzero(per_n > 0)
+            employers = len(cand)
+            # largest jobs first, ties by employer key (employer numbers follow key order)
+            best = cand[np.lexsort((cand, -per_jobs[cand]))[:5]]
+            for e in best:
+                rows = sel[emp == e]
+                dens = [d for d in act["denomination"][rows] if d is not None]
+                names = [n for n in act["name"][rows] if n is not None]
+                partial = bool(act["partial"][rows].any())
+                name = dens[0] if dens else (min(names) if names else None)
+                top.append(
+                    {
+                        "name": None if partial else name,
+                        "partial": partial,
+                        "jobs": float(per_jobs[e]),
+                        "establishments": int(per_n[e]),
+                    }
+                )
+            days = act["days"][sel]
+            ref_days = (ref_date - _EPOCH).days
+            days = days[~np.isnan(days) & (days <= ref_days)]
+            if len(days):
+                median_age = float(np.median(ref_days - days)) / 365.25
+    top_share = _ratio(sum(t["jobs"] for t in top), total_jobs) if top else None
     if top_share is None:
         notes["top5_employers_share"] = (
             "Aucun établissement employeur de l'ESS dans le répertoire pour ce territoire."
@@ -1226,7 +1553,7 @@ def _resilience(con, ctx: _Context, info: dict, block: dict) -> dict:
         "top5_employers_share": top_share,
         "top5_employers": top,
         "employers": int(employers),
-        "median_age_years": _f(median_age),
+        "median_age_years": median_age,
         "reference_date": ref_date.isoformat(),
         "jobs_source": _source_name(block),
         "notes": notes,
@@ -1234,39 +1561,6 @@ def _resilience(con, ctx: _Context, info: dict, block: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- comparisons
-_SIMILAR_SQL = """
-WITH feat AS (
-    SELECT t.code, t.name, t.population, t.density,
-           sum(c.population) FILTER (WHERE r.rural) / nullif(sum(c.population), 0) AS rural_share
-    FROM territories t
-    JOIN territory_communes m ON m.level = t.level AND m.code = t.code
-    JOIN territories c ON c.level = 'commune' AND c.code = m.commune_code
-    JOIN commune_rurality r ON r.commune_code = m.commune_code
-    WHERE t.level = ? AND t.population > 0 AND t.density > 0
-    GROUP BY ALL
-),
-z AS (
-    SELECT code, name, population, density, coalesce(rural_share, 0) AS rural_share,
-           ln(population) AS lp, ln(density) AS ld
-    FROM feat
-),
-s AS (
-    SELECT avg(lp) AS mlp, stddev_pop(lp) AS slp, avg(ld) AS mld, stddev_pop(ld) AS sld,
-           avg(rural_share) AS mrs, stddev_pop(rural_share) AS srs
-    FROM z
-),
-me AS (SELECT * FROM z WHERE code = ?)
-SELECT z.code, z.name, z.population, z.density, z.rural_share,
-       sqrt(coalesce(((z.lp - me.lp) / nullif(s.slp, 0)) ^ 2, 0)
-          + coalesce(((z.ld - me.ld) / nullif(s.sld, 0)) ^ 2, 0)
-          + coalesce(((z.rural_share - me.rural_share) / nullif(s.srs, 0)) ^ 2, 0)) AS distance
-FROM z, s, me
-WHERE z.code <> me.code
-ORDER BY distance, z.code
-LIMIT ?
-"""
-
-
 def similar_territories(con: duckdb.DuckDBPyConnection, level: str, code: str, n: int = 5) -> dict:
     """The ``n`` territories of the same level closest by population, density and rural share.
 
@@ -1275,37 +1569,40 @@ def similar_territories(con: duckdb.DuckDBPyConnection, level: str, code: str, n
     "territories": [{level, code, name, population, density, rural_population_share,
     distance}], "notes"}``.
     """
-    info = territory_info(con, level, code)
-    return _similar(con, info, n)
+    ctx = _Context(con, None)
+    info = _info(ctx, level, code)
+    return _similar(ctx, info, n)
 
 
-def _similar(con, info: dict, n: int = 5) -> dict:
+def _similar(ctx: _Context, info: dict, n: int = 5) -> dict:
     notes: dict[str, str] = {}
-    rows = []
+    out = []
     if info["level"] != "france":
-        rows = _rows(con, _SIMILAR_SQL, [info["level"], info["code"], n])
-    if not rows:
+        f = ctx.cube.features(ctx.con, info["level"])
+        me = f["pos"].get(info["code"])
+        if me is not None:
+            dist = np.sqrt(((f["z"] - f["z"][me]) ** 2).sum(axis=1))
+            codes = np.array(f["codes"], dtype=object)
+            order = [i for i in np.lexsort((codes, dist)) if i != me][:n]
+            for i in order:
+                out.append(
+                    {
+                        "level": info["level"],
+                        "code": f["codes"][i],
+                        "name": ctx.cube.info[(info["level"], f["codes"][i])]["name"],
+                        "population": int(f["population"][i]),
+                        "density": float(f["density"][i]),
+                        "rural_population_share": float(f["rural"][i]),
+                        "distance": float(dist[i]),
+                    }
+                )
+    if not out:
         notes["territories"] = (
             "Pas de territoire comparable : la France est unique à son niveau."
             if info["level"] == "france"
             else "Population ou densité inconnue : pas de comparaison possible."
         )
-    return {
-        "criteria": list(SIMILARITY_CRITERIA),
-        "territories": [
-            {
-                "level": info["level"],
-                "code": code,
-                "name": name,
-                "population": int(pop),
-                "density": float(density),
-                "rural_population_share": float(rural),
-                "distance": float(dist),
-            }
-            for code, name, pop, density, rural, dist in rows
-        ],
-        "notes": notes,
-    }
+    return {"criteria": list(SIMILARITY_CRITERIA), "territories": out, "notes": notes}
 
 
 def _compare_row(key_row: dict) -> dict:
@@ -1323,18 +1620,18 @@ def comparisons(
     rows + density, rural_population_share, distance]}, "notes"}``. A key-figure row has the
     columns of :data:`KEY_FIGURE_COLUMNS` plus ``notes``.
     """
-    info = territory_info(con, level, code)
     ctx = _Context(con, year)
-    return _comparisons(con, ctx, info)[0]
+    info = _info(ctx, level, code)
+    return _comparisons(ctx, info)[0]
 
 
-def _comparisons(con, ctx: _Context, info: dict) -> tuple[dict, dict]:
+def _comparisons(ctx: _Context, info: dict) -> tuple[dict, dict]:
     """(comparisons section, key-figure row of the territory itself)."""
     pair = (info["level"], info["code"])
     parents = _parent_pairs(info)
-    similar = _similar(con, info)
+    similar = _similar(ctx, info)
     sim_pairs = [(t["level"], t["code"]) for t in similar["territories"]]
-    keys = _key_many(con, ctx, [pair, *parents, *sim_pairs])
+    keys = _key_many(ctx, [pair, *parents, *sim_pairs])
     sim_rows = []
     for t in similar["territories"]:
         row = _compare_row(keys[(t["level"], t["code"])])
@@ -1357,33 +1654,6 @@ def _comparisons(con, ctx: _Context, info: dict) -> tuple[dict, dict]:
 
 
 # --------------------------------------------------------------------------- zones blanches
-_ZONES_SQL = """
-WITH tc AS (
-    SELECT m.commune_code, c.name, c.population
-    FROM territory_communes m
-    JOIN territories c ON c.level = 'commune' AND c.code = m.commune_code
-    WHERE m.level = ? AND m.code = ?
-),
-sectors AS (SELECT unnest(?::VARCHAR[]) AS sector),
-present AS ({present})
-SELECT s.sector, tc.commune_code, tc.name, tc.population
-FROM tc CROSS JOIN sectors s
-WHERE NOT EXISTS (
-    SELECT 1 FROM present p WHERE p.commune_code = tc.commune_code AND p.sector = s.sector
-)
-ORDER BY s.sector, tc.population DESC, tc.commune_code
-"""
-_ZONES_STATS = """
-    SELECT DISTINCT s.code AS commune_code, s.sector FROM ess_stats s
-    WHERE s.level = 'commune' AND s.year = ? AND s.family IS NULL AND s.sector IS NOT NULL
-      AND s.measure = 'etablissements' AND s.value > 0
-      AND s.code IN (SELECT commune_code FROM tc)
-"""
-_ZONES_ACTORS = """
-    SELECT DISTINCT a.commune_code, a.sector FROM actors a
-    WHERE a.is_ess AND a.active AND a.employer AND ? IS NOT NULL
-      AND a.commune_code IN (SELECT commune_code FROM tc)
-"""
 #: Sectors examined for zones blanches (non classé is not a service anybody lacks).
 ZONE_SECTORS: tuple[str, ...] = DIVERSITY_SECTORS
 
@@ -1401,59 +1671,59 @@ def zones_blanches(
     label, communes, population, population_share}], "sector", "communes": [{code, name,
     population}] (only when ``sector`` is given), "notes"}``.
     """
-    info = territory_info(con, level, code)
     if sector is not None and sector not in nomenclatures.SECTOR_LABELS:
         raise IndicatorError(f"Secteur inconnu : « {sector} ».")
     ctx = _Context(con, year)
-    pair = (info["level"], info["code"])
-    block = _resolve_blocks(con, ctx, [pair], False)[pair]
-    return _zones(con, ctx, info, block, sector)
+    info = _info(ctx, level, code)
+    block = ctx.block(info["level"], info["code"])
+    return _zones(ctx, info, block, sector)
 
 
-def _zones(con, ctx: _Context, info: dict, block: dict, sector: str | None) -> dict:
+def _zones(ctx: _Context, info: dict, block: dict, sector: str | None) -> dict:
     notes: dict[str, str] = {}
-    kind = block["kind"]
-    totals = _rows(
-        con,
-        "SELECT count(*), coalesce(sum(c.population), 0) FROM territory_communes m "
-        "JOIN territories c ON c.level = 'commune' AND c.code = m.commune_code "
-        "WHERE m.level = ? AND m.code = ?",
-        [info["level"], info["code"]],
-    )[0]
-    n_communes, pop_total = int(totals[0]), int(totals[1])
+    cube, kind = ctx.cube, block["kind"]
+    idx = ctx.communes(info["level"], info["code"])
+    pop = cube.cpop[idx]
+    pop_total = int(pop.sum())
     base = {
         "year": ctx.year,
         "jobs_source": _source_name(block),
-        "communes_total": n_communes,
+        "communes_total": len(idx),
         "population_total": pop_total,
     }
     if kind not in ("communes", "estimation"):
         notes["by_sector"] = _R_NO_ESS_DATA if kind is None else _R_COMMUNE_DETAIL
         return {**base, "by_sector": [], "sector": sector, "communes": [], "notes": notes}
-    present = _ZONES_STATS if kind == "communes" else _ZONES_ACTORS
-    rows = _rows(
-        con,
-        _ZONES_SQL.format(present=present),
-        [info["level"], info["code"], list(ZONE_SECTORS), ctx.year],
-    )
-    agg: dict[str, list] = {s: [0, 0] for s in ZONE_SECTORS}
-    communes = []
-    for sec, ccode, name, pop in rows:
-        agg[sec][0] += 1
-        agg[sec][1] += int(pop or 0)
-        if sec == sector:
-            communes.append({"code": ccode, "name": name, "population": int(pop or 0)})
-    by_sector = [
-        {
-            "sector": s,
-            "label": nomenclatures.SECTOR_LABELS[s],
-            "communes": agg[s][0],
-            "population": agg[s][1],
-            "population_share": _ratio(agg[s][1], pop_total),
-        }
-        for s in ZONE_SECTORS
-    ]
-    return {**base, "by_sector": by_sector, "sector": sector, "communes": communes, "notes": notes}
+    if kind == "communes":
+        estab = cube.detail(ctx.con, ctx.year)["sector"][idx, :, 0]
+    else:
+        estab = cube.estimate(ctx.con)["sector"][idx, :, 0]
+    by_sector, communes = [], []
+    for s in ZONE_SECTORS:
+        lacking = estab[:, _SECTOR_POS[s]] <= 0
+        lacking_pop = int(pop[lacking].sum())
+        by_sector.append(
+            {
+                "sector": s,
+                "label": nomenclatures.SECTOR_LABELS[s],
+                "communes": int(lacking.sum()),
+                "population": lacking_pop,
+                "population_share": _ratio(lacking_pop, pop_total),
+            }
+        )
+        if s == sector:
+            rows = [
+                {"code": cube.ccodes[i], "name": cube.cname[i], "population": int(cube.cpop[i])}
+                for i in idx[lacking]
+            ]
+            communes = sorted(rows, key=lambda r: (-r["population"], r["code"]))
+    return {
+        **base,
+        "by_sector": by_sector,
+        "sector": sector,
+        "communes": communes,
+        "notes": notes,
+    }
 
 
 # --------------------------------------------------------------------------- the document
@@ -1471,24 +1741,19 @@ def compute(
     >>> doc["ess_jobs"], doc["jobs_source"]  # doctest: +SKIP
     (12345.0, 'statistiques')
     """
-    info = territory_info(con, level, code)
-    ref_info = (
-        info
-        if (info["level"], info["code"]) == tuple(reference)
-        else territory_info(con, *reference)
-    )
     ctx = _Context(con, year)
-    pair = (info["level"], info["code"])
-    comps, key = _comparisons(con, ctx, info)
-    sectors = _by_sector(con, ctx, info, ref_info)
-    detail_block = _resolve_blocks(con, ctx, [pair], True)[pair]
+    info = _info(ctx, level, code)
+    ref_info = _info(ctx, *reference)
+    comps, key = _comparisons(ctx, info)
+    sectors = _by_sector(ctx, info, ref_info)
+    detail_block = ctx.block(info["level"], info["code"], detail=True)
     fam_rows, fam_notes = _family_rows(detail_block)
-    doc = {
+    return {
         "schema_version": 1,
         "territory": key["territory"],
         "year": ctx.year,
         "years_available": list(ctx.years),
-        "demo": _is_demo(con),
+        "demo": ("meta:demo", "1") in ctx.cube.fingerprint,
         "ess_establishments": key["ess_establishments"],
         "ess_jobs": key["ess_jobs"],
         "private_jobs": key["private_jobs"],
@@ -1504,19 +1769,13 @@ def compute(
             "rows": sectors["rows"],
             "notes": sectors["notes"],
         },
-        "rural": _rurality(con, ctx, info, detail_block),
-        "evolution": _evolution(con, ctx, info, None, None, None),
-        "resilience": _resilience(con, ctx, info, detail_block),
+        "rural": _rurality(ctx, info, detail_block),
+        "evolution": _evolution(ctx, info, None, None, None),
+        "resilience": _resilience(ctx, info, detail_block),
         "comparisons": comps,
-        "zones_blanches": _zones(con, ctx, info, detail_block, None),
+        "zones_blanches": _zones(ctx, info, detail_block, None),
         "notes": key["notes"],
     }
-    return doc
-
-
-def _is_demo(con: duckdb.DuckDBPyConnection) -> bool:
-    rows = _rows(con, "SELECT value FROM meta WHERE key = 'demo'")
-    return bool(rows) and rows[0][0] == "1"
 
 
 def summary_text(doc: dict) -> str:

@@ -271,8 +271,8 @@ def _partial():
     )
     # A département row for 01 too: commune sums are complete there and win over it.
     geo_con.execute(
-        "INSERT INTO ess_stats VALUES ('departement', '01', 2023, NULL, NULL, 'effectifs', 123, "
-        "'urssaf_dep', NULL)"
+        "INSERT INTO ess_stats (level, code, year, measure, value, source) "
+        "VALUES ('departement', '01', 2023, 'effectifs', 123, 'urssaf_dep')"
     )
     insert_private(geo_con)
     insert_actors(geo_con)
@@ -307,8 +307,8 @@ def test_jobs_source_precedence(partial_con, level, code, source, estab, jobs, s
 def test_territory_row_used_when_commune_rows_incomplete():
     partial_con = _partial()
     partial_con.execute(
-        "INSERT INTO ess_stats VALUES ('region', '84', 2023, NULL, NULL, 'effectifs', 5000, "
-        "'observatoire', NULL)"
+        "INSERT INTO ess_stats (level, code, year, measure, value, source) "
+        "VALUES ('region', '84', 2023, 'effectifs', 5000, 'observatoire')"
     )
     got = ind.key_figures(partial_con, "region", "84")
     assert (got["jobs_source"], got["ess_jobs"], got["ess_establishments"]) == (
@@ -330,7 +330,8 @@ def test_year_without_any_data(con):
 def test_share_above_one_is_flagged_not_published(geo_con):
     insert_actors(geo_con)
     geo_con.execute(
-        "INSERT INTO private_employment VALUES ('01004', 2023, NULL, 'sante', 1, 10, 'x', NULL)"
+        "INSERT INTO private_employment (commune_code, year, sector, establishments, jobs, source) "
+        "VALUES ('01004', 2023, 'sante', 1, 10, 'x')"
     )
     got = ind.key_figures(geo_con, "commune", "01004")
     assert got["ess_jobs"] == 49.0 and got["private_jobs"] == 10.0
@@ -483,7 +484,9 @@ def test_rurality_of_a_departement(con):
 def test_rurality_all_rural_territory_and_grid_definition(fresh_con):
     con = fresh_con
     # The imported INSEE grid wins over the estimate for the communes it lists.
-    con.execute("INSERT INTO density_grid VALUES ('01001', '01001', 5, 800, NULL)")
+    con.execute(
+        "INSERT INTO density_grid (code, commune_code, density_level, population) VALUES ('01001', '01001', 5, 800)"
+    )
     got = ind.rurality(con, "epci", "200000001")
     assert got["definition"] == "mixte"
     assert (got["ess_jobs_rural"], got["ess_jobs_urban"], got["share_ess_jobs_rural"]) == (
@@ -493,7 +496,9 @@ def test_rurality_all_rural_territory_and_grid_definition(fresh_con):
     )
     assert got["ess_share_private_jobs_urban"] is None
     assert "urbaines" in got["notes"]["ess_share_private_jobs_urban"]
-    con.execute("INSERT INTO density_grid VALUES ('01002', '01002', 7, 200, NULL)")
+    con.execute(
+        "INSERT INTO density_grid (code, commune_code, density_level, population) VALUES ('01002', '01002', 7, 200)"
+    )
     assert ind.rurality(con, "epci", "200000001")["definition"] == "grille"
 
 
