@@ -254,10 +254,9 @@ def demo_banner() -> None:
     """A visible notice on every page while demo data is loaded."""
     if is_demo():
         st.warning(
-            "**Données de démonstration** — les acteurs, emplois et séries affichés sont "
-            "**simulés** sur la géographie réelle de la France. Ils ne décrivent aucun territoire "
-            "réel. Importez vos fichiers (page *Importer des données*) ou lancez "
-            "`ess-diag init --empty` pour travailler sans eux.",
+            "**Données de démonstration** : acteurs, emplois et séries **simulés** sur la "
+            "géographie réelle — ils ne décrivent aucun territoire réel. Chargez vos fichiers "
+            "(*Importer des données*) ou lancez `ess-diag init --empty`.",
             icon="⚠️",
         )
 
