@@ -156,9 +156,15 @@ def board_html(
     big: bool = False,
     categories: tuple[str, ...] = workshop.CATEGORY_ORDER,
     show_hidden: bool = False,
+    limit: int | None = None,
 ) -> str:
-    """The board as HTML: one column per category, texts escaped."""
-    parts = [_BOARD_CSS, "<div class='ws-board'>"]
+    """The board as HTML: one column per category, texts escaped.
+
+    ``big`` is the projector layout (three columns, large type); ``limit`` caps the cards
+    shown per category (most voted first, then oldest) and says how many are left out.
+    """
+    grid = " style='grid-template-columns:repeat(3,1fr)'" if big else ""
+    parts = [_BOARD_CSS, f"<div class='ws-board'{grid}>"]
     for category in categories:
         rows = frame[frame["category"] == category]
         parts.append(
@@ -169,8 +175,13 @@ def board_html(
         if rows.empty:
             parts.append("<div class='ws-empty'>Rien pour l'instant.</div>")
         show_votes = category in workshop.VOTABLE_CATEGORIES
-        for row in rows.itertuples(index=False):
+        shown = rows if limit is None else rows.head(limit)
+        for row in shown.itertuples(index=False):
             parts.append(_card(row, big=big, show_votes=show_votes, show_hidden=show_hidden))
+        if len(rows) > len(shown):
+            parts.append(
+                f"<div class='ws-empty'>… et {fmt_int(len(rows) - len(shown))} autre(s)</div>"
+            )
         parts.append("</div>")
     parts.append("</div>")
     return "".join(parts)
@@ -250,7 +261,8 @@ def workshop_map(session: workshop.Session, year: int | None, height: int = 560)
                 data=points,
                 get_position=["lon", "lat"],
                 get_radius="r",
-                radius_units="pixels",
+                # Quoted: pydeck turns a bare string into a JavaScript accessor expression.
+                radius_units="'pixels'",
                 get_fill_color=[214, 40, 40, 210],
                 stroked=True,
                 get_line_color=[255, 255, 255, 255],

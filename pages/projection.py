@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 import ess_diag_ui as ui
 from ess_diag import figures, workshop
@@ -163,7 +162,7 @@ def slide_board() -> None:
             f"{fmt_int(s['participants'])} participants · code "
             f"<b>{escape(session.join_code)}</b></div>"
         )
-        st.html(ws.board_html(workshop.board(con, session.session_id), big=True))
+        st.html(ws.board_html(workshop.board(con, session.session_id), big=True, limit=5))
 
     live()
 
@@ -214,23 +213,23 @@ SLIDES[step][1]()
 
 # Keyboard: → / Page suivante / espace = next, ← / Page précédente = previous. The component
 # iframe is same-origin: it listens on the app's document and clicks the buttons above.
-components.html(
+st.iframe(
     """
 <script>
+// Re-registered on every run: a listener left by a removed iframe would be dead.
 const doc = window.parent.document;
-if (!doc.__essDiagKeys) {
-  doc.__essDiagKeys = true;
-  doc.addEventListener('keydown', (e) => {
-    const tag = (e.target && e.target.tagName) || '';
-    if (tag === 'INPUT' || tag === 'TEXTAREA') return;
-    const want = ['ArrowRight', 'PageDown', ' '].includes(e.key) ? 'Suivant'
-               : ['ArrowLeft', 'PageUp'].includes(e.key) ? 'Précédent' : null;
-    if (!want) return;
-    const button = [...doc.querySelectorAll('button')].find(b => b.innerText.includes(want));
-    if (button) { e.preventDefault(); button.click(); }
-  });
-}
+if (doc.__essDiagKeys) doc.removeEventListener('keydown', doc.__essDiagKeys);
+doc.__essDiagKeys = (e) => {
+  const tag = (e.target && e.target.tagName) || '';
+  if (tag === 'INPUT' || tag === 'TEXTAREA' || (tag === 'BUTTON' && e.key === ' ')) return;
+  const want = ['ArrowRight', 'PageDown', ' '].includes(e.key) ? 'Suivant'
+             : ['ArrowLeft', 'PageUp'].includes(e.key) ? 'Précédent' : null;
+  if (!want) return;
+  const button = [...doc.querySelectorAll('button')].find(b => b.innerText.includes(want));
+  if (button) { e.preventDefault(); button.click(); }
+};
+doc.addEventListener('keydown', doc.__essDiagKeys);
 </script>
 """,
-    height=0,
+    height=1,
 )
