@@ -431,10 +431,13 @@ def measures_builder(ctx: ImportContext, view: str, kind: str, champ: str = "NUL
 def _years_builder(ctx: ImportContext, view: str, kind: str) -> str:
     present = sorted({c for f in ctx.files(kind) for c in f.mapping if re.fullmatch(r"y\d{4}", c)})
     if not present:
+        name = ctx.files(kind)[0].name
         raise IngestError(
-            f"Le fichier « {ctx.files(kind)[0].name} » n'a aucune colonne d'année "
-            "(« 2019 », « 2020 »…) : rien à importer.",
-            file=ctx.files(kind)[0].name,
+            f"Le fichier « {name} » ressemble à un tableau d'observatoire (colonne Indicateur) "
+            "mais n'a ni colonnes d'années (« 2019 », « 2020 »… : une colonne par année) ni "
+            "colonne « Valeur » (une valeur par ligne, avec une colonne « Année ») : rien à "
+            "importer.",
+            file=name,
         )
     parts = [
         f"""
