@@ -16,12 +16,10 @@ con = ui.get_con()
 
 st.html(
     "<style>"
-    # Phone-sized targets: full-width buttons, large radio options.
-    "div[data-testid='stButton'] button,div[data-testid='stFormSubmitButton'] button"
-    "{width:100%;min-height:2.8rem;font-size:1.05rem}"
+    # Phone-sized targets: tall buttons, large radio options.
+    "button{min-height:2.8rem}"
     "div[role='radiogroup'] label{font-size:1.05rem;padding:.15rem 0}"
-    ".ws-vote{border:1px solid #d5d8dc;border-radius:.35rem;padding:.45rem .6rem;"
-    "margin:.4rem 0 .2rem 0;color:#1a1a1a;overflow-wrap:anywhere}"
+    ".ws-vote{color:#1a1a1a;overflow-wrap:anywhere;font-size:1.05rem}"
     "</style>"
 )
 
@@ -52,7 +50,7 @@ if session and participant and participant[0] != session.session_id:
     participant = None
 
 if session is None or participant is None:
-    st.title("Participer à l'atelier")
+    st.markdown("## Participer à l'atelier")
     with st.form("join"):
         typed = st.text_input(
             "Code de l'atelier (affiché à l'écran)",
@@ -61,7 +59,7 @@ if session is None or participant is None:
             placeholder="Ex. : ACD347",
         )
         name = st.text_input("Votre prénom (facultatif)", max_chars=40)
-        if st.form_submit_button("Rejoindre", type="primary"):
+        if st.form_submit_button("Rejoindre", type="primary", width="stretch"):
             joined = _session_from_code(typed)
             if joined:
                 pid = workshop.join(con, joined.join_code, name)
@@ -106,7 +104,7 @@ with tab_post:
             format_func=SECTOR_LABELS.get,
             placeholder="Choisir…",
         )
-        if st.form_submit_button("Envoyer", type="primary"):
+        if st.form_submit_button("Envoyer", type="primary", width="stretch"):
             try:
                 workshop.post(
                     con,
@@ -139,16 +137,18 @@ with tab_vote:
             return
         for row in frame.itertuples(index=False):
             voted = row.contribution_id in mine
-            st.html(
+            box = st.container(border=True)
+            box.html(
                 f"<div class='ws-vote'><small>{escape(row.category_label)}</small><br>"
                 f"{escape(row.text)}</div>"
             )
-            label = "✓ Retirer mon vote" if voted else "Voter"
-            if st.button(
+            label = "✓ Vous avez voté — retirer" if voted else "Voter"
+            if box.button(
                 label,
                 key=f"vote_{row.contribution_id}",
                 disabled=not voted and left == 0,
                 type="secondary" if voted else "primary",
+                width="stretch",
             ):
                 try:
                     if voted:
