@@ -34,10 +34,15 @@ Public API::
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import math
+import os
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -297,7 +302,7 @@ def _cube(con: duckdb.DuckDBPyConnection) -> _Cube:
         if cube is not None and cube.fingerprint == fingerprint and (path or cube.owner is con):
             _CACHE.move_to_end(ident)
             return cube
-    cube = _Cube(con, fingerprint)
+    cube = _Cube(con, fingerprint, path)
     with _CACHE_LOCK:
         _CACHE[ident] = cube
         while len(_CACHE) > _CACHE_SIZE:
@@ -356,54 +361,176 @@ class _Members:
         return op.reduceat(values[self.idx], self.starts, axis=0)
 
 
+class _DiskCache:
+    """The cube's parts saved beside a database file (``<dir>/cache/indicators/``), so that a
+    new process — the CLI, a restarted app — does not rebuild them. Plain ``.npz`` arrays plus a
+    JSON skeleton (no pickle). Keyed by the fingerprint and the file's size and modification
+    time: any write to the database makes a new key. Every failure (read-only disk, corrupt
+    file) falls back to rebuilding from the database."""
+
+    def __init__(self, db_path: str, fingerprint: tuple):
+        path = Path(db_path)
+        stamp = []
+        for f in (path, path.with_name(path.name + ".wal")):
+            try:
+                st = f.stat()
+                stamp.append((st.st_size, st.st_mtime_ns))
+            except OSError:
+                stamp.append(None)
+        digest = hashlib.sha256(repr((fingerprint, stamp)).encode()).hexdigest()[:16]
+        self.root = path.parent / "cache" / "indicators"
+        self.prefix = path.name + "-"
+        self.dir = self.root / (self.prefix + digest)
+
+    def load(self, name: str):
+        try:
+            with np.load(self.dir / f"{name}.npz", allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            return _decode(json.loads(str(arrays.pop("__skeleton__"))), arrays)
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def save(self, name: str, value) -> None:
+        try:
+            if not self.dir.exists():
+                self.dir.mkdir(parents=True, exist_ok=True)
+                for old in self.root.glob(self.prefix + "*"):  # earlier states of this base
+                    if old != self.dir:
+                        shutil.rmtree(old, ignore_errors=True)
+            arrays: dict[str, np.ndarray] = {}
+            skeleton = json.dumps(_encode(value, arrays))
+            tmp = self.dir / f".{name}.{os.getpid()}.npz"
+            np.savez(tmp, __skeleton__=np.array(skeleton), **arrays)
+            tmp.replace(self.dir / f"{name}.npz")
+        except (OSError, ValueError, TypeError):
+            pass
+
+
+def _encode(obj, arrays: dict):
+    if isinstance(obj, np.ndarray):
+        key = f"a{len(arrays)}"
+        if obj.dtype == object:
+            arrays[key] = np.array(["" if v is None else str(v) for v in obj], dtype=str)
+            arrays[key + "n"] = np.array([v is None for v in obj], dtype=bool)
+            return {"o": key}
+        arrays[key] = obj
+        return {"a": key}
+    if isinstance(obj, dict):
+        return {"d": [[_encode(k, arrays), _encode(v, arrays)] for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"t": [_encode(v, arrays) for v in obj]}
+    if isinstance(obj, list):
+        return {"l": [_encode(v, arrays) for v in obj]}
+    if isinstance(obj, set):
+        return {"s": [_encode(v, arrays) for v in sorted(obj, key=str)]}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _decode(node, arrays: dict):
+    if not isinstance(node, dict):
+        return node
+    if "a" in node:
+        return arrays[node["a"]]
+    if "o" in node:
+        values = arrays[node["o"]].astype(object)
+        values[arrays[node["o"] + "n"]] = None
+        return values
+    if "d" in node:
+        return {_decode(k, arrays): _decode(v, arrays) for k, v in node["d"]}
+    if "t" in node:
+        return tuple(_decode(v, arrays) for v in node["t"])
+    if "l" in node:
+        return [_decode(v, arrays) for v in node["l"]]
+    return {_decode(v, arrays) for v in node["s"]}
+
+
 class _Cube:
     """Per-commune arrays of one database state (see the comment above)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, fingerprint: tuple):
+    def __init__(self, con: duckdb.DuckDBPyConnection, fingerprint: tuple, path: str | None):
         self.fingerprint = fingerprint
         self.owner = con
         self.lock = threading.RLock()
-        rows = _rows(
+        self._parts: dict[str, object] = {}
+        self.disk = _DiskCache(path, fingerprint) if path else None
+        base = self._part(con, "base", self._build_base)
+        self.ccodes = list(base["ccodes"])
+        self.cpos = {c: i for i, c in enumerate(self.ccodes)}
+        self.cname = list(base["cname"])
+        self.cpop = base["cpop"]
+        self.cdep = base["cdep"]
+        self.crural = base["crural"]
+        self.cgrid = base["cgrid"]
+        self.n = len(self.ccodes)
+        self.info: dict[tuple[str, str], dict] = {}
+        self.by_level: dict[str, list[str]] = {lvl: [] for lvl in LEVELS}
+        t = base["territories"]
+        for k, (lvl, code) in enumerate(zip(t["level"], t["code"], strict=True)):
+            pop, density = t["population"][k], t["density"][k]
+            self.info[(lvl, code)] = {
+                "level": lvl,
+                "code": code,
+                "name": t["name"][k],
+                "population": None if math.isnan(pop) else int(pop),
+                "density": None if math.isnan(density) else float(density),
+                "epci_code": t["epci_code"][k],
+                "departement_code": t["departement_code"][k],
+                "region_code": t["region_code"][k],
+            }
+            self.by_level.setdefault(lvl, []).append(code)
+        self.years = [int(y) for y in base["years"]]
+        self.ess_years = {int(y) for y in base["ess_years"]}
+        self.private_years = {int(y) for y in base["private_years"]}
+        self.has_actors = bool(base["has_actors"])
+        self.covered = {int(y): arr for y, arr in base["covered"].items()}
+        self.stat_sources = list(base["stat_sources"])
+        self.direct = base["direct"]
+        self._features: dict[str, dict] = {}
+
+    def _part(self, con, name: str, build):
+        """A part of the cube: in memory, else from the disk cache, else built from SQL."""
+        value = self._parts.get(name)
+        if value is None:
+            with self.lock:
+                value = self._parts.get(name)
+                if value is None:
+                    value = self.disk.load(name) if self.disk else None
+                    if value is None:
+                        value = build(con)
+                        if self.disk:
+                            self.disk.save(name, value)
+                    self._parts[name] = value
+        return value
+
+    # ---- loaders (each a set-based query, run once per database state) ----
+    def _build_base(self, con) -> dict:
+        data = _numpy(
             con,
             """
-            SELECT t.code, t.name, t.population, t.departement_code,
-                   coalesce(r.rural, false), coalesce(r.source = 'grille', false)
+            SELECT t.code, t.name, coalesce(t.population, 0) AS population,
+                   t.departement_code, coalesce(r.rural, false) AS rural,
+                   coalesce(r.source = 'grille', false) AS grid
             FROM territories t LEFT JOIN commune_rurality r ON r.commune_code = t.code
             WHERE t.level = 'commune' ORDER BY t.code
             """,
         )
-        self.ccodes = [r[0] for r in rows]
-        self.cpos = {c: i for i, c in enumerate(self.ccodes)}
-        self.cname = [r[1] for r in rows]
-        self.cpop = np.array([float(r[2] or 0) for r in rows])
-        self.cdep = np.array([r[3] for r in rows], dtype=object)
-        self.crural = np.array([bool(r[4]) for r in rows], dtype=bool)
-        self.cgrid = np.array([bool(r[5]) for r in rows], dtype=bool)
-        self.n = len(rows)
-        self.info: dict[tuple[str, str], dict] = {}
-        self.by_level: dict[str, list[str]] = {lvl: [] for lvl in LEVELS}
-        for lvl, code, name, pop, density, epci, dep, reg in _rows(
+        ccodes = np.asarray(data["code"], dtype=object)
+        cdep = np.asarray(data["departement_code"], dtype=object)
+        terr = _numpy(
             con,
-            "SELECT level, code, name, population, density, epci_code, departement_code, "
-            "region_code FROM territories ORDER BY level, code",
-        ):
-            self.info[(lvl, code)] = {
-                "level": lvl,
-                "code": code,
-                "name": name,
-                "population": None if pop is None else int(pop),
-                "density": _f(density),
-                "epci_code": epci,
-                "departement_code": dep,
-                "region_code": reg,
-            }
-            self.by_level.setdefault(lvl, []).append(code)
-        self.years, self.ess_years, self.private_years = _years_detail(con)
-        self.has_actors = bool(
-            _rows(con, "SELECT EXISTS (SELECT 1 FROM actors WHERE is_ess)")[0][0]
+            "SELECT level, code, name, population::DOUBLE AS population, density, epci_code, "
+            "departement_code, region_code FROM territories ORDER BY level, code",
         )
-        # Départements covered, per year, by a commune-level dataset.
-        covered: dict[int, set] = {}
+        territories = {
+            k: np.asarray(terr[k], dtype=object)
+            for k in ("level", "code", "name", "epci_code", "departement_code", "region_code")
+        }
+        for k in ("population", "density"):
+            territories[k] = _col(terr[k], float, math.nan)
+        years, ess_years, private_years = _years_detail(con)
+        covered_deps: dict[int, list] = {}
         for year, dep in _rows(
             con,
             """
@@ -412,29 +539,35 @@ class _Cube:
             WHERE s.level = 'commune' AND s.family IS NULL AND s.sector IS NULL
             """,
         ):
-            covered.setdefault(int(year), set()).add(dep)
-        self.covered = {
-            y: np.array([d in deps for d in self.cdep], dtype=bool) for y, deps in covered.items()
+            covered_deps.setdefault(int(year), []).append(dep)
+        return {
+            "ccodes": ccodes,
+            "cname": np.asarray(data["name"], dtype=object),
+            "cpop": _col(data["population"]),
+            "cdep": cdep,
+            "crural": _col(data["rural"], bool, False),
+            "cgrid": _col(data["grid"], bool, False),
+            "territories": territories,
+            "years": np.array(years, dtype=np.int64),
+            "ess_years": np.array(sorted(ess_years), dtype=np.int64),
+            "private_years": np.array(sorted(private_years), dtype=np.int64),
+            "has_actors": bool(
+                _rows(con, "SELECT EXISTS (SELECT 1 FROM actors WHERE is_ess)")[0][0]
+            ),
+            "covered": {
+                y: np.isin(cdep.astype(str), [str(d) for d in deps])
+                for y, deps in covered_deps.items()
+            },
+            "stat_sources": [
+                r[0]
+                for r in _rows(
+                    con, "SELECT DISTINCT source FROM ess_stats WHERE level = 'commune' ORDER BY 1"
+                )
+            ],
+            "direct": self._load_direct(con),
         }
-        self.stat_sources = [
-            r[0]
-            for r in _rows(
-                con, "SELECT DISTINCT source FROM ess_stats WHERE level = 'commune' ORDER BY 1"
-            )
-        ]
-        self.direct: dict[tuple[str, str, int], dict] = {}
-        self._load_direct(con)
-        self._members: dict[str, _Members] = {}
-        self._totals: dict[int, dict] | None = None
-        self._detail: dict[int, dict] = {}
-        self._private: dict[int, np.ndarray] | None = None
-        self._private_sector: dict[int, np.ndarray] = {}
-        self._estimate: dict | None = None
-        self._actors: dict | None = None
-        self._features: dict[str, dict] = {}
 
-    # ---- loaders (lazy, once per state) ----
-    def _load_direct(self, con) -> None:
+    def _load_direct(self, con) -> dict:
         rows = _rows(
             con,
             """
@@ -458,246 +591,248 @@ class _Cube:
             else:
                 block["sector"].setdefault(sector, {})[measure] = float(value)
         # A territory-level dataset counts only when it gives a total.
-        self.direct = {
+        return {
             k: b
             for k, b in blocks.items()
             if "etablissements" in b["totals"] or "effectifs" in b["totals"]
         }
 
     def members(self, con, level: str) -> _Members:
-        m = self._members.get(level)
+        key = f"members-{level}"
+        m = self._parts.get(key + "/obj")
         if m is None:
-            with self.lock:
-                data = _numpy(
-                    con,
-                    f"WITH {_CIDX} SELECT m.code, ci.i FROM territory_communes m "
-                    "JOIN ci ON ci.commune_code = m.commune_code WHERE m.level = ? "
-                    "ORDER BY m.code, ci.i",
-                    [level],
-                )
-                codes = np.asarray(data["code"], dtype=object)
-                idx = _col(data["i"], np.int64, 0)
-                change = np.ones(len(codes), dtype=bool)
-                if len(codes):
-                    change[1:] = codes[1:] != codes[:-1]
-                starts = np.flatnonzero(change).astype(np.int64)
-                m = _Members(list(codes[starts]), starts, idx)
-                self._members[level] = m
+            raw = self._part(con, key, lambda con: self._build_members(con, level))
+            m = _Members(list(raw["codes"]), raw["starts"], raw["idx"])
+            self._parts[key + "/obj"] = m
         return m
+
+    def _build_members(self, con, level: str) -> dict:
+        data = _numpy(
+            con,
+            f"WITH {_CIDX} SELECT m.code, ci.i FROM territory_communes m "
+            "JOIN ci ON ci.commune_code = m.commune_code WHERE m.level = ? "
+            "ORDER BY m.code, ci.i",
+            [level],
+        )
+        codes = np.asarray(data["code"], dtype=object)
+        idx = _col(data["i"], np.int64, 0)
+        change = np.ones(len(codes), dtype=bool)
+        if len(codes):
+            change[1:] = codes[1:] != codes[:-1]
+        starts = np.flatnonzero(change).astype(np.int64)
+        return {"codes": codes[starts], "starts": starts, "idx": idx}
 
     def totals(self, con) -> dict[int, dict]:
         """Commune-level ESS totals of every year: ``{year: {estab, jobs, women, has_women,
         sources}}`` (arrays by commune)."""
-        if self._totals is None:
-            with self.lock:
-                data = _numpy(
-                    con,
-                    f"""
-                    WITH {_CIDX}
-                    SELECT ci.i, s.year,
-                           coalesce(sum(s.value) FILTER (WHERE s.measure = 'etablissements'), 0) AS e,
-                           coalesce(sum(s.value) FILTER (WHERE s.measure = 'effectifs'), 0) AS j,
-                           coalesce(sum(s.value) FILTER (WHERE s.measure = 'effectifs_femmes'), 0) AS w,
-                           count(*) FILTER (WHERE s.measure = 'effectifs_femmes') > 0 AS hw,
-                           bit_or(1::BIGINT << (list_position(?::VARCHAR[], s.source) - 1)) AS m
-                    FROM ess_stats s JOIN ci ON ci.commune_code = s.code
-                    WHERE s.level = 'commune' AND s.family IS NULL AND s.sector IS NULL
-                      AND s.measure IN ('etablissements', 'effectifs', 'effectifs_femmes')
-                    GROUP BY ci.i, s.year
-                    """,
-                    [self.stat_sources[:63]],
-                )
-                ci = _col(data["i"], np.int64, 0)
-                years = _col(data["year"], np.int64, 0)
-                cols = {
-                    "estab": _col(data["e"]),
-                    "jobs": _col(data["j"]),
-                    "women": _col(data["w"]),
-                    "has_women": _col(data["hw"], bool, False),
-                    "sources": _col(data["m"], np.int64, 0),
-                }
-                out = {}
-                for year in np.unique(years):
-                    sel = years == year
-                    arrays = {}
-                    for name, values in cols.items():
-                        arr = np.zeros(self.n, dtype=values.dtype)
-                        arr[ci[sel]] = values[sel]
-                        arrays[name] = arr
-                    out[int(year)] = arrays
-                self._totals = out
-        return self._totals
+        return self._part(con, "totals", self._build_totals)
+
+    def _build_totals(self, con) -> dict:
+        data = _numpy(
+            con,
+            f"""
+            WITH {_CIDX}
+            SELECT ci.i, s.year,
+                   coalesce(sum(s.value) FILTER (WHERE s.measure = 'etablissements'), 0) AS e,
+                   coalesce(sum(s.value) FILTER (WHERE s.measure = 'effectifs'), 0) AS j,
+                   coalesce(sum(s.value) FILTER (WHERE s.measure = 'effectifs_femmes'), 0) AS w,
+                   count(*) FILTER (WHERE s.measure = 'effectifs_femmes') > 0 AS hw,
+                   bit_or(1::BIGINT << (list_position(?::VARCHAR[], s.source) - 1)) AS m
+            FROM ess_stats s JOIN ci ON ci.commune_code = s.code
+            WHERE s.level = 'commune' AND s.family IS NULL AND s.sector IS NULL
+              AND s.measure IN ('etablissements', 'effectifs', 'effectifs_femmes')
+            GROUP BY ci.i, s.year
+            """,
+            [self.stat_sources[:63]],
+        )
+        ci = _col(data["i"], np.int64, 0)
+        years = _col(data["year"], np.int64, 0)
+        cols = {
+            "estab": _col(data["e"]),
+            "jobs": _col(data["j"]),
+            "women": _col(data["w"]),
+            "has_women": _col(data["hw"], bool, False),
+            "sources": _col(data["m"], np.int64, 0),
+        }
+        out = {}
+        for year in np.unique(years):
+            sel = years == year
+            arrays = {}
+            for name, values in cols.items():
+                arr = np.zeros(self.n, dtype=values.dtype)
+                arr[ci[sel]] = values[sel]
+                arrays[name] = arr
+            out[int(year)] = arrays
+        return out
 
     def detail(self, con, year: int) -> dict:
         """Commune-level ESS breakdown of one year: ``{"sector": (n, S, 2), "family": (n, F,
         2), "has_sector": (n,), "has_family": (n,)}`` (measure 0 = établissements, 1 = jobs)."""
-        d = self._detail.get(year)
-        if d is None:
-            with self.lock:
-                data = _numpy(
-                    con,
-                    f"""
-                    WITH {_CIDX}
-                    SELECT ci.i, coalesce(list_position(?::VARCHAR[], s.sector), 0) AS si,
-                           coalesce(list_position(?::VARCHAR[], s.family), 0) AS fi,
-                           s.sector IS NOT NULL AS is_sector,
-                           (s.measure = 'effectifs')::INTEGER AS mi, sum(s.value) AS v
-                    FROM ess_stats s JOIN ci ON ci.commune_code = s.code
-                    WHERE s.level = 'commune' AND s.year = ?
-                      AND s.measure IN ('etablissements', 'effectifs')
-                      AND ((s.family IS NULL) <> (s.sector IS NULL))
-                    GROUP BY ALL
-                    """,
-                    [list(_SECTOR_KEYS), list(_FAMILY_KEYS), year],
-                )
-                ci = _col(data["i"], np.int64, 0)
-                si = _col(data["si"], np.int64, 0)
-                fi = _col(data["fi"], np.int64, 0)
-                is_sector = _col(data["is_sector"], bool, False)
-                mi = _col(data["mi"], np.int64, 0)
-                v = _col(data["v"])
-                d = {
-                    "sector": np.zeros((self.n, len(_SECTOR_KEYS), 2)),
-                    "family": np.zeros((self.n, len(_FAMILY_KEYS), 2)),
-                    "has_sector": np.zeros(self.n, dtype=bool),
-                    "has_family": np.zeros(self.n, dtype=bool),
-                }
-                d["has_sector"][ci[is_sector]] = True
-                d["has_family"][ci[~is_sector]] = True
-                s = is_sector & (si > 0)
-                np.add.at(d["sector"], (ci[s], si[s] - 1, mi[s]), v[s])
-                f = ~is_sector & (fi > 0)
-                np.add.at(d["family"], (ci[f], fi[f] - 1, mi[f]), v[f])
-                self._detail[year] = d
+        return self._part(con, f"detail-{year}", lambda con: self._build_detail(con, year))
+
+    def _build_detail(self, con, year: int) -> dict:
+        data = _numpy(
+            con,
+            f"""
+            WITH {_CIDX}
+            SELECT ci.i, coalesce(list_position(?::VARCHAR[], s.sector), 0) AS si,
+                   coalesce(list_position(?::VARCHAR[], s.family), 0) AS fi,
+                   s.sector IS NOT NULL AS is_sector,
+                   (s.measure = 'effectifs')::INTEGER AS mi, sum(s.value) AS v
+            FROM ess_stats s JOIN ci ON ci.commune_code = s.code
+            WHERE s.level = 'commune' AND s.year = ?
+              AND s.measure IN ('etablissements', 'effectifs')
+              AND ((s.family IS NULL) <> (s.sector IS NULL))
+            GROUP BY ALL
+            """,
+            [list(_SECTOR_KEYS), list(_FAMILY_KEYS), year],
+        )
+        ci = _col(data["i"], np.int64, 0)
+        si = _col(data["si"], np.int64, 0)
+        fi = _col(data["fi"], np.int64, 0)
+        is_sector = _col(data["is_sector"], bool, False)
+        mi = _col(data["mi"], np.int64, 0)
+        v = _col(data["v"])
+        d = {
+            "sector": np.zeros((self.n, len(_SECTOR_KEYS), 2)),
+            "family": np.zeros((self.n, len(_FAMILY_KEYS), 2)),
+            "has_sector": np.zeros(self.n, dtype=bool),
+            "has_family": np.zeros(self.n, dtype=bool),
+        }
+        d["has_sector"][ci[is_sector]] = True
+        d["has_family"][ci[~is_sector]] = True
+        s = is_sector & (si > 0)
+        np.add.at(d["sector"], (ci[s], si[s] - 1, mi[s]), v[s])
+        f = ~is_sector & (fi > 0)
+        np.add.at(d["family"], (ci[f], fi[f] - 1, mi[f]), v[f])
         return d
 
     def private(self, con) -> dict[int, np.ndarray]:
         """Private jobs by commune, every year."""
-        if self._private is None:
-            with self.lock:
-                data = _numpy(
-                    con,
-                    f"WITH {_CIDX} SELECT ci.i, p.year, coalesce(sum(p.jobs), 0) AS j "
-                    "FROM private_employment p JOIN ci ON ci.commune_code = p.commune_code "
-                    "GROUP BY ALL",
-                )
-                ci = _col(data["i"], np.int64, 0)
-                years = _col(data["year"], np.int64, 0)
-                j = _col(data["j"])
-                out = {}
-                for year in self.private_years:
-                    arr = np.zeros(self.n)
-                    sel = years == year
-                    arr[ci[sel]] = j[sel]
-                    out[int(year)] = arr
-                self._private = out
-        return self._private
+        return self._part(con, "private", self._build_private)
+
+    def _build_private(self, con) -> dict:
+        data = _numpy(
+            con,
+            f"WITH {_CIDX} SELECT ci.i, p.year, coalesce(sum(p.jobs), 0) AS j "
+            "FROM private_employment p JOIN ci ON ci.commune_code = p.commune_code "
+            "GROUP BY ALL",
+        )
+        ci = _col(data["i"], np.int64, 0)
+        years = _col(data["year"], np.int64, 0)
+        j = _col(data["j"])
+        out = {}
+        for year in self.private_years:
+            arr = np.zeros(self.n)
+            sel = years == year
+            arr[ci[sel]] = j[sel]
+            out[int(year)] = arr
+        return out
 
     def private_sector(self, con, year: int) -> np.ndarray:
         """Private jobs by commune and sector for one year, shape (n, S)."""
-        arr = self._private_sector.get(year)
-        if arr is None:
-            with self.lock:
-                data = _numpy(
-                    con,
-                    f"""
-                    WITH {_CIDX}
-                    SELECT ci.i, coalesce(list_position(?::VARCHAR[], p.sector), 0) AS si,
-                           coalesce(sum(p.jobs), 0) AS j
-                    FROM private_employment p JOIN ci ON ci.commune_code = p.commune_code
-                    WHERE p.year = ? GROUP BY ALL
-                    """,
-                    [list(_SECTOR_KEYS), year],
-                )
-                ci = _col(data["i"], np.int64, 0)
-                si = _col(data["si"], np.int64, 0)
-                j = _col(data["j"])
-                arr = np.zeros((self.n, len(_SECTOR_KEYS)))
-                ok = si > 0
-                np.add.at(arr, (ci[ok], si[ok] - 1), j[ok])
-                self._private_sector[year] = arr
+        return self._part(
+            con, f"private_sector-{year}", lambda con: self._build_private_sector(con, year)
+        )
+
+    def _build_private_sector(self, con, year: int) -> np.ndarray:
+        data = _numpy(
+            con,
+            f"""
+            WITH {_CIDX}
+            SELECT ci.i, coalesce(list_position(?::VARCHAR[], p.sector), 0) AS si,
+                   coalesce(sum(p.jobs), 0) AS j
+            FROM private_employment p JOIN ci ON ci.commune_code = p.commune_code
+            WHERE p.year = ? GROUP BY ALL
+            """,
+            [list(_SECTOR_KEYS), year],
+        )
+        ci = _col(data["i"], np.int64, 0)
+        si = _col(data["si"], np.int64, 0)
+        j = _col(data["j"])
+        arr = np.zeros((self.n, len(_SECTOR_KEYS)))
+        ok = si > 0
+        np.add.at(arr, (ci[ok], si[ok] - 1), j[ok])
         return arr
 
     def estimate(self, con) -> dict:
         """SIRENE estimate by commune: active ESS employer establishments of ``actors``."""
-        if self._estimate is None:
-            with self.lock:
-                sources = [
-                    r[0] for r in _rows(con, "SELECT DISTINCT source FROM actors ORDER BY 1")
-                ]
-                data = _numpy(
-                    con,
-                    f"""
-                    WITH {_CIDX}
-                    SELECT ci.i, coalesce(list_position(?::VARCHAR[], a.family), 0) AS fi,
-                           coalesce(list_position(?::VARCHAR[], a.sector), 0) AS si,
-                           count(*) AS n, coalesce(sum(a.jobs), 0) AS j,
-                           bit_or(1::BIGINT << (list_position(?::VARCHAR[], a.source) - 1)) AS m
-                    FROM actors a JOIN ci ON ci.commune_code = a.commune_code
-                    WHERE a.is_ess AND a.active AND a.employer
-                    GROUP BY ALL
-                    """,
-                    [list(_FAMILY_KEYS), list(_SECTOR_KEYS), sources[:63]],
-                )
-                ci = _col(data["i"], np.int64, 0)
-                fi = _col(data["fi"], np.int64, 0)
-                si = _col(data["si"], np.int64, 0)
-                values = np.column_stack([_col(data["n"]), _col(data["j"])])
-                mask = _col(data["m"], np.int64, 0)
-                est = {
-                    "totals": np.zeros((self.n, 2)),
-                    "sector": np.zeros((self.n, len(_SECTOR_KEYS), 2)),
-                    "family": np.zeros((self.n, len(_FAMILY_KEYS), 2)),
-                    "mask": np.zeros(self.n, dtype=np.int64),
-                    "source_names": sources,
-                }
-                np.add.at(est["totals"], ci, values)
-                np.bitwise_or.at(est["mask"], ci, mask)
-                f = fi > 0
-                np.add.at(est["family"], (ci[f], fi[f] - 1), values[f])
-                s = si > 0
-                np.add.at(est["sector"], (ci[s], si[s] - 1), values[s])
-                self._estimate = est
-        return self._estimate
+        return self._part(con, "estimate", self._build_estimate)
+
+    def _build_estimate(self, con) -> dict:
+        sources = [r[0] for r in _rows(con, "SELECT DISTINCT source FROM actors ORDER BY 1")]
+        data = _numpy(
+            con,
+            f"""
+            WITH {_CIDX}
+            SELECT ci.i, coalesce(list_position(?::VARCHAR[], a.family), 0) AS fi,
+                   coalesce(list_position(?::VARCHAR[], a.sector), 0) AS si,
+                   count(*) AS n, coalesce(sum(a.jobs), 0) AS j,
+                   bit_or(1::BIGINT << (list_position(?::VARCHAR[], a.source) - 1)) AS m
+            FROM actors a JOIN ci ON ci.commune_code = a.commune_code
+            WHERE a.is_ess AND a.active AND a.employer
+            GROUP BY ALL
+            """,
+            [list(_FAMILY_KEYS), list(_SECTOR_KEYS), sources[:63]],
+        )
+        ci = _col(data["i"], np.int64, 0)
+        fi = _col(data["fi"], np.int64, 0)
+        si = _col(data["si"], np.int64, 0)
+        values = np.column_stack([_col(data["n"]), _col(data["j"])])
+        mask = _col(data["m"], np.int64, 0)
+        est = {
+            "totals": np.zeros((self.n, 2)),
+            "sector": np.zeros((self.n, len(_SECTOR_KEYS), 2)),
+            "family": np.zeros((self.n, len(_FAMILY_KEYS), 2)),
+            "mask": np.zeros(self.n, dtype=np.int64),
+            "source_names": sources,
+        }
+        np.add.at(est["totals"], ci, values)
+        np.bitwise_or.at(est["mask"], ci, mask)
+        f = fi > 0
+        np.add.at(est["family"], (ci[f], fi[f] - 1), values[f])
+        s = si > 0
+        np.add.at(est["sector"], (ci[s], si[s] - 1), values[s])
+        return est
 
     def actors(self, con) -> dict:
         """Active ESS employer establishments, one entry each (for concentration and age)."""
-        if self._actors is None:
-            with self.lock:
-                data = _numpy(
-                    con,
-                    f"""
-                    WITH {_CIDX}
-                    SELECT ci.i AS c, coalesce(a.siren, a.actor_id) AS k,
-                           coalesce(a.jobs, 0) AS j,
-                           date_diff('day', DATE '1970-01-01', a.date_creation) AS d,
-                           a.date_creation IS NULL AS no_date,
-                           u.denomination AS den, a.name AS name,
-                           a.partial_diffusion OR coalesce(u.partial_diffusion, false) AS p
-                    FROM actors a JOIN ci ON ci.commune_code = a.commune_code
-                    LEFT JOIN unites_legales u ON u.siren = a.siren
-                    WHERE a.is_ess AND a.active AND a.employer
-                    ORDER BY k
-                    """,
-                )
-                keys = np.asarray(data["k"], dtype=object)
-                # keys are sorted: employer number = rank of the key
-                change = np.ones(len(keys), dtype=bool)
-                if len(keys):
-                    change[1:] = keys[1:] != keys[:-1]
-                emp = np.cumsum(change) - 1
-                no_date = _col(data["no_date"], bool, True)
-                self._actors = {
-                    "commune": _col(data["c"], np.int64, 0),
-                    "employer": emp,
-                    "n_employers": int(emp[-1] + 1) if len(emp) else 0,
-                    "jobs": _col(data["j"]),
-                    "days": np.where(no_date, np.nan, _col(data["d"])),
-                    "denomination": np.asarray(data["den"], dtype=object),
-                    "name": np.asarray(data["name"], dtype=object),
-                    "partial": _col(data["p"], bool, False),
-                }
-        return self._actors
+        return self._part(con, "actors", self._build_actors)
+
+    def _build_actors(self, con) -> dict:
+        data = _numpy(
+            con,
+            f"""
+            WITH {_CIDX}
+            SELECT ci.i AS c, coalesce(a.siren, a.actor_id) AS k,
+                   coalesce(a.jobs, 0) AS j,
+                   date_diff('day', DATE '1970-01-01', a.date_creation) AS d,
+                   a.date_creation IS NULL AS no_date,
+                   u.denomination AS den, a.name AS name,
+                   a.partial_diffusion OR coalesce(u.partial_diffusion, false) AS p
+            FROM actors a JOIN ci ON ci.commune_code = a.commune_code
+            LEFT JOIN unites_legales u ON u.siren = a.siren
+            WHERE a.is_ess AND a.active AND a.employer
+            ORDER BY k
+            """,
+        )
+        keys = np.asarray(data["k"], dtype=object)
+        # keys are sorted: employer number = rank of the key
+        change = np.ones(len(keys), dtype=bool)
+        if len(keys):
+            change[1:] = keys[1:] != keys[:-1]
+        emp = np.cumsum(change) - 1
+        no_date = _col(data["no_date"], bool, True)
+        return {
+            "commune": _col(data["c"], np.int64, 0),
+            "employer": emp,
+            "n_employers": int(emp[-1] + 1) if len(emp) else 0,
+            "jobs": _col(data["j"]),
+            "days": np.where(no_date, np.nan, _col(data["d"])),
+            "denomination": np.asarray(data["den"], dtype=object),
+            "name": np.asarray(data["name"], dtype=object),
+            "partial": _col(data["p"], bool, False),
+        }
 
     def features(self, con, level: str) -> dict:
         """Similarity criteria of every territory of ``level`` with a population and density."""

@@ -13,10 +13,11 @@ import math
 
 import pandas as pd
 import pytest
+from conftest import build_fixture_geography
 from indicators_fixtures import build, insert_actors, insert_private, insert_stats
 
 from ess_diag import indicators as ind
-from ess_diag import nomenclatures
+from ess_diag import nomenclatures, store
 
 S = "urssaf_test"
 
@@ -726,3 +727,31 @@ def test_compute_document(con):
 def test_bad_requests(con, call, message):
     with pytest.raises(ind.IndicatorError, match=message):
         call(con)
+
+
+# --------------------------------------------------------------------------- caching
+def test_cache_follows_data_changes_and_survives_on_disk(tmp_path):
+    path = tmp_path / "base.duckdb"
+    db = store.connect(path)
+    build_fixture_geography(db)
+    insert_stats(db)
+    insert_private(db)
+    insert_actors(db)
+    first = ind.compute(db, "epci", "200000002")
+    cache_dirs = list((tmp_path / "cache" / "indicators").iterdir())
+    assert len(cache_dirs) == 1 and any(cache_dirs[0].glob("*.npz"))
+    # A new process (simulated by dropping the in-memory arrays) reads them back from disk.
+    ind.clear_cache()
+    assert ind.compute(db, "epci", "200000002") == first
+    # A corrupt cache file is ignored and rebuilt.
+    for part in cache_dirs[0].glob("*.npz"):
+        part.write_bytes(b"not a numpy file")
+    ind.clear_cache()
+    assert ind.compute(db, "epci", "200000002") == first
+    # Any change to the data is seen at once, even without a data_version bump.
+    db.execute(
+        "INSERT INTO private_employment (commune_code, year, sector, establishments, jobs, "
+        "source) VALUES ('01004', 2023, 'sante', 1, 100, 'x')"
+    )
+    assert ind.key_figures(db, "epci", "200000002")["private_jobs"] == 1400.0
+    db.close()
