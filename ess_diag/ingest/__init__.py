@@ -11,6 +11,7 @@ Public entry points (see :mod:`ess_diag.ingest.core` for how an import runs)::
 from __future__ import annotations
 
 from . import (
+    actors_template,  # noqa: F401  (hand-made actor lists)
     densite,  # noqa: F401  (INSEE density grid)
     observatoire,  # noqa: F401  (ESS statistics tables)
     sirene,  # noqa: F401  (registers the SIRENE formats)

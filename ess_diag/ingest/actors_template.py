@@ -1,0 +1,493 @@
+"""The actor template: hand-made lists of actors (CSV or XLSX) brought to a workshop.
+
+Columns (French headers, as in the downloadable template — :func:`template_xlsx`,
+:func:`template_csv`): ``Nom`` (required), ``Code commune`` or ``Commune`` (+ ``Département``
+to tell homonyms apart), ``SIRET``, ``Famille``, ``Secteur``, ``Emplois``, ``Latitude``,
+``Longitude``, ``Commentaire``.
+
+* The commune is found by its code (communes déléguées and arrondissements resolve to their
+  commune) or by its name, accents, case, hyphens and "St"/"Saint" ignored, within the
+  département when one is given (by code or name). A name several communes carry is
+  *ambiguous*: the row is set aside and the report lists the candidates, so the user adds the
+  département or the code.
+* Coordinates typed in the list are kept (``coord_source = 'saisie'``); otherwise the actor is
+  placed at its commune's centre (``'centre_commune'``) and the app says so.
+* Every listed actor is taken as an ESS actor (the list's purpose) unless its family says
+  "Hors ESS"; jobs given by the list are exact figures (``jobs_is_estimate = false``).
+* ``actor_id`` is the SIRET when given (a listed establishment replaces the SIRENE row of the
+  same SIRET; undo restores it), otherwise a stable id from the name and commune, so
+  re-importing the same list does not duplicate anything. ``source = 'modele'``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pandas as pd
+
+from .. import nomenclatures
+from .checks import install_macros
+from .core import FormatSpec, ImportContext, register_format, register_group
+from .observatoire import family_key, sector_key
+
+__all__ = [
+    "TEMPLATE",
+    "TEMPLATE_COLUMNS",
+    "template_csv",
+    "template_xlsx",
+    "prepare",
+]
+
+#: Canonical column → header of the template (in order).
+TEMPLATE_COLUMNS: dict[str, str] = {
+    "nom": "Nom",
+    "code_commune": "Code commune",
+    "commune": "Commune",
+    "departement": "Département",
+    "siret": "SIRET",
+    "famille": "Famille",
+    "secteur": "Secteur",
+    "emplois": "Emplois",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+    "commentaire": "Commentaire",
+}
+
+_HELP: dict[str, str] = {
+    "nom": "Nom de la structure (obligatoire).",
+    "code_commune": "Code INSEE de la commune (5 caractères, ex. 01004). Facultatif si la "
+    "colonne Commune est remplie.",
+    "commune": "Nom de la commune (accents et majuscules indifférents).",
+    "departement": "Code ou nom du département : nécessaire quand plusieurs communes portent "
+    "le même nom.",
+    "siret": "Facultatif : 14 chiffres.",
+    "famille": "Association, Coopérative, Mutuelle, Fondation, Société commerciale de l'ESS "
+    "(ou Hors ESS pour un partenaire qui n'en fait pas partie).",
+    "secteur": "Un secteur de la liste ci-dessous, ou un code NAF (ex. 88.10A).",
+    "emplois": "Nombre de salariés (nombre positif, virgule décimale acceptée).",
+    "latitude": "Facultatif, en degrés décimaux (ex. 45,95). Sans coordonnées, l'acteur est "
+    "placé au centre de sa commune.",
+    "longitude": "Facultatif, en degrés décimaux (ex. 5,35).",
+    "commentaire": "Texte libre.",
+}
+
+TEMPLATE = register_format(
+    FormatSpec(
+        kind="modele_acteurs",
+        label="Liste d'acteurs (modèle ESS Diag)",
+        group="modele_acteurs",
+        required=("nom",),
+        optional=tuple(c for c in TEMPLATE_COLUMNS if c != "nom"),
+        aliases={
+            **{header: canonical for canonical, header in TEMPLATE_COLUMNS.items()},
+            "Nom de la structure": "nom",
+            "Structure": "nom",
+            "Raison sociale": "nom",
+            "Dénomination": "nom",
+            "Code INSEE": "code_commune",
+            "Code INSEE commune": "code_commune",
+            "Ville": "commune",
+            "Nom de la commune": "commune",
+            "Dép.": "departement",
+            "Dept": "departement",
+            "Code département": "departement",
+            "N° SIRET": "siret",
+            "Famille ESS": "famille",
+            "Statut": "famille",
+            "Secteur d'activité": "secteur",
+            "Activité": "secteur",
+            "Nombre d'emplois": "emplois",
+            "Salariés": "emplois",
+            "Effectif": "emplois",
+            "Effectifs": "emplois",
+            "Lat": "latitude",
+            "Lon": "longitude",
+            "Lng": "longitude",
+            "Long": "longitude",
+            "Commentaires": "commentaire",
+            "Remarque": "commentaire",
+            "Remarques": "commentaire",
+        },
+        order=40,
+    )
+)
+
+
+# --------------------------------------------------------------------------- template files
+
+
+def _notice_rows() -> list[list[str]]:
+    rows = [["Colonne", "Contenu"]]
+    rows += [[TEMPLATE_COLUMNS[c], _HELP[c]] for c in TEMPLATE_COLUMNS]
+    rows += [[], ["Familles acceptées", ""]]
+    rows += [[label, ""] for label in nomenclatures.FAMILIES.values()]
+    rows += [[], ["Secteurs acceptés", "Divisions NAF"]]
+    rows += [[s.label, ", ".join(s.divisions)] for s in nomenclatures.SECTORS]
+    return rows
+
+
+def template_csv() -> bytes:
+    """The template as a CSV for French spreadsheets (UTF-8 with BOM, ``;``): headers only."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    writer.writerow(TEMPLATE_COLUMNS.values())
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def template_xlsx() -> bytes:
+    """The template as an Excel workbook: sheet « Acteurs » (headers only, to fill) first,
+    then « Notice » (what each column takes, families and sectors accepted)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Acteurs"
+    ws.append(list(TEMPLATE_COLUMNS.values()))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    widths = [34, 14, 26, 14, 17, 28, 34, 10, 11, 11, 40]
+    for i, width in enumerate(widths):
+        ws.column_dimensions[chr(ord("A") + i)].width = width
+    # Codes are text: leading zeros (01004) and 14-digit SIRETs must survive typing.
+    for col in ("B", "D", "E"):
+        for row in range(2, 1002):
+            ws[f"{col}{row}"].number_format = "@"
+    ws.freeze_panes = "A2"
+    notice = wb.create_sheet("Notice")
+    for row in _notice_rows():
+        notice.append(row)
+    notice.column_dimensions["A"].width = 42
+    notice.column_dimensions["B"].width = 100
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- import
+
+
+def _mapping_table(ctx: ImportContext, table: str, column: str, fn) -> str:
+    values = [r[0] for r in ctx.sql(f"SELECT DISTINCT {column} FROM {table}")]  # noqa: S608
+    keys, status = [], []
+    for v in values:
+        if v is None:
+            keys.append(None)
+            status.append("vide")
+            continue
+        k = fn(v)
+        if k is False:
+            keys.append(None)
+            status.append("inconnu")
+        elif k is None:
+            keys.append(None)
+            status.append("vide")
+        else:
+            keys.append(k)
+            status.append("ok")
+    frame = pd.DataFrame({"raw": values, "key": keys, "status": status}, dtype=object)
+    name = ctx.temp_name(f"tmap_{column}")
+    ctx.con.register("_ess_tmap", frame)
+    try:
+        ctx.con.execute(
+            f"CREATE TEMP TABLE {name} AS SELECT raw::VARCHAR AS raw, key::VARCHAR AS key, "  # noqa: S608
+            "status::VARCHAR AS status FROM _ess_tmap"
+        )
+    finally:
+        ctx.con.unregister("_ess_tmap")
+    return name
+
+
+def prepare(ctx: ImportContext) -> None:
+    """Validate, place and classify the listed actors; declare the ``actors`` rows."""
+    view = ctx.staged("modele_acteurs")
+    if view is None:
+        return
+    files = ctx.files("modele_acteurs")
+    for f in files:
+        if "code_commune" not in f.mapping and "commune" not in f.mapping:
+            ctx.report.errors.append(
+                f"Le fichier « {f.name} » n'indique pas la commune des acteurs : il faut une "
+                "colonne « Code commune » ou « Commune » (voir le modèle téléchargeable)."
+            )
+    if ctx.report.errors:
+        return
+    if not ctx.scalar("SELECT count(*) FROM commune_aliases"):
+        ctx.report.errors.append(
+            "La géographie de référence n'est pas chargée : impossible de placer les acteurs. "
+            "Lancez d'abord « ess-diag init »."
+        )
+        return
+    install_macros(ctx)
+    con = ctx.con
+    base = ctx.temp_name("tpl_base")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {base} AS
+        SELECT _file, _row,
+               ess_text(nom) AS name,
+               ess_commune(code_commune) AS code_raw,
+               ess_text(commune) AS commune_text,
+               ess_norm_name(commune) AS commune_norm,
+               ess_text(departement) AS dep_text,
+               NULLIF(regexp_replace(COALESCE(siret, ''), '[\\s.\u00a0]', '', 'g'), '') AS siret,
+               ess_text(famille) AS family_text,
+               ess_text(secteur) AS sector_text,
+               ess_fr_clean(emplois) AS jobs_text,
+               ess_fr_number(emplois) AS jobs,
+               ess_fr_number(latitude) AS lat_in,
+               ess_fr_number(longitude) AS lon_in,
+               ess_fr_clean(latitude) AS lat_text,
+               ess_fr_clean(longitude) AS lon_text,
+               ess_text(commentaire) AS comment
+        FROM {view}
+        """  # noqa: S608
+    )
+    families = _mapping_table(ctx, base, "family_text", family_key)
+    sectors = _mapping_table(ctx, base, "sector_text", sector_key)
+    # Département given by code (01, 2A, 974) or by name (Ain, Côtes-d'Armor).
+    deps = ctx.temp_name("tpl_deps")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {deps} AS
+        SELECT DISTINCT b.dep_text,
+               COALESCE(t1.code, t2.code) AS dep_code
+        FROM {base} b
+        LEFT JOIN territories t1 ON t1.level = 'departement' AND t1.code = ess_dep(b.dep_text)
+        LEFT JOIN territories t2 ON t2.level = 'departement'
+                                AND ess_norm_name(t2.name) = ess_norm_name(b.dep_text)
+        WHERE b.dep_text IS NOT NULL
+        """  # noqa: S608
+    )
+    # Communes that a name may designate: the communes and their déléguées / associées.
+    names = ctx.temp_name("tpl_names")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {names} AS
+        SELECT DISTINCT n.norm, n.commune_code, t.name, t.departement_code
+        FROM (
+            SELECT ess_norm_name(name) AS norm, code AS commune_code
+            FROM territories WHERE level = 'commune'
+            UNION ALL
+            SELECT ess_norm_name(name), commune_code FROM commune_aliases
+            WHERE kind IN ('COMD', 'COMA') AND name IS NOT NULL
+        ) n
+        JOIN territories t ON t.level = 'commune' AND t.code = n.commune_code
+        WHERE n.norm IN (SELECT commune_norm FROM {base})
+        """  # noqa: S608
+    )
+    placed = ctx.temp_name("tpl_placed")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {placed} AS
+        WITH d AS (
+            SELECT b.*, dp.dep_code FROM {base} b LEFT JOIN {deps} dp ON dp.dep_text = b.dep_text
+        ),
+        by_name AS (
+            SELECT d._file, d._row,
+                   count(DISTINCT n.commune_code) AS n_candidates,
+                   min(n.commune_code) AS name_commune,
+                   string_agg(DISTINCT n.commune_code || ' ' || n.name || ' ('
+                              || n.departement_code || ')', ', '
+                              ORDER BY n.commune_code || ' ' || n.name || ' ('
+                              || n.departement_code || ')') AS candidates
+            FROM d JOIN {names} n ON n.norm = d.commune_norm
+                AND (d.dep_code IS NULL OR n.departement_code = d.dep_code)
+            WHERE d.code_raw IS NULL
+            GROUP BY d._file, d._row
+        )
+        SELECT d.*, a.commune_code AS code_commune,
+               bn.n_candidates, bn.name_commune, bn.candidates,
+               COALESCE(a.commune_code, CASE WHEN bn.n_candidates = 1 THEN bn.name_commune END)
+                   AS commune_code,
+               fa.key AS family_key, fa.status AS family_status,
+               se.key AS sector_key, se.status AS sector_status
+        FROM d
+        LEFT JOIN commune_aliases a ON a.code = d.code_raw
+        LEFT JOIN by_name bn ON bn._file = d._file AND bn._row = d._row
+        LEFT JOIN {families} fa ON fa.raw IS NOT DISTINCT FROM d.family_text
+        LEFT JOIN {sectors} se ON se.raw IS NOT DISTINCT FROM d.sector_text
+        """  # noqa: S608
+    )
+    checked = ctx.temp_name("tpl_checked")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {checked} AS
+        WITH p AS (
+            SELECT p.*, t.lon AS centre_lon, t.lat AS centre_lat,
+                   CASE WHEN p.siret IS NOT NULL THEN p.siret
+                        ELSE 'modele-' || left(md5(COALESCE(ess_norm_name(p.name), '') || '|'
+                                                   || COALESCE(p.commune_code, '')), 16)
+                   END AS actor_id
+            FROM {placed} p
+            LEFT JOIN territories t ON t.level = 'commune' AND t.code = p.commune_code
+        ),
+        r AS (
+            SELECT p.*,
+              CASE
+                WHEN name IS NULL THEN 'Nom absent'
+                WHEN code_raw IS NOT NULL AND code_commune IS NULL THEN 'Code commune inconnu'
+                WHEN code_raw IS NULL AND commune_norm IS NULL THEN 'Commune absente'
+                WHEN code_raw IS NULL AND dep_text IS NOT NULL AND dep_code IS NULL
+                  THEN 'Département inconnu'
+                WHEN code_raw IS NULL AND n_candidates > 1
+                  THEN 'Commune ambiguë : plusieurs communes portent ce nom (précisez le '
+                       || 'département ou le code commune)'
+                WHEN code_raw IS NULL AND commune_code IS NULL
+                  THEN 'Commune introuvable (nom inconnu'
+                       || CASE WHEN dep_code IS NOT NULL THEN ' dans ce département' ELSE '' END
+                       || ')'
+                WHEN siret IS NOT NULL AND NOT regexp_full_match(siret, '[0-9]{{14}}')
+                  THEN 'SIRET invalide (14 chiffres attendus)'
+                WHEN family_status = 'inconnu'
+                  THEN 'Famille inconnue (Association, Coopérative, Mutuelle, Fondation, '
+                       || 'Société commerciale de l''ESS, Hors ESS)'
+                WHEN sector_status = 'inconnu' THEN 'Secteur inconnu (voir la notice du modèle)'
+                WHEN jobs_text IS NOT NULL AND jobs IS NULL THEN 'Emplois : pas un nombre'
+                WHEN jobs < 0 THEN 'Emplois : nombre négatif'
+                WHEN (lat_text IS NULL) <> (lon_text IS NULL)
+                  THEN 'Coordonnées incomplètes (latitude et longitude vont ensemble)'
+                WHEN lat_text IS NOT NULL AND (lat_in IS NULL OR lon_in IS NULL
+                     OR lat_in NOT BETWEEN -90 AND 90 OR lon_in NOT BETWEEN -180 AND 180)
+                  THEN 'Coordonnées invalides (degrés décimaux attendus)'
+              END AS _reason
+            FROM p
+        )
+        SELECT r.*,
+          CASE WHEN _reason IS NULL THEN NULL
+               WHEN _reason LIKE 'Nom%' THEN 'nom'
+               WHEN _reason LIKE 'Code commune%' THEN 'code_commune'
+               WHEN _reason LIKE 'Département%' THEN 'departement'
+               WHEN _reason LIKE 'Commune%' THEN 'commune'
+               WHEN _reason LIKE 'SIRET%' THEN 'siret'
+               WHEN _reason LIKE 'Famille%' THEN 'famille'
+               WHEN _reason LIKE 'Secteur%' THEN 'secteur'
+               WHEN _reason LIKE 'Emplois%' THEN 'emplois'
+               ELSE 'latitude' END AS _column,
+          COALESCE(name, '(sans nom)') || ' — '
+            || CASE WHEN _reason LIKE 'Commune ambiguë%'
+                    THEN '« ' || commune_text || ' » : ' || candidates
+                    WHEN _reason LIKE 'Code commune%' THEN 'code « ' || code_raw || ' »'
+                    WHEN _reason LIKE 'Commune%' OR _reason LIKE 'Département%'
+                      THEN '« ' || COALESCE(commune_text, '') || ' »'
+                           || COALESCE(' (' || dep_text || ')', '')
+                    WHEN _reason LIKE 'SIRET%' THEN 'SIRET « ' || siret || ' »'
+                    WHEN _reason LIKE 'Famille%' THEN '« ' || family_text || ' »'
+                    WHEN _reason LIKE 'Secteur%' THEN '« ' || sector_text || ' »'
+                    WHEN _reason LIKE 'Emplois%' THEN '« ' || jobs_text || ' »'
+                    ELSE COALESCE(lat_text, '?') || ' ; ' || COALESCE(lon_text, '?') END
+            AS _example
+        FROM r
+        """  # noqa: S608
+    )
+    # The same actor twice in the list (same SIRET, or same name in the same commune).
+    con.execute(
+        f"""
+        UPDATE {checked} c SET _reason = 'Doublon : même acteur qu''une ligne précédente',
+               _column = 'nom', _example = c.name
+        FROM (SELECT _file, _row, row_number() OVER (PARTITION BY actor_id
+                ORDER BY _file, _row) AS k FROM {checked} WHERE _reason IS NULL) d
+        WHERE d._file = c._file AND d._row = c._row AND d.k > 1
+        """  # noqa: S608
+    )
+    ctx.report.duplicates += int(
+        ctx.scalar(f"SELECT count(*) FROM {checked} WHERE _reason LIKE 'Doublon%'")  # noqa: S608
+    )
+    # Column names as the file spells them.
+    for idx, f in enumerate(ctx._staged):  # noqa: SLF001
+        if f.report.format != "modele_acteurs":
+            continue
+        for canonical, header in f.report.mapping.items():
+            con.execute(
+                f"UPDATE {checked} SET _column = ? WHERE _file = ? AND _column = ?",  # noqa: S608
+                [header, idx, canonical],
+            )
+    ctx.collect_set_aside(checked)
+    ctx.report.unresolved_communes = sorted(
+        set(ctx.report.unresolved_communes)
+        | {
+            c
+            for (c,) in ctx.sql(
+                f"SELECT DISTINCT code_raw FROM {checked} "  # noqa: S608
+                "WHERE code_raw IS NOT NULL AND code_commune IS NULL"
+            )
+        }
+    )
+    ambiguous = ctx.sql(
+        f"SELECT commune_text, candidates, count(*) FROM {checked} "  # noqa: S608
+        "WHERE _reason LIKE 'Commune ambiguë%' GROUP BY ALL ORDER BY 1"
+    )
+    if ambiguous:
+        ctx.count("acteurs_communes_ambigues", sum(int(n) for _c, _k, n in ambiguous))
+        for commune, candidates, n in ambiguous:
+            ctx.warn(
+                f"« {commune} » désigne plusieurs communes ({candidates}) : {n} acteur(s) "
+                "non chargé(s). Ajoutez le département ou le code commune."
+            )
+    target = ctx.temp_name("t_actors_modele")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {target} AS
+        SELECT actor_id, siret, left(siret, 9) AS siren, name,
+               false AS partial_diffusion, NULL::VARCHAR AS address,
+               commune_code,
+               COALESCE(code_raw, commune_text) AS commune_code_raw,
+               CASE WHEN regexp_full_match(COALESCE(sector_text, ''),
+                                           '[0-9]{{2}}\\.?[0-9]{{2}}[A-Za-z]')
+                    THEN ess_naf(sector_text) END AS naf,
+               NULL::VARCHAR AS categorie_juridique,
+               family_key IS DISTINCT FROM 'hors_ess' AS is_ess,
+               CASE WHEN family_key = 'hors_ess' THEN NULL ELSE family_key END AS family,
+               COALESCE(sector_key, 'non_classe') AS sector,
+               NULL::VARCHAR AS effectif_band,
+               jobs, false AS jobs_is_estimate,
+               COALESCE(jobs > 0, false) AS employer,
+               true AS active,
+               NULL::DATE AS date_creation,
+               CASE WHEN lat_in IS NOT NULL THEN lon_in ELSE centre_lon END AS lon,
+               CASE WHEN lat_in IS NOT NULL THEN lat_in ELSE centre_lat END AS lat,
+               CASE WHEN lat_in IS NOT NULL THEN 'saisie'
+                    WHEN centre_lon IS NOT NULL THEN 'centre_commune' END AS coord_source,
+               comment,
+               'modele' AS source
+        FROM {checked} WHERE _reason IS NULL
+        """  # noqa: S608
+    )
+    stats = ctx.sql(
+        f"""
+        SELECT count(*), count(*) FILTER (WHERE coord_source = 'saisie'),
+               count(*) FILTER (WHERE coord_source = 'centre_commune'),
+               count(*) FILTER (WHERE NOT is_ess), count(*) FILTER (WHERE employer),
+               COALESCE(sum(jobs), 0)
+        FROM {target}
+        """  # noqa: S608
+    )[0]
+    by_name = ctx.scalar(
+        f"SELECT count(*) FROM {checked} WHERE _reason IS NULL AND code_raw IS NULL"  # noqa: S608
+    )
+    ctx.count("acteurs", int(stats[0]))
+    ctx.count("acteurs_coordonnees_saisies", int(stats[1]))
+    ctx.count("acteurs_centre_commune", int(stats[2]))
+    ctx.count("acteurs_hors_ess", int(stats[3]))
+    ctx.count("acteurs_employeurs", int(stats[4]))
+    ctx.count("acteurs_emplois", float(stats[5]))
+    ctx.count("acteurs_communes_par_nom", int(by_name or 0))
+    if stats[2]:
+        ctx.warn(
+            f"{stats[2]} acteur(s) sans coordonnées : placés au centre de leur commune "
+            "(« centre de la commune » sur la carte)."
+        )
+    replaced = ctx.scalar(
+        f"SELECT count(*) FROM actors a JOIN {target} t ON t.actor_id = a.actor_id "  # noqa: S608
+        "WHERE a.source <> 'modele'"
+    )
+    if replaced:
+        ctx.warn(
+            f"{replaced} acteur(s) de la liste ont le SIRET d'un établissement déjà chargé : "
+            "la ligne de la liste le remplace (annuler l'import le rétablit)."
+        )
+    ctx.add_target("actors", target, ("actor_id",))
+
+
+register_group("modele_acteurs", prepare)
