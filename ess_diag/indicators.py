@@ -383,10 +383,12 @@ class _DiskCache:
         self.dir = self.root / (self.prefix + digest)
 
     def load(self, name: str):
+        part = self.dir / name
         try:
-            with np.load(self.dir / f"{name}.npz", allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-            return _decode(json.loads(str(arrays.pop("__skeleton__"))), arrays)
+            skeleton = json.loads((part / "skeleton.json").read_text(encoding="utf-8"))
+            # Memory-mapped: a part is read from the page cache only where it is used.
+            arrays = _LazyArrays(part)
+            return _decode(skeleton, arrays)
         except (OSError, ValueError, KeyError):
             return None
 
@@ -399,11 +401,27 @@ class _DiskCache:
                         shutil.rmtree(old, ignore_errors=True)
             arrays: dict[str, np.ndarray] = {}
             skeleton = json.dumps(_encode(value, arrays))
-            tmp = self.dir / f".{name}.{os.getpid()}.npz"
-            np.savez(tmp, __skeleton__=np.array(skeleton), **arrays)
-            tmp.replace(self.dir / f"{name}.npz")
+            tmp = self.dir / f".{name}.{os.getpid()}.{threading.get_ident()}"
+            tmp.mkdir()
+            for key, arr in arrays.items():
+                np.save(tmp / f"{key}.npy", arr, allow_pickle=False)
+            (tmp / "skeleton.json").write_text(skeleton, encoding="utf-8")
+            try:
+                tmp.rename(self.dir / name)  # atomic: readers see a part whole or not at all
+            except OSError:
+                shutil.rmtree(tmp, ignore_errors=True)
         except (OSError, ValueError, TypeError):
             pass
+
+
+class _LazyArrays:
+    """``arrays[key]`` → the memory-mapped ``key.npy`` of a part directory."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return np.load(self.directory / f"{key}.npy", mmap_mode="r", allow_pickle=False)
 
 
 def _encode(obj, arrays: dict):
@@ -434,8 +452,9 @@ def _decode(node, arrays: dict):
     if "a" in node:
         return arrays[node["a"]]
     if "o" in node:
-        values = arrays[node["o"]].astype(object)
-        values[arrays[node["o"] + "n"]] = None
+        values = np.asarray(arrays[node["o"]]).tolist()
+        for i in np.flatnonzero(arrays[node["o"] + "n"]):
+            values[i] = None
         return values
     if "d" in node:
         return {_decode(k, arrays): _decode(v, arrays) for k, v in node["d"]}
@@ -444,6 +463,45 @@ def _decode(node, arrays: dict):
     if "l" in node:
         return [_decode(v, arrays) for v in node["l"]]
     return {_decode(v, arrays) for v in node["s"]}
+
+
+class _InfoTable:
+    """Territories by ``(level, code)``: a dict-like view built row by row on demand (a
+    request reads a handful of the 36 000 rows)."""
+
+    def __init__(self, columns: dict):
+        self.columns = columns
+        self.pos = {
+            key: k for k, key in enumerate(zip(columns["level"], columns["code"], strict=True))
+        }
+        self._rows: dict[int, dict] = {}
+
+    def get(self, key: tuple[str, str], default=None) -> dict | None:
+        k = self.pos.get(key)
+        if k is None:
+            return default
+        row = self._rows.get(k)
+        if row is None:
+            c = self.columns
+            pop, density = float(c["population"][k]), float(c["density"][k])
+            row = {
+                "level": c["level"][k],
+                "code": c["code"][k],
+                "name": c["name"][k],
+                "population": None if math.isnan(pop) else int(pop),
+                "density": None if math.isnan(density) else density,
+                "epci_code": c["epci_code"][k],
+                "departement_code": c["departement_code"][k],
+                "region_code": c["region_code"][k],
+            }
+            self._rows[k] = row
+        return row
+
+    def __getitem__(self, key: tuple[str, str]) -> dict:
+        row = self.get(key)
+        if row is None:
+            raise KeyError(key)
+        return row
 
 
 class _Cube:
@@ -464,21 +522,9 @@ class _Cube:
         self.crural = base["crural"]
         self.cgrid = base["cgrid"]
         self.n = len(self.ccodes)
-        self.info: dict[tuple[str, str], dict] = {}
+        self.info = _InfoTable(base["territories"])
         self.by_level: dict[str, list[str]] = {lvl: [] for lvl in LEVELS}
-        t = base["territories"]
-        for k, (lvl, code) in enumerate(zip(t["level"], t["code"], strict=True)):
-            pop, density = t["population"][k], t["density"][k]
-            self.info[(lvl, code)] = {
-                "level": lvl,
-                "code": code,
-                "name": t["name"][k],
-                "population": None if math.isnan(pop) else int(pop),
-                "density": None if math.isnan(density) else float(density),
-                "epci_code": t["epci_code"][k],
-                "departement_code": t["departement_code"][k],
-                "region_code": t["region_code"][k],
-            }
+        for lvl, code in self.info.pos:
             self.by_level.setdefault(lvl, []).append(code)
         self.years = [int(y) for y in base["years"]]
         self.ess_years = {int(y) for y in base["ess_years"]}
@@ -1655,8 +1701,8 @@ def _resilience(ctx: _Context, info: dict, block: dict) -> dict:
             best = cand[np.lexsort((cand, -per_jobs[cand]))[:5]]
             for e in best:
                 rows = sel[emp == e]
-                dens = [d for d in act["denomination"][rows] if d is not None]
-                names = [n for n in act["name"][rows] if n is not None]
+                dens = [act["denomination"][r] for r in rows if act["denomination"][r]]
+                names = [act["name"][r] for r in rows if act["name"][r] is not None]
                 partial = bool(act["partial"][rows].any())
                 name = dens[0] if dens else (min(names) if names else None)
                 top.append(
