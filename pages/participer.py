@@ -119,10 +119,24 @@ with tab_post:
             except workshop.WorkshopError as exc:
                 st.error(str(exc))
 
+
+def _toggle_vote(contribution_id: str, voted: bool) -> None:
+    # A callback runs before the fragment redraws, so the buttons show the new state at once.
+    try:
+        if voted:
+            workshop.unvote(con, sid, pid, contribution_id)
+        else:
+            workshop.vote(con, sid, pid, contribution_id)
+    except workshop.WorkshopError as exc:
+        st.session_state["vote_error"] = str(exc)
+
+
 with tab_vote:
 
     @st.fragment(run_every=10)
     def votes() -> None:
+        if "vote_error" in st.session_state:
+            st.error(st.session_state.pop("vote_error"))
         left = workshop.votes_left(con, sid, pid)
         st.markdown(
             f"**Il vous reste {fmt_int(left)} vote{'s' if left > 1 else ''}** "
@@ -143,20 +157,14 @@ with tab_vote:
                 f"{escape(row.text)}</div>"
             )
             label = "✓ Vous avez voté — retirer" if voted else "Voter"
-            if box.button(
+            box.button(
                 label,
                 key=f"vote_{row.contribution_id}",
                 disabled=not voted and left == 0,
                 type="secondary" if voted else "primary",
                 width="stretch",
-            ):
-                try:
-                    if voted:
-                        workshop.unvote(con, sid, pid, row.contribution_id)
-                    else:
-                        workshop.vote(con, sid, pid, row.contribution_id)
-                except workshop.WorkshopError as exc:
-                    st.error(str(exc))
-                st.rerun(scope="fragment")
+                on_click=_toggle_vote,
+                args=(row.contribution_id, voted),
+            )
 
     votes()
