@@ -405,7 +405,7 @@ _NON_ESS_MIX = {
     "hebergement_restauration": (0.07, 0.07),
     "autres_services": (0.11, 0.17),
     "sante": (0.05, 0.05),
-    "agriculture": (0.12, 0.005),
+    "agriculture": (0.12, 0.02),
     "enseignement": (0.015, 0.02),
     "arts_spectacles": (0.01, 0.015),
     "sport_loisirs": (0.01, 0.01),
@@ -431,8 +431,9 @@ _NON_ESS_SIZE = {
     "action_sociale_avec_hebergement": 25.0,
     "organisations_associatives": 3.0,
 }
-#: Private jobs per inhabitant before calibration (rural, urban): jobs concentrate in towns.
-_PRIVATE_JOBS_PER_INHABITANT = (0.16, 0.30)
+#: Private jobs per inhabitant before calibration, by density level (1 = grand centre urbain …
+#: 7 = rural très dispersé): jobs concentrate in centres, less in their suburbs.
+_PRIVATE_JOBS_PER_INHABITANT = np.array([0.55, 0.40, 0.18, 0.30, 0.18, 0.14, 0.12])
 #: Share of women among ESS jobs by sector (then scaled so the national share is 68 %).
 _WOMEN_RATE = {
     "action_sociale_sans_hebergement": 0.88,
@@ -453,8 +454,8 @@ _WOMEN_RATE = {
 #: History: share of today's ESS establishments created during the period, and share of
 #: establishments closed during it (per today's), rural and urban; a per-département factor
 #: spreads them so that some territories grow and others decline.
-_NEW_SHARE = {True: 0.17, False: 0.12}
-_CLOSED_SHARE = {True: 0.05, False: 0.075}
+_NEW_SHARE = {True: 0.12, False: 0.09}
+_CLOSED_SHARE = {True: 0.07, False: 0.08}
 #: Non-ESS private jobs: yearly trend (log) and the 2020 shock, rural and urban.
 _TREND = {True: (-0.003, -0.025), False: (0.008, -0.035)}
 
@@ -639,7 +640,8 @@ def _lookup_frames(com: pd.DataFrame, arrondissements: pd.DataFrame) -> dict[str
             {
                 "i": np.arange(len(SECTOR_KEYS)),
                 "sector": SECTOR_KEYS,
-                "women_rate": [_WOMEN_RATE[k] for k in SECTOR_KEYS],
+                # per mille, so that the sums below are exact integers (hence deterministic)
+                "women_pm": [round(1000 * _WOMEN_RATE[k]) for k in SECTOR_KEYS],
                 "size": [_NON_ESS_SIZE[k] for k in SECTOR_KEYS],
             }
         ),
@@ -663,7 +665,8 @@ def _communes(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFram
                COALESCE(t.area_km2, 10.0) AS area_km2,
                COALESCE(t.departement_code, '') AS departement_code,
                COALESCE(t.region_code, '') AS region_code, t.lon, t.lat,
-               COALESCE(r.rural, false) AS rural
+               COALESCE(r.rural, false) AS rural,
+               COALESCE(r.density_level, 7)::INTEGER AS density_level
         FROM territories t
         LEFT JOIN commune_rurality r ON r.commune_code = t.code
         WHERE t.level = 'commune'
@@ -681,6 +684,13 @@ def _communes(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFram
     ).df()
     arm["i"] = np.arange(len(arm))
     return com, arm
+
+
+def _commune_spread(pop: np.ndarray, sigma: float) -> np.ndarray:
+    """Spread of a commune's random factor: a city averages many neighbourhoods, so it varies
+    less than a village (without this, one lucky draw gave Marseille twice Paris's ESS density).
+    """
+    return sigma / np.sqrt(1.0 + pop / 5000.0)
 
 
 def _factor(rng: np.random.Generator, keys: pd.Series, sigma: float) -> np.ndarray:
@@ -717,7 +727,7 @@ def _draw_ess(
         p = _normalise(_FAMILY_SECTORS[fam].get(k, 0.0) for k in SECTOR_KEYS)
         sector[idx] = _quota_labels(rng, len(idx), p)
         if employer:
-            key = 0.35 * log_pop[idx] + sector_size[sector[idx]] + noise[idx]
+            key = 0.2 * log_pop[idx] + sector_size[sector[idx]] + noise[idx]
             ranked = idx[np.argsort(key, kind="stable")]
             band[ranked] = np.repeat(np.arange(len(_BANDS)) + 2, _quota(len(idx), _FAMILY_BANDS[f]))
     if not employer:
@@ -766,7 +776,7 @@ def _build_actors(
     pop = com["population"].to_numpy(float)
     rural = com["rural"].to_numpy(bool)
     weights = pop * _factor(rng, com["region_code"], 0.2)
-    weights *= np.exp(rng.normal(0.0, 0.5, size=len(com)))
+    weights *= np.exp(rng.normal(0.0, 1.0, size=len(com)) * _commune_spread(pop, 0.5))
     if weights.sum() <= 0:
         raise ValueError("La géographie chargée n'a aucun habitant : rien à simuler.")
     n_employer = round(
@@ -781,8 +791,8 @@ def _build_actors(
     active = _concat(employers, non_employers)
 
     # Growth differs by département: new establishments and closures drawn separately.
-    new_f = _factor(rng, com["departement_code"], 0.35)
-    close_f = _factor(rng, com["departement_code"], 0.35)
+    new_f = _factor(rng, com["departement_code"], 0.3)
+    close_f = _factor(rng, com["departement_code"], 0.3)
     p_new = np.clip(np.where(rural, _NEW_SHARE[True], _NEW_SHARE[False]) * new_f, 0.0, 0.6)
     closed_rate = np.where(rural, _CLOSED_SHARE[True], _CLOSED_SHARE[False]) * close_f
     # Closed establishments: drawn like the employers (a fifth without employees at the end).
@@ -888,9 +898,9 @@ def _non_ess_jobs(rng: np.random.Generator, com: pd.DataFrame, actors: pd.DataFr
     n_c, n_s = len(com), len(SECTOR_KEYS)
     pop = com["population"].to_numpy(float)
     rural = com["rural"].to_numpy(bool)
-    per_head = np.where(rural, _PRIVATE_JOBS_PER_INHABITANT[0], _PRIVATE_JOBS_PER_INHABITANT[1])
+    per_head = _PRIVATE_JOBS_PER_INHABITANT[com["density_level"].clip(1, 7).to_numpy() - 1]
     level = pop * per_head * _factor(rng, com["region_code"], 0.15)
-    level *= np.exp(rng.normal(0.0, 0.35, size=n_c))
+    level *= np.exp(rng.normal(0.0, 1.0, size=n_c) * _commune_spread(pop, 0.35))
     mix = np.array([[_NON_ESS_MIX[k][z] for k in SECTOR_KEYS] for z in (0, 1)])
     expected = level[:, None] * mix[np.where(rural, 0, 1)]
     # Small communes have jobs in a few sectors only (as in URSSAF's commune files).
@@ -1017,7 +1027,8 @@ _STATS_SQL = [
     """
     CREATE TEMP TABLE demo_totals AS
     SELECT d.commune, d.year, sum(d.n) AS n, sum(d.jobs) AS jobs,
-           least(sum(d.jobs), round(sum(d.jobs * s.women_rate) * $women_scale, 1)) AS women
+           least(sum(d.jobs),
+                 round(sum((2 * d.jobs)::BIGINT * s.women_pm) * $women_scale / 2000, 1)) AS women
     FROM demo_cells d JOIN demo_l_sector s ON s.i = d.sector
     GROUP BY ALL
     """,
