@@ -852,9 +852,8 @@ class _Cube:
             WITH {_CIDX}
             SELECT ci.i AS c, coalesce(a.siren, a.actor_id) AS k,
                    coalesce(a.jobs, 0) AS j,
-                   date_diff('day', DATE '1970-01-01', a.date_creation) AS d,
+                   coalesce(date_diff('day', DATE '1970-01-01', a.date_creation), 0) AS d,
                    a.date_creation IS NULL AS no_date,
-                   u.denomination AS den, a.name AS name,
                    a.partial_diffusion OR coalesce(u.partial_diffusion, false) AS p
             FROM actors a JOIN ci ON ci.commune_code = a.commune_code
             LEFT JOIN unites_legales u ON u.siren = a.siren
@@ -873,10 +872,11 @@ class _Cube:
             "commune": _col(data["c"], np.int64, 0),
             "employer": emp,
             "n_employers": int(emp[-1] + 1) if len(emp) else 0,
+            # one key per employer (SIREN, else the establishment id): names are looked up
+            # for the five largest only (see _employer_names)
+            "keys": np.array([str(k) for k in keys[change]], dtype=str),
             "jobs": _col(data["j"]),
             "days": np.where(no_date, np.nan, _col(data["d"])),
-            "denomination": np.asarray(data["den"], dtype=object),
-            "name": np.asarray(data["name"], dtype=object),
             "partial": _col(data["p"], bool, False),
         }
 
@@ -1676,6 +1676,34 @@ def resilience(
 _EPOCH = dt.date(1970, 1, 1)
 
 
+def _median(values: np.ndarray) -> float:
+    """Median (mean of the two middle values for an even count), like SQL ``median``.
+    (``np.median`` would import ``numpy.ma``: a noticeable share of a cold CLI call.)"""
+    v = np.sort(np.asarray(values, dtype=float))
+    mid = len(v) // 2
+    return float(v[mid]) if len(v) % 2 else float((v[mid - 1] + v[mid]) / 2)
+
+
+def _employer_names(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, str | None]:
+    """Display name of each employer key: the unité légale's denomination, else the
+    alphabetically first establishment name."""
+    if not keys:
+        return {}
+    rows = _rows(
+        con,
+        """
+        SELECT coalesce(a.siren, a.actor_id) AS k,
+               coalesce(any_value(u.denomination), min(a.name))
+        FROM actors a LEFT JOIN unites_legales u ON u.siren = a.siren
+        WHERE a.is_ess AND a.active AND a.employer
+          AND coalesce(a.siren, a.actor_id) IN (SELECT unnest(?::VARCHAR[]))
+        GROUP BY 1
+        """,
+        [keys],
+    )
+    return {k: name for k, name in rows}
+
+
 def _resilience(ctx: _Context, info: dict, block: dict) -> dict:
     notes: dict[str, str] = {}
     diversity, present, reason = _diversity(block)
@@ -1699,15 +1727,12 @@ def _resilience(ctx: _Context, info: dict, block: dict) -> dict:
             employers = len(cand)
             # largest jobs first, ties by employer key (employer numbers follow key order)
             best = cand[np.lexsort((cand, -per_jobs[cand]))[:5]]
+            names = _employer_names(ctx.con, [str(act["keys"][e]) for e in best])
             for e in best:
-                rows = sel[emp == e]
-                dens = [act["denomination"][r] for r in rows if act["denomination"][r]]
-                names = [act["name"][r] for r in rows if act["name"][r] is not None]
-                partial = bool(act["partial"][rows].any())
-                name = dens[0] if dens else (min(names) if names else None)
+                partial = bool(act["partial"][sel[emp == e]].any())
                 top.append(
                     {
-                        "name": None if partial else name,
+                        "name": None if partial else names.get(str(act["keys"][e])),
                         "partial": partial,
                         "jobs": float(per_jobs[e]),
                         "establishments": int(per_n[e]),
@@ -1717,7 +1742,7 @@ def _resilience(ctx: _Context, info: dict, block: dict) -> dict:
             ref_days = (ref_date - _EPOCH).days
             days = days[~np.isnan(days) & (days <= ref_days)]
             if len(days):
-                median_age = float(np.median(ref_days - days)) / 365.25
+                median_age = _median(ref_days - days) / 365.25
     top_share = _ratio(sum(t["jobs"] for t in top), total_jobs) if top else None
     if top_share is None:
         notes["top5_employers_share"] = (
