@@ -2,11 +2,12 @@
 
 ``run(db_path)`` returns a dict of timings (seconds; each ``{"min", "median", "max", "runs"}``):
 
-* ``compute_<level>_cold`` — the full document of one territory right after the per-commune
-  arrays were dropped (:func:`indicators.clear_cache`): what the first call after an import
-  costs, in a warm process;
+* ``compute_<level>_rebuild`` — the full document of one territory after an import: the
+  per-commune arrays are rebuilt from the database (memory and disk caches dropped);
+* ``compute_<level>_cold`` — the same in a fresh state reading the arrays saved on disk (what
+  a new process — the CLI, a restarted app — pays);
 * ``compute_<level>_warm`` — the same call again (the dashboard's case);
-* ``compute_all_epci_cold`` / ``_warm`` — key figures of every EPCI;
+* ``compute_all_epci_rebuild`` / ``_cold`` / ``_warm`` — key figures of every EPCI;
 * ``cli_departement`` — ``ess-diag indicators --level departement CODE --json`` as a new
   process (start-up included);
 * ``pandas_baseline_epci`` — :func:`pandas_baseline`, the same key figures for every EPCI as an
@@ -100,8 +101,8 @@ def pandas_baseline(db_path: str | Path, year: int | None = None):
     out["ess_share_private_jobs"] = out["effectifs"] / out["private_jobs"].where(
         out["private_jobs"] > 0
     )
-    out["jobs_per_1000_inhabitants"] = 1000 * out["effectifs"] / out["population"].where(
-        out["population"] > 0
+    out["jobs_per_1000_inhabitants"] = (
+        1000 * out["effectifs"] / out["population"].where(out["population"] > 0)
     )
     out["women_share"] = out["effectifs_femmes"] / out["effectifs"].where(out["effectifs"] > 0)
     return (
@@ -109,6 +110,17 @@ def pandas_baseline(db_path: str | Path, year: int | None = None):
         .rename_axis("code")
         .reset_index()
     )
+
+
+def _drop_caches(db_path: Path, disk: bool) -> None:
+    import shutil
+
+    from ess_diag import indicators
+
+    indicators.clear_cache()
+    if disk:
+        for part in (db_path.parent / "cache" / "indicators").glob(db_path.name + "-*"):
+            shutil.rmtree(part, ignore_errors=True)
 
 
 def run(db_path: str | Path, runs: int = 5) -> dict:
@@ -121,30 +133,42 @@ def run(db_path: str | Path, runs: int = 5) -> dict:
     try:
         year = indicators.default_year(con)
         results["year"] = year
+        rebuild_runs = max(1, runs // 2)
         for level, code in TERRITORIES.items():
             indicators.compute(con, level, code)  # warm-up (and sanity: it must not raise)
+
+            def call(level=level, code=code):
+                return indicators.compute(con, level, code)
+
+            results[f"compute_{level}_rebuild"] = _time(
+                call, rebuild_runs, setup=lambda: _drop_caches(db_path, disk=True)
+            )
             results[f"compute_{level}_cold"] = _time(
-                lambda level=level, code=code: indicators.compute(con, level, code),
-                runs,
-                setup=indicators.clear_cache,
+                call, runs, setup=lambda: _drop_caches(db_path, disk=False)
             )
-            indicators.compute(con, level, code)
-            results[f"compute_{level}_warm"] = _time(
-                lambda level=level, code=code: indicators.compute(con, level, code), runs
-            )
-        results["compute_all_epci_cold"] = _time(
-            lambda: indicators.compute_all(con, "epci"), runs, setup=indicators.clear_cache
+            call()
+            results[f"compute_{level}_warm"] = _time(call, runs)
+
+        def every_epci():
+            return indicators.compute_all(con, "epci")
+
+        results["compute_all_epci_rebuild"] = _time(
+            every_epci, rebuild_runs, setup=lambda: _drop_caches(db_path, disk=True)
         )
-        frame = indicators.compute_all(con, "epci")
+        results["compute_all_epci_cold"] = _time(
+            every_epci, runs, setup=lambda: _drop_caches(db_path, disk=False)
+        )
+        frame = every_epci()
         results["epci_count"] = len(frame)
-        results["compute_all_epci_warm"] = _time(lambda: indicators.compute_all(con, "epci"), runs)
+        results["compute_all_epci_warm"] = _time(every_epci, runs)
+        call = None
     finally:
         con.close()
     dep = TERRITORIES["departement"]
     cli = [sys.executable, "-m", "ess_diag.cli", "indicators", "--level", "departement", dep]
     cli += ["--json", "--db", str(db_path)]
     results["cli_departement"] = _time(
-        lambda: subprocess.run(cli, check=True, capture_output=True), max(3, runs // 2)
+        lambda: subprocess.run(cli, check=True, capture_output=True), max(1, runs // 2)
     )
     baseline = pandas_baseline(db_path, year)
     results["pandas_baseline_epci"] = _time(lambda: pandas_baseline(db_path, year), runs)
