@@ -571,14 +571,16 @@ def _identifiers(
     """SIREN per establishment (``unit[i]`` = its unit) and SIRET, as integers, Luhn-valid."""
     base = rng.choice(10**8, size=n_units, replace=False)
     siren_digits = np.hstack([_digits(base, 8), _luhn_check_digit(_digits(base, 8))[:, None]])
-    # NIC: a sequence number within the unit (0001, 0002…) followed by the SIRET's check digit.
+    # NIC: 9 then a sequence number within the unit (9001, 9002…), then the SIRET's check
+    # digit. Real NICs count up from 0001, so a demo SIRET cannot collide with the first
+    # establishments of a real unit that happens to share the random SIREN.
     order = np.argsort(unit, kind="stable")
     sorted_units = unit[order]
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_units)) + 1]
     run_start = np.repeat(starts, np.diff(np.r_[starts, len(unit)]))
     seq = np.empty(len(unit), dtype=np.int64)
     seq[order] = np.arange(len(unit)) - run_start + 1
-    payload = np.hstack([siren_digits[unit], _digits(seq, 4)])
+    payload = np.hstack([siren_digits[unit], _digits(9000 + seq, 4)])
     siret = _join_digits(payload) * 10 + _luhn_check_digit(payload)
     return _join_digits(siren_digits)[unit], siret
 

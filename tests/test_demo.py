@@ -473,3 +473,9 @@ def test_national_demo(tmp_path):
 def test_naf_tables_map_back_to_their_sector():
     for sector, table in demo._SECTOR_NAF.items():
         assert {nomenclatures.sector_for_naf(code) for code, _ in table} == {sector}
+
+
+def test_demo_siret_nic_starts_with_9(demo_con):
+    # Real NICs count up from 0001: a demo SIRET never equals a real unit's first establishments.
+    nics = demo_con.execute("SELECT DISTINCT substr(siret, 10, 1) FROM actors").fetchall()
+    assert nics == [("9",)]
