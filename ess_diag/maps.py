@@ -234,11 +234,14 @@ def load_actor_points(
     families: Iterable[str] | None = None,
     sectors: Iterable[str] | None = None,
     employers_only: bool = False,
+    limit: int | None = MAX_ACTOR_POINTS,
 ) -> pd.DataFrame:
     """Active ESS actors with coordinates located in (level, code), largest employers first.
 
     Columns: ``actor_id, name, partial_diffusion, commune_code, commune_name, family, sector,
-    jobs, jobs_is_estimate, employer, lon, lat``. ``families`` / ``sectors`` filter (None = all).
+    jobs, jobs_is_estimate, employer, lon, lat, total`` — ``total`` is the number of matching
+    actors before the ``limit`` (the largest ``limit`` are returned). ``families`` /
+    ``sectors`` filter (None = all).
     """
     params: list = [level, code]
     where = ""
@@ -253,7 +256,7 @@ def load_actor_points(
     sql = (
         "SELECT a.actor_id, a.name, a.partial_diffusion, a.commune_code, "
         "c.name AS commune_name, a.family, a.sector, a.jobs, a.jobs_is_estimate, a.employer, "
-        "a.lon, a.lat "
+        "a.lon, a.lat, count(*) OVER () AS total "
         "FROM actors a "
         "JOIN territory_communes tc ON tc.commune_code = a.commune_code "
         "LEFT JOIN territories c ON c.level = 'commune' AND c.code = a.commune_code "
@@ -261,6 +264,9 @@ def load_actor_points(
         "AND a.lon IS NOT NULL AND a.lat IS NOT NULL" + where + " "
         "ORDER BY a.jobs DESC NULLS LAST, a.actor_id"
     )
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(int(limit))
     return con.cursor().execute(sql, params).df()  # noqa: S608 - only placeholders appended
 
 
@@ -515,6 +521,8 @@ def build_deck(
         )
 
     actors_total = 0 if actors is None else len(actors)
+    if actors_total and "total" in actors.columns:
+        actors_total = max(int(actors["total"].iloc[0]), actors_total)
     shown = 0
     actor_legend: list[LegendItem] = []
     if actors is not None and actors_total:

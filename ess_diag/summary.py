@@ -100,7 +100,7 @@ def summarize(doc: dict) -> list[str]:
         top = max(fam_rows, key=lambda r: r["share_jobs"])
         if top["share_jobs"] > 0:
             out.append(
-                f"{top['label']} portent {formatting.fmt_pct(top['share_jobs'])} "
+                f"Les {_lower_first(top['label'])} portent {formatting.fmt_pct(top['share_jobs'])} "
                 "des emplois de l'ESS."
             )
 

@@ -12,13 +12,21 @@ from ess_diag.formatting import escape
 __all__ = ["CARD_SPECS", "card_texts", "key_figure_cards", "legend", "jobs_source_caption"]
 
 #: (key in the indicators document, French label, kind): the order of the cards.
+#: Labels are short enough for one line in a fifth of a projected page; the help says more.
 CARD_SPECS: tuple[tuple[str, str, str], ...] = (
-    ("ess_establishments", "Établissements employeurs", "count"),
+    ("ess_establishments", "Établissements", "count"),
     ("ess_jobs", "Emplois", "count"),
     ("ess_share_private_jobs", "Part de l'emploi privé", "share"),
     ("women_share", "Part des femmes", "share"),
-    ("jobs_per_1000_inhabitants", "Emplois pour 1 000 habitants", "ratio"),
+    ("jobs_per_1000_inhabitants", "Emplois / 1 000 hab.", "ratio"),
 )
+CARD_HELP: dict[str, str] = {
+    "ess_establishments": "Établissements employeurs de l'ESS (au moins un salarié).",
+    "ess_jobs": "Emplois salariés de l'ESS.",
+    "ess_share_private_jobs": "Emplois de l'ESS rapportés à l'ensemble des emplois privés.",
+    "women_share": "Part des femmes parmi les salariés de l'ESS.",
+    "jobs_per_1000_inhabitants": "Emplois de l'ESS pour 1 000 habitants (population municipale).",
+}
 _PARENT_NAMES = {"epci": "EPCI", "departement": "Département", "region": "Région"}
 
 
@@ -37,7 +45,8 @@ def _parent_label(parent: dict) -> str:
 
 
 def card_texts(doc: dict) -> list[dict]:
-    """What each card shows: ``{key, label, value, comparisons: [str], help}`` (plain text).
+    """What each card shows: ``{key, label, value, comparisons, help, reason}`` (plain text;
+    ``reason`` says why a value is not available).
 
     Shares and ratios are compared with the parents' values; counts are put in proportion of
     the parents' totals ("3,2 % du total Département Ain"), which is what a count can be compared with.
@@ -70,7 +79,8 @@ def card_texts(doc: dict) -> list[dict]:
                 "label": shown_label,
                 "value": _fmt(value, kind),
                 "comparisons": lines,
-                "help": notes.get(key) if value is None else None,
+                "help": CARD_HELP[key],
+                "reason": notes.get(key) if value is None else None,
             }
         )
     return cards
@@ -85,8 +95,8 @@ def key_figure_cards(doc: dict) -> None:
             st.metric(card["label"], card["value"], help=card["help"])
             for line in card["comparisons"]:
                 st.caption(escape(line))
-            if card["help"]:
-                st.caption(escape(card["help"]))
+            if card["reason"]:
+                st.caption(escape(card["reason"]))
 
 
 def legend(title: str, items: Sequence, *, shape: str = "square") -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "parent_outline",
     "actor_points",
     "actors_table",
+    "map_view",
 ]
 
 
@@ -89,3 +90,34 @@ def actors_table(level: str, code: str, include_non_ess: bool, include_closed: b
     return actor_list.list_actors(
         ui.get_con(), level, code, include_non_ess=include_non_ess, include_closed=include_closed
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def map_view(
+    level: str,
+    code: str,
+    child_level: str,
+    indicator_key: str,
+    year: int | None,
+    show_actors: bool,
+    families: tuple[str, ...] | None,
+    sectors: tuple[str, ...] | None,
+    employers_only: bool,
+    version: int,
+) -> tuple[maps.MapView, pd.DataFrame]:
+    """The map of a view and the key figures of its territories (built once per view)."""
+    outlines = map_outlines(level, code, child_level, version)
+    figures = key_figures_of(child_level, list(outlines["code"]), year, version)
+    actors = (
+        actor_points(level, code, families, sectors, employers_only, version)
+        if show_actors
+        else None
+    )
+    view = maps.build_deck(
+        outlines,
+        dict(zip(figures["code"], figures[indicator_key], strict=True)),
+        indicator=maps.MAP_INDICATORS[indicator_key],
+        parent_outline=parent_outline(level, code, version),
+        actors=actors,
+    )
+    return view, figures

@@ -3,6 +3,7 @@ offline) and the data behind it as CSV (and XLSX for tables)."""
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 
@@ -35,11 +36,15 @@ def _slug(text: str) -> str:
 def download_data(
     frame: pd.DataFrame, stem: str, *, key: str, xlsx: bool = False, label: str = "Données"
 ) -> None:
-    """CSV (and optionally XLSX) download buttons for ``frame``."""
+    """CSV (and optionally XLSX) download buttons for ``frame``.
+
+    The files are generated only when a button is clicked (a callable as ``data``): an XLSX of
+    40 000 actors takes seconds and must not slow down every rerun of the page.
+    """
     cols = st.columns([1, 1, 4]) if xlsx else st.columns([1, 5])
     cols[0].download_button(
         f"{label} (CSV)",
-        csv_bytes(frame),
+        functools.partial(csv_bytes, frame),
         file_name=f"{stem}.csv",
         mime="text/csv",
         key=f"csv_{key}",
@@ -49,7 +54,7 @@ def download_data(
     if xlsx:
         cols[1].download_button(
             f"{label} (XLSX)",
-            xlsx_bytes(frame),
+            functools.partial(xlsx_bytes, frame),
             file_name=f"{stem}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=f"xlsx_{key}",

