@@ -61,6 +61,7 @@ __all__ = [
     "DIVERSITY_SECTORS",
     "SIMILARITY_CRITERIA",
     "KEY_FIGURE_COLUMNS",
+    "EXTRA_COLUMNS",
     "IndicatorError",
     "available_years",
     "default_year",
@@ -128,6 +129,15 @@ KEY_FIGURE_COLUMNS: tuple[str, ...] = (
     "jobs_per_1000_inhabitants",
     "women_share",
     "jobs_source",
+)
+
+#: Further columns of :func:`compute_all` (same definitions as in :func:`rurality` and
+#: :func:`resilience`), for maps and rankings.
+EXTRA_COLUMNS: tuple[str, ...] = (
+    "share_ess_jobs_rural",
+    "ess_share_private_jobs_rural",
+    "ess_share_private_jobs_urban",
+    "sector_diversity",
 )
 
 _MEASURES = ("etablissements", "effectifs", "effectifs_femmes")
@@ -1187,7 +1197,10 @@ def _flat(row: dict) -> dict:
 def _frame(rows: Iterable[dict]) -> pd.DataFrame:
     import pandas as pd
 
-    df = pd.DataFrame([_flat(r) for r in rows], columns=list(KEY_FIGURE_COLUMNS))
+    columns = list(KEY_FIGURE_COLUMNS) + list(EXTRA_COLUMNS)
+    df = pd.DataFrame([{**_flat(r), **r.get("extra", {})} for r in rows], columns=columns)
+    for col in EXTRA_COLUMNS:
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     df["population"] = df["population"].astype("Int64")
     df["year"] = df["year"].astype("Int64")
     df["ess_establishments"] = df["ess_establishments"].astype("Int64")
@@ -1201,7 +1214,8 @@ def compute_all(
 ) -> pd.DataFrame:
     """Key figures of every territory of ``level`` in one set-based pass.
 
-    Columns :data:`KEY_FIGURE_COLUMNS` (counts as ``Int64``, jobs and shares as ``float64``
+    Columns :data:`KEY_FIGURE_COLUMNS` then :data:`EXTRA_COLUMNS` (counts as ``Int64``, jobs
+    and shares as ``float64``
     with NaN where not available), sorted by code. Same rule and same values as
     :func:`key_figures` for each territory: the per-commune arrays are summed over every
     territory at once (``numpy.ufunc.reduceat`` over ``territory_communes``).
@@ -1238,6 +1252,23 @@ def compute_all(
     private = None
     if year is not None and year in cube.private_years and n:
         private = m.reduce(cube.private(con)[year])
+    # Rural/urban split and sector mix, summed the same way (columns EXTRA_COLUMNS).
+    rural = cube.crural.astype(float)
+    split: dict[str, np.ndarray] = {}
+    if stat is not None:
+        split["stat_r"] = m.reduce(tot["jobs"] * rural)
+        split["stat_u"] = m.reduce(tot["jobs"] * (1.0 - rural))
+        if complete.any():
+            d = cube.detail(con, year)
+            split["stat_sec"] = m.reduce(d["sector"][:, :, 1])
+            split["stat_has_sec"] = m.reduce(d["has_sector"], np.logical_or)
+    if est is not None:
+        split["est_r"] = m.reduce(e["totals"][:, 1] * rural)
+        split["est_u"] = m.reduce(e["totals"][:, 1] * (1.0 - rural))
+        split["est_sec"] = m.reduce(e["sector"][:, :, 1])
+    if private is not None:
+        split["priv_r"] = m.reduce(cube.private(con)[year] * rural)
+        split["priv_u"] = m.reduce(cube.private(con)[year] * (1.0 - rural))
     rows = []
     for code in cube.by_level.get(level, []):
         info = cube.info[(level, code)]
@@ -1275,8 +1306,52 @@ def compute_all(
         priv = None
         if private is not None:
             priv = float(private[k]) if k is not None else 0.0
-        rows.append(_key_row(info, year, block, priv, ctx))
+        row = _key_row(info, year, block, priv, ctx)
+        row["extra"] = _extra_columns(block, k, split)
+        rows.append(row)
     return _frame(rows)
+
+
+def _extra_columns(block: dict, k: int | None, split: dict) -> dict:
+    """compute_all's rural and diversity columns for one territory (same values as
+    :func:`rurality` and :func:`resilience`)."""
+    kind = block["kind"]
+    ess_r = ess_u = None
+    diversity = None
+    if kind == "communes":
+        ess_r = float(split["stat_r"][k]) if "stat_r" in split and k is not None else 0.0
+        ess_u = float(split["stat_u"][k]) if "stat_u" in split and k is not None else 0.0
+        if "stat_sec" in split and k is not None and split["stat_has_sec"][k]:
+            diversity = _evenness(split["stat_sec"][k])
+    elif kind == "estimation" and k is not None and "est_r" in split:
+        ess_r, ess_u = float(split["est_r"][k]), float(split["est_u"][k])
+        diversity = _evenness(split["est_sec"][k])
+    elif kind == "direct":
+        diversity = _diversity(block)[0]
+    prv_r = prv_u = None
+    if "priv_r" in split and k is not None:
+        prv_r, prv_u = float(split["priv_r"][k]), float(split["priv_u"][k])
+
+    def capped(value):
+        return None if value is None or value > 1 else value
+
+    return {
+        "share_ess_jobs_rural": _ratio(ess_r, None if ess_r is None else ess_r + ess_u),
+        "ess_share_private_jobs_rural": capped(_ratio(ess_r, prv_r)),
+        "ess_share_private_jobs_urban": capped(_ratio(ess_u, prv_u)),
+        "sector_diversity": diversity,
+    }
+
+
+def _evenness(sector_jobs: np.ndarray) -> float | None:
+    """Shannon evenness of a jobs-by-sector vector (order of :data:`nomenclatures.SECTORS`)."""
+    jobs = [float(sector_jobs[_SECTOR_POS[s]]) for s in DIVERSITY_SECTORS]
+    return _diversity(
+        {
+            "kind": "estimation",
+            "sector": {s: {"effectifs": j} for s, j in zip(DIVERSITY_SECTORS, jobs, strict=True)},
+        }
+    )[0]
 
 
 # --------------------------------------------------------------------------- breakdowns

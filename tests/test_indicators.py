@@ -193,9 +193,47 @@ def test_compute_all_communes(con):
             "jobs_per_1000_inhabitants": [37.5, 0.0, 200 / 15, 25.0, 2.0],
             "women_share": [r[6] for r in rows],
             "jobs_source": ["statistiques"] * 5,
+            # 01001 and 01002 are rural, the others urban (conftest)
+            "share_ess_jobs_rural": [1.0, math.nan, 0.0, 0.0, 0.0],
+            "ess_share_private_jobs_rural": [0.3, math.nan, math.nan, math.nan, math.nan],
+            "ess_share_private_jobs_urban": [math.nan, math.nan, 0.2, 50 / 300, 0.1],
+            "sector_diversity": [
+                evenness([20, 10]),
+                math.nan,  # no ESS at all
+                evenness([100, 60, 40]),
+                0.0,  # a single sector
+                evenness([400, 300, 200, 100]),
+            ],
         }
     )
     pd.testing.assert_frame_equal(got, expected)
+
+
+def evenness(jobs: list[float]) -> float:
+    total = sum(jobs)
+    return -sum(j / total * math.log(j / total) for j in jobs) / math.log(14)
+
+
+@pytest.mark.parametrize("level", ["commune", "epci", "departement", "region", "france"])
+@pytest.mark.parametrize("fixture", ["con", "estimate_con", "partial_con"])
+def test_compute_all_extra_columns_match_single_territory_functions(level, fixture, request):
+    db = request.getfixturevalue(fixture)
+    frame = ind.compute_all(db, level).set_index("code")
+    for code, row in frame.iterrows():
+        rural = ind.rurality(db, level, code)
+        res = ind.resilience(db, level, code)
+        got = row[list(ind.EXTRA_COLUMNS)].to_dict()
+        want = {
+            "share_ess_jobs_rural": rural["share_ess_jobs_rural"],
+            "ess_share_private_jobs_rural": rural["ess_share_private_jobs_rural"],
+            "ess_share_private_jobs_urban": rural["ess_share_private_jobs_urban"],
+            "sector_diversity": res["sector_diversity"],
+        }
+        for key, value in want.items():
+            if value is None:
+                assert math.isnan(got[key]), (code, key)
+            else:
+                assert got[key] == pytest.approx(value), (code, key)
 
 
 @pytest.mark.parametrize("level", ["epci", "departement", "region", "france"])
