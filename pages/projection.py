@@ -194,6 +194,10 @@ SLIDES = [
     ("Votes", slide_votes),
 ]
 
+# ``?ecran=tableau`` (or carte, votes…) opens a screen directly, e.g. on a second projector.
+_SCREENS = {"bienvenue": 0, "carte": 7, "tableau": 8, "votes": 9}
+if "proj_step" not in st.session_state and st.query_params.get("ecran") in _SCREENS:
+    st.session_state["proj_step"] = _SCREENS[st.query_params["ecran"]]
 step = int(st.session_state.get("proj_step", 0)) % len(SLIDES)
 
 
