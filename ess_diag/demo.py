@@ -38,6 +38,7 @@ from collections.abc import Iterable
 import duckdb
 import numpy as np
 import pandas as pd
+import shapely
 
 from . import nomenclatures, store
 
@@ -69,6 +70,7 @@ TARGETS = {
 }
 
 FAMILY_KEYS = ("association", "cooperative", "mutuelle", "fondation", "societe_commerciale")
+_F = {k: i for i, k in enumerate(FAMILY_KEYS)}
 #: Share of ESS employer establishments and of ESS jobs per family (observatoire, 2018).
 _FAMILY_EST_SHARE = np.array([0.83, 0.115, 0.035, 0.012, 0.008])
 _FAMILY_JOB_SHARE = np.array([0.77, 0.13, 0.055, 0.04, 0.005])
@@ -681,11 +683,25 @@ def _communes(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFram
             "(ess-diag init) avant de charger les données de démonstration."
         )
     arm = cur.execute(
-        "SELECT code, commune_code FROM commune_aliases WHERE kind = 'ARM' "
-        "AND commune_code <> code ORDER BY commune_code, code"
+        """
+        SELECT a.code, a.commune_code, g.geojson
+        FROM commune_aliases a
+        LEFT JOIN geometries g ON g.level = 'arrondissement' AND g.code = a.code
+        WHERE a.kind = 'ARM' AND a.commune_code <> a.code
+        ORDER BY a.commune_code, a.code
+        """
     ).df()
     arm["i"] = np.arange(len(arm))
-    return com, arm
+    # A point inside each arrondissement and its area, to place its actors (when outlined).
+    shapes = np.array(
+        [shapely.from_geojson(g) if isinstance(g, str) else None for g in arm["geojson"]],
+        dtype=object,
+    )
+    points = shapely.point_on_surface(shapes)
+    arm["lon"], arm["lat"] = shapely.get_x(points), shapely.get_y(points)
+    km2_per_deg2 = 111.2**2 * np.cos(np.radians(np.nan_to_num(arm["lat"].to_numpy(float))))
+    arm["area_km2"] = shapely.area(shapes) * km2_per_deg2
+    return com, arm.drop(columns="geojson")
 
 
 def _commune_spread(pop: np.ndarray, sigma: float) -> np.ndarray:
@@ -822,7 +838,7 @@ def _build_actors(
         idx = np.flatnonzero(ess["family"] == f)
         ess["cj"][idx] = _pick(rng, _FAMILY_CJ[fam], len(idx), _CJ_INDEX)
     for key, table in _COOP_CJ_BY_SECTOR.items():
-        idx = np.flatnonzero((ess["family"] == 1) & (ess["sector"] == _S[key]))
+        idx = np.flatnonzero((ess["family"] == _F["cooperative"]) & (ess["sector"] == _S[key]))
         ess["cj"][idx] = _pick(rng, table, len(idx), _CJ_INDEX)
     ess["prefix"] = ess["family"].copy()
 
@@ -837,7 +853,9 @@ def _build_actors(
     ci = a["commune"]
 
     # Bank and insurance networks: a unit (SIREN) runs up to 8 branches in a département.
-    network = (np.isin(a["family"], [1, 2])) & (a["sector"] == _S["finance_assurance"])
+    network = np.isin(a["family"], [_F["cooperative"], _F["mutuelle"]]) & (
+        a["sector"] == _S["finance_assurance"]
+    )
     unit = np.full(n, -1, dtype=np.int64)
     own = np.flatnonzero(~network)
     unit[own] = np.arange(len(own))
@@ -862,17 +880,6 @@ def _build_actors(
     a["number"] = rng.integers(1, 120, size=n)
     a["street"] = rng.integers(0, len(_STREETS), size=n)
 
-    # Coordinates: around the commune's point, within half its equivalent radius.
-    radius_km = 0.5 * np.sqrt(np.clip(com["area_km2"].to_numpy(float), 0.5, None) / math.pi)[ci]
-    angle = rng.random(n) * 2 * math.pi
-    dist = radius_km * np.sqrt(rng.random(n))
-    lat0 = com["lat"].to_numpy(float)[ci]
-    lon0 = com["lon"].to_numpy(float)[ci]
-    a["lat"] = np.round(lat0 + dist * np.sin(angle) / 111.2, 6)
-    a["lon"] = np.round(
-        lon0 + dist * np.cos(angle) / (111.2 * np.cos(np.radians(np.nan_to_num(lat0)))), 6
-    )
-
     # Paris, Lyon and Marseille: SIRENE gives the arrondissement code.
     a["raw"] = np.full(n, -1, dtype=np.int64)
     if len(arm):
@@ -882,6 +889,27 @@ def _build_actors(
             options = np.flatnonzero(arm_commune == c)
             idx = np.flatnonzero(ci == c)
             a["raw"][idx] = options[rng.integers(0, len(options), size=len(idx))]
+
+    # Coordinates: around the commune's (or arrondissement's) point, within half its
+    # equivalent radius.
+    lat0 = com["lat"].to_numpy(float)[ci]
+    lon0 = com["lon"].to_numpy(float)[ci]
+    area = com["area_km2"].to_numpy(float)[ci]
+    in_arm = np.flatnonzero(a["raw"] >= 0)
+    if len(in_arm):
+        r = a["raw"][in_arm]
+        known = ~np.isnan(arm["lon"].to_numpy(float)[r])
+        in_arm, r = in_arm[known], r[known]
+        lon0[in_arm] = arm["lon"].to_numpy(float)[r]
+        lat0[in_arm] = arm["lat"].to_numpy(float)[r]
+        area[in_arm] = arm["area_km2"].to_numpy(float)[r]
+    radius_km = 0.5 * np.sqrt(np.clip(area, 0.5, None) / math.pi)
+    angle = rng.random(n) * 2 * math.pi
+    dist = radius_km * np.sqrt(rng.random(n))
+    a["lat"] = np.round(lat0 + dist * np.sin(angle) / 111.2, 6)
+    a["lon"] = np.round(
+        lon0 + dist * np.cos(angle) / (111.2 * np.cos(np.radians(np.nan_to_num(lat0)))), 6
+    )
 
     day = rng.integers(0, 365, size=n)
     a["created_day"] = (

@@ -132,6 +132,11 @@ def test_every_actor_commune_exists_and_raw_code_resolves(demo_con):
         "SELECT DISTINCT commune_code_raw FROM actors WHERE commune_code = '69123'"
     ).fetchall()
     assert raw == [("69381",)]
+    # ... and are placed in it (its outline is the square 4.80–4.81 E, 45.72–45.73 N).
+    box = demo_con.execute(
+        "SELECT min(lon), max(lon), min(lat), max(lat) FROM actors WHERE commune_code = '69123'"
+    ).fetchall()[0]
+    assert 4.798 < box[0] and box[1] < 4.812 and 45.718 < box[2] and box[3] < 45.732
 
 
 def test_coordinates_lie_near_their_commune(demo_con):
