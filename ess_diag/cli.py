@@ -208,6 +208,66 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- import
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import files (``ess_diag.ingest.run_import``); exit 1 when rejected."""
+    from . import ingest, store
+
+    con = store.connect(args.db)
+    try:
+        report = ingest.run_import(con, args.files, kind=args.kind, dry_run=args.dry_run)
+    finally:
+        con.close()
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print("\n".join(report.summary()))
+    return 0 if report.ok else 1
+
+
+def cmd_imports(args: argparse.Namespace) -> int:
+    """Import history (``list``) and undo (``undo IMPORT_ID``)."""
+    from . import ingest, store
+
+    con = store.connect(args.db, read_only=args.action == "list")
+    try:
+        if args.action == "list":
+            frame = ingest.list_imports(con)
+            records = frame.to_dict("records")
+            for r in records:
+                r["files"] = json.loads(r["files"] or "[]")
+                for key in ("created_at", "undone_at"):
+                    if r[key] is None or r[key] != r[key]:
+                        r[key] = None
+            if args.json:
+                _print_json(records)
+            else:
+                from .formatting import fmt_int
+
+                for r in records:
+                    names = ", ".join(f["name"] for f in r["files"])
+                    state = "annulé" if r["status"] == "undone" else "en place"
+                    print(
+                        f"{r['import_id']}  {r['created_at']:%d/%m/%Y %H:%M}  {state}  "
+                        f"{fmt_int(r['rows_loaded'])} lignes  {names}"
+                    )
+                print(f"{len(records)} import(s).")
+            return 0
+        if not args.import_id:
+            _err("indiquez l'identifiant de l'import à annuler (voir « ess-diag imports list »).")
+            return 2
+        result = ingest.undo_import(con, args.import_id)
+    finally:
+        con.close()
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"Import {args.import_id} annulé : la base est revenue à l'état d'avant cet import.")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -276,6 +336,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="sortie JSON (document stable)")
     _add_db(p)
     p.set_defaults(func=cmd_indicators)
+
+    p = sub.add_parser(
+        "import",
+        help="importer des fichiers (SIRENE, ESS France, statistiques…)",
+        description="Importe un ou plusieurs fichiers en une seule transaction : tout est "
+        "enregistré, ou rien. Code de sortie 0 : import enregistré ; 1 : refusé (la base est "
+        "inchangée).",
+    )
+    p.add_argument("files", nargs="+", metavar="FICHIER")
+    p.add_argument("--kind", metavar="FORMAT", help="forcer le format (ex. sirene_etablissements)")
+    p.add_argument("--dry-run", action="store_true", help="vérifier sans rien écrire")
+    p.add_argument("--json", action="store_true", help="rapport de validation en JSON")
+    _add_db(p)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser(
+        "imports",
+        help="historique des imports, annulation",
+        description="« list » : historique des imports ; « undo IMPORT_ID » : annule un import "
+        "(la base revient exactement à l'état d'avant).",
+    )
+    p.add_argument("action", choices=("list", "undo"))
+    p.add_argument("import_id", nargs="?", metavar="IMPORT_ID")
+    p.add_argument("--json", action="store_true", help="sortie JSON")
+    _add_db(p)
+    p.set_defaults(func=cmd_imports)
     return parser
 
 

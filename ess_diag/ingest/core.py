@@ -163,14 +163,31 @@ def normalize_header(name: str) -> str:
 
 
 def recognise(
-    header: Sequence[str], kind: str | None = None, *, name: str = "le fichier"
+    header: Sequence[str],
+    kind: str | None = None,
+    *,
+    name: str = "le fichier",
+    column_map: dict[str, str] | None = None,
 ) -> tuple[FormatSpec, dict[str, str]]:
     """The format a header belongs to (the one matching most columns), or :class:`FileRejected`
-    naming the missing columns of the closest format."""
-    candidates = [_FORMATS[kind]] if kind else list(_FORMATS.values())
+    naming the missing columns of the closest format.
+
+    ``column_map`` (with ``kind``): the user's choice of columns, ``{canonical: header}``
+    (see :mod:`.mapping`), completing what the format recognises by itself.
+    """
     if kind and kind not in _FORMATS:
         known = ", ".join(sorted(_FORMATS))
         raise FileRejected(f"Format « {kind} » inconnu. Formats possibles : {known}.", file=name)
+    candidates = [_FORMATS[kind]] if kind else list(_FORMATS.values())
+    if column_map and kind:
+        spec = _FORMATS[kind]
+        found, _missing = spec.match(header)
+        chosen = {c: h for c, h in column_map.items() if c in spec.columns and h in header}
+        found = {c: h for c, h in found.items() if h not in chosen.values()}
+        found.update(chosen)
+        missing = [c for c in spec.required if c not in found]
+        if not missing:
+            return spec, found
     best: tuple[int, FormatSpec, dict[str, str]] | None = None
     closest: tuple[float, int, FormatSpec, list[str]] | None = None
     for spec in candidates:
@@ -186,7 +203,9 @@ def recognise(
     if best is not None:
         return best[1], best[2]
     shown = ", ".join(str(h) for h in list(header)[:8]) + ("…" if len(header) > 8 else "")
-    if closest is None or closest[0] == 0:
+    # A format none of whose required columns is there may still be the closest one when
+    # its optional columns are (e.g. URSSAF year columns with unusual commune/APE headers).
+    if closest is None or (closest[0] == 0 and closest[1] == 0):
         raise FileRejected(
             f"Le fichier « {name} » n'a pas les colonnes d'un format connu "
             f"(colonnes lues : {shown}).",
@@ -396,7 +415,11 @@ def _sha256(path: Path, out: dict) -> None:
 
 
 def inspect_file(
-    path: str | os.PathLike, *, name: str | None = None, kind: str | None = None
+    path: str | os.PathLike,
+    *,
+    name: str | None = None,
+    kind: str | None = None,
+    column_map: dict[str, str] | None = None,
 ) -> FileReport:
     """Sniff one file and recognise its format; raises :class:`FileRejected` (French message).
 
@@ -434,7 +457,7 @@ def inspect_file(
             )
         report.container = "xlsx"
         report.encoding = None
-        return _inspect_xlsx(path, report, kind)
+        return _inspect_xlsx(path, report, kind, column_map)
     elif head.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileRejected(
             f"Le fichier « {name} » est un classeur Excel à l'ancien format (.xls). "
@@ -479,7 +502,7 @@ def inspect_file(
         if not any(header):
             raise FileRejected(f"Le fichier « {name} » n'a pas de ligne d'en-tête.", file=name)
     report.columns = list(header)
-    spec, mapping = recognise(header, kind, name=name)
+    spec, mapping = recognise(header, kind, name=name, column_map=column_map)
     report.format, report.format_label, report.mapping = spec.kind, spec.label, mapping
     return report
 
@@ -520,7 +543,9 @@ def _read_xlsx(path: Path, name: str, nrows: int | None = None) -> pd.DataFrame:
         ) from None
 
 
-def _inspect_xlsx(path: Path, report: FileReport, kind: str | None) -> FileReport:
+def _inspect_xlsx(
+    path: Path, report: FileReport, kind: str | None, column_map: dict[str, str] | None = None
+) -> FileReport:
     """Find the header row (the first of the first 30 rows that matches a format)."""
     frame = _read_xlsx(path, report.name, nrows=30)
     last_error: FileRejected | None = None
@@ -529,7 +554,7 @@ def _inspect_xlsx(path: Path, report: FileReport, kind: str | None) -> FileRepor
         if sum(1 for h in header if h) < 1:
             continue
         try:
-            spec, mapping = recognise(header, kind, name=report.name)
+            spec, mapping = recognise(header, kind, name=report.name, column_map=column_map)
         except FileRejected as exc:
             last_error = last_error or exc
             continue
@@ -541,10 +566,15 @@ def _inspect_xlsx(path: Path, report: FileReport, kind: str | None) -> FileRepor
 
 
 def preview(
-    path: str | os.PathLike, *, name: str | None = None, kind: str | None = None, rows: int = 5
+    path: str | os.PathLike,
+    *,
+    name: str | None = None,
+    kind: str | None = None,
+    rows: int = 5,
+    column_map: dict[str, str] | None = None,
 ) -> tuple[FileReport, pd.DataFrame]:
     """The detected format and the first ``rows`` rows (recognised columns, canonical names)."""
-    report = inspect_file(path, name=name, kind=kind)
+    report = inspect_file(path, name=name, kind=kind, column_map=column_map)
     con = duckdb.connect(":memory:")
     try:
         with tempfile.TemporaryDirectory(prefix="essdiag-preview-") as tmp:
@@ -906,10 +936,14 @@ def run_import(
     created_by: str | None = None,
     names: Sequence[str] | None = None,
     progress: Progress | None = None,
+    column_maps: dict[str, tuple[str, dict[str, str]]] | None = None,
 ) -> ImportReport:
     """Import files in one transaction and return the validation report.
 
     ``names`` gives the file names to show (uploads are saved under temporary names).
+    ``column_maps``: ``{file name: (kind, {canonical: header})}``, the user's choice of
+    columns for files whose headers a format does not recognise; without one, a choice
+    remembered for the same headers (table ``column_mappings``, :mod:`.mapping`) is applied.
     Never raises for bad input: a rejected import has ``status='rejected'`` and ``errors``,
     and leaves the database exactly as it was.
     """
@@ -924,7 +958,7 @@ def run_import(
     say(0.02, "Analyse des fichiers…")
     for path, name in zip(paths, names, strict=True):
         try:
-            files.append(inspect_file(path, name=name, kind=kind))
+            files.append(_inspect_mapped(con, path, name, kind, column_maps, report))
         except FileRejected as exc:
             report.errors.append(str(exc))
     report.files = files
@@ -1001,6 +1035,45 @@ def run_import(
             con.execute(f"DROP TABLE IF EXISTS {store.quote_identifier(s.table)}")
 
 
+def _inspect_mapped(
+    con: duckdb.DuckDBPyConnection,
+    path: str | os.PathLike,
+    name: str,
+    kind: str | None,
+    column_maps: dict[str, tuple[str, dict[str, str]]] | None,
+    report: ImportReport,
+) -> FileReport:
+    """:func:`inspect_file` with the user's column choice, given or remembered."""
+    given = (column_maps or {}).get(name)
+    if given:
+        return inspect_file(path, name=name, kind=given[0], column_map=given[1])
+    try:
+        return inspect_file(path, name=name, kind=kind)
+    except FileRejected as exc:
+        # Only a file whose columns were not recognised may have a remembered mapping.
+        if exc.column is None and "colonnes" not in str(exc):
+            raise
+        try:
+            from . import mapping
+        except ImportError:  # the column-mapping module is optional
+            raise exc from None
+
+        if not store.table_exists(con, "column_mappings"):
+            raise
+        try:
+            remembered = mapping.recall(con, mapping.read_headers(path, name))
+        except (FileRejected, OSError):
+            remembered = None
+        if remembered is None or (kind and remembered[0] != kind):
+            raise
+        result = inspect_file(path, name=name, kind=remembered[0], column_map=remembered[1])
+        report.warnings.append(
+            f"« {name} » : correspondance de colonnes mémorisée appliquée (format "
+            f"« {result.format_label} »)."
+        )
+        return result
+
+
 def _previous(con: duckdb.DuckDBPyConnection, report: ImportReport) -> None:
     """Warn when the same file content was already imported (it is then replaced, not doubled)."""
     if not store.table_exists(con, "imports"):
@@ -1061,6 +1134,9 @@ def _apply(ctx: ImportContext, created_by: str) -> None:
                 con.execute(
                     f"DELETE FROM {qi(table)} t USING {source} s WHERE {cond}"  # noqa: S608
                 )
+            # An undo table exists only while it holds rows (the schema stays as it was).
+            if not con.execute(f"SELECT count(*) FROM {undo}").fetchall()[0][0]:  # noqa: S608
+                con.execute(f"DROP TABLE {undo}")
             con.execute(
                 f"INSERT INTO {qi(table)} BY NAME SELECT *, ?::VARCHAR AS import_id "  # noqa: S608
                 f"FROM {source}",

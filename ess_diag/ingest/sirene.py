@@ -86,7 +86,20 @@ ESS_FRANCE = register_format(
         label="Liste des entreprises de l'ESS (ESS France)",
         group="sirene",
         required=("siren",),
-        aliases={"Numéro SIREN": "siren", "SIREN de l'entreprise": "siren"},
+        # Not used, but matched so that a list with names and places is recognised as this
+        # format rather than as a hand-made actor list (which has no SIREN column).
+        optional=("raison_sociale", "famille_ess", "code_postal", "commune"),
+        aliases={
+            "Numéro SIREN": "siren",
+            "SIREN de l'entreprise": "siren",
+            "Raison sociale": "raison_sociale",
+            "Dénomination": "raison_sociale",
+            "Nom": "raison_sociale",
+            "Famille": "famille_ess",
+            "Famille ESS": "famille_ess",
+            "Code postal": "code_postal",
+            "Libellé commune": "commune",
+        },
         order=20,
     )
 )
