@@ -431,7 +431,8 @@ class _LazyArrays:
         self.directory = directory
 
     def __getitem__(self, key: str) -> np.ndarray:
-        return np.load(self.directory / f"{key}.npy", mmap_mode="r", allow_pickle=False)
+        arr = np.load(self.directory / f"{key}.npy", mmap_mode="r", allow_pickle=False)
+        return np.asarray(arr)  # a plain array over the mapping: no memmap indexing overhead
 
 
 def _encode(obj, arrays: dict):
@@ -889,6 +890,16 @@ class _Cube:
             "days": np.where(no_date, np.nan, _col(data["d"])),
             "partial": _col(data["p"], bool, False),
         }
+
+    def employer_names(self, con, keys: list[str]) -> dict[str, str | None]:
+        """Names of employers, looked up once each (the names are not kept in the arrays)."""
+        names = self._parts.setdefault("names", {})
+        missing = [k for k in keys if k not in names]
+        if missing:
+            names.update(_employer_names(con, missing))
+            for k in missing:
+                names.setdefault(k, None)
+        return {k: names[k] for k in keys}
 
     def features(self, con, level: str) -> dict:
         """Similarity criteria of every territory of ``level`` with a population and density."""
@@ -1802,7 +1813,7 @@ def _resilience(ctx: _Context, info: dict, block: dict) -> dict:
             employers = len(cand)
             # largest jobs first, ties by employer key (employer numbers follow key order)
             best = cand[np.lexsort((cand, -per_jobs[cand]))[:5]]
-            names = _employer_names(ctx.con, [str(act["keys"][e]) for e in best])
+            names = cube.employer_names(ctx.con, [str(act["keys"][e]) for e in best])
             for e in best:
                 partial = bool(act["partial"][sel[emp == e]].any())
                 top.append(
