@@ -476,19 +476,43 @@ def _decode(node, arrays: dict):
     return {_decode(v, arrays) for v in node["s"]}
 
 
+def _str_array(values) -> np.ndarray:
+    """Text column → fixed-width unicode array, NULL → "" (saved without pickle, mapped back
+    from disk without conversion)."""
+    return np.array(["" if v is None else str(v) for v in values], dtype=str)
+
+
 class _InfoTable:
-    """Territories by ``(level, code)``: a dict-like view built row by row on demand (a
-    request reads a handful of the 36 000 rows)."""
+    """Territories by ``(level, code)``: columns sorted by level then code; a row becomes a
+    dict only when asked for (a request reads a handful of the 36 000 rows)."""
 
     def __init__(self, columns: dict):
         self.columns = columns
-        self.pos = {
-            key: k for k, key in enumerate(zip(columns["level"], columns["code"], strict=True))
-        }
+        levels = columns["level"]
+        self.slices: dict[str, tuple[int, int]] = {}
+        if len(levels):
+            change = np.flatnonzero(np.concatenate([[True], levels[1:] != levels[:-1]]))
+            ends = np.append(change[1:], len(levels))
+            for start, end in zip(change, ends, strict=True):
+                self.slices[str(levels[start])] = (int(start), int(end))
         self._rows: dict[int, dict] = {}
 
+    def _pos(self, key: tuple[str, str]) -> int | None:
+        bounds = self.slices.get(key[0])
+        if bounds is None:
+            return None
+        codes = self.columns["code"][bounds[0] : bounds[1]]
+        k = int(np.searchsorted(codes, key[1]))
+        if k < len(codes) and codes[k] == key[1]:
+            return bounds[0] + k
+        return None
+
+    def codes(self, level: str) -> list[str]:
+        start, end = self.slices.get(level, (0, 0))
+        return self.columns["code"][start:end].tolist()
+
     def get(self, key: tuple[str, str], default=None) -> dict | None:
-        k = self.pos.get(key)
+        k = self._pos(key)
         if k is None:
             return default
         row = self._rows.get(k)
@@ -496,14 +520,14 @@ class _InfoTable:
             c = self.columns
             pop, density = float(c["population"][k]), float(c["density"][k])
             row = {
-                "level": c["level"][k],
-                "code": c["code"][k],
-                "name": c["name"][k],
+                "level": str(c["level"][k]),
+                "code": str(c["code"][k]),
+                "name": str(c["name"][k]),
                 "population": None if math.isnan(pop) else int(pop),
                 "density": None if math.isnan(density) else density,
-                "epci_code": c["epci_code"][k],
-                "departement_code": c["departement_code"][k],
-                "region_code": c["region_code"][k],
+                "epci_code": str(c["epci_code"][k]) or None,
+                "departement_code": str(c["departement_code"][k]) or None,
+                "region_code": str(c["region_code"][k]) or None,
             }
             self._rows[k] = row
         return row
@@ -525,18 +549,13 @@ class _Cube:
         self._parts: dict[str, object] = {}
         self.disk = _DiskCache(path, fingerprint) if path else None
         base = self._part(con, "base", self._build_base)
-        self.ccodes = list(base["ccodes"])
-        self.cpos = {c: i for i, c in enumerate(self.ccodes)}
-        self.cname = list(base["cname"])
+        self.ccodes = base["ccodes"]
+        self.cname = base["cname"]
         self.cpop = base["cpop"]
-        self.cdep = base["cdep"]
         self.crural = base["crural"]
         self.cgrid = base["cgrid"]
         self.n = len(self.ccodes)
         self.info = _InfoTable(base["territories"])
-        self.by_level: dict[str, list[str]] = {lvl: [] for lvl in LEVELS}
-        for lvl, code in self.info.pos:
-            self.by_level.setdefault(lvl, []).append(code)
         self.years = [int(y) for y in base["years"]]
         self.ess_years = {int(y) for y in base["ess_years"]}
         self.private_years = {int(y) for y in base["private_years"]}
@@ -581,7 +600,7 @@ class _Cube:
             "departement_code, region_code FROM territories ORDER BY level, code",
         )
         territories = {
-            k: np.asarray(terr[k], dtype=object)
+            k: _str_array(terr[k])
             for k in ("level", "code", "name", "epci_code", "departement_code", "region_code")
         }
         for k in ("population", "density"):
@@ -598,10 +617,9 @@ class _Cube:
         ):
             covered_deps.setdefault(int(year), []).append(dep)
         return {
-            "ccodes": ccodes,
-            "cname": np.asarray(data["name"], dtype=object),
+            "ccodes": _str_array(ccodes),
+            "cname": _str_array(data["name"]),
             "cpop": _col(data["population"]),
-            "cdep": cdep,
             "crural": _col(data["rural"], bool, False),
             "cgrid": _col(data["grid"], bool, False),
             "territories": territories,
@@ -1281,7 +1299,7 @@ def compute_all(
         split["priv_r"] = m.reduce(cube.private(con)[year] * rural)
         split["priv_u"] = m.reduce(cube.private(con)[year] * (1.0 - rural))
     rows = []
-    for code in cube.by_level.get(level, []):
+    for code in cube.info.codes(level):
         info = cube.info[(level, code)]
         k = m.pos.get(code)
         block = None
@@ -2005,7 +2023,11 @@ def _zones(ctx: _Context, info: dict, block: dict, sector: str | None) -> dict:
         )
         if s == sector:
             rows = [
-                {"code": cube.ccodes[i], "name": cube.cname[i], "population": int(cube.cpop[i])}
+                {
+                    "code": str(cube.ccodes[i]),
+                    "name": str(cube.cname[i]),
+                    "population": int(cube.cpop[i]),
+                }
                 for i in idx[lacking]
             ]
             communes = sorted(rows, key=lambda r: (-r["population"], r["code"]))
