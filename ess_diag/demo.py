@@ -21,13 +21,28 @@ How the pieces fit:
 2. Their history comes from creation dates and (for closed establishments, ``active = false``)
    a closure year: the ESS statistics of year *y* count the establishments alive that year, so
    the latest year equals the active actors' aggregates exactly.
-3. Private employment = ESS jobs + non-ESS jobs. Non-ESS jobs per commune and sector follow
-   population, a regional factor and noise, then are scaled per (rural/urban, sector) so that the
-   ESS shares above hold for the latest year; earlier years follow a rural and an urban trend
-   with a drift per département.
+3. Private employment = ESS jobs + non-ESS jobs (so a share never exceeds 100 %). Non-ESS jobs
+   per commune and sector follow population × jobs per inhabitant by density level (centres
+   employ more than their suburbs), a regional factor and noise, then are scaled per
+   (rural/urban, sector) so that the ESS shares above hold for the latest year; earlier years
+   follow a rural trend (falling, 2020 dip) and an urban one (rising), with a drift per
+   département.
+
+What lands in the store (all rows ``source = 'demo'``):
+
+* ``actors``: ESS employers and non-employers, closed establishments, and a sample of non-ESS
+  establishments (companies, and unions/chambers/religious bodies whose legal form is ESS but
+  whose activity is excluded). SIRET/SIREN are Luhn-valid but fictitious (NIC 9xxx, which real
+  units only reach after thousands of establishments); names say "démo"; Paris, Lyon and
+  Marseille actors carry their arrondissement code as SIRENE does.
+* ``private_employment``: commune × year × sector (``naf`` NULL).
+* ``ess_stats`` at level ``commune``: by sector, by family and totals for ``etablissements``
+  and ``effectifs``, plus ``effectifs_femmes`` totals; totals exist for every commune and year,
+  zeros included.
 
 All draws come from one ``numpy.random.default_rng(seed)`` in a fixed order over territories
-sorted by code, so the same seed on the same geography gives identical tables.
+sorted by code, and every sum is exact (jobs are multiples of 0.5), so the same seed on the same
+geography gives identical tables.
 """
 
 from __future__ import annotations
