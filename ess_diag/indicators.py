@@ -1,10 +1,20 @@
-"""Every published figure of the diagnostic, computed from the store with SQL.
+"""Every published figure of the diagnostic, computed from the store.
 
-Pure functions over a DuckDB connection (no Streamlit, no plotting). Each territory of any
-level is aggregated through ``territory_communes`` — one join whatever the level — and every
-value reaches SQL as a bound parameter. Definitions, formulas, sources and caveats (in French)
-are in ``docs/methodologie.md``; a test checks that every key of :func:`compute` is documented
-there.
+Pure functions over a DuckDB connection (no Streamlit, no plotting). Definitions, formulas,
+sources and caveats (in French) are in ``docs/methodologie.md``; a test checks that every key
+of :func:`compute` is documented there.
+
+How it is computed: a handful of set-based SQL queries (values bound as parameters) read each
+table once per database state into per-commune arrays — ESS totals per year, the sector and
+family breakdown of a year, private jobs, the SIRENE estimate, the establishments — and
+``territory_communes`` gives, for every level, each territory's communes. A territory's figures
+are then sums over its communes' rows (one code path for every level; ``compute_all`` sums every
+territory of a level at once with ``numpy.add.reduceat``). The arrays are cached in memory and
+beside the database file (``cache/indicators/``), keyed by a fingerprint of the data (metadata:
+``data_version``, row counts, file size and time), so an import is seen at once and a new process
+starts from the saved arrays. At national scale (35 000 communes, 10 years, 400 000
+establishments) one territory's full document then takes milliseconds instead of scanning
+millions of ``ess_stats`` rows again.
 
 Conventions of the results (the JSON document of ``ess-diag indicators``):
 
@@ -28,7 +38,8 @@ Public API::
     compute(con, level, code, year=None) -> dict          # the full document
     compute_all(con, level, year=None) -> pandas.DataFrame  # key figures, every territory
     key_figures, by_family, by_sector, rurality, evolution, resilience,
-    comparisons, similar_territories, zones_blanches, available_years, default_year
+    comparisons, similar_territories, zones_blanches, available_years, default_year,
+    territory_info, summary_text, clear_cache
 """
 
 from __future__ import annotations
