@@ -1,0 +1,247 @@
+"""Import page pieces for statistics, the density grid and actor lists (issue 5).
+
+* :func:`template_downloads` — the actor template (XLSX and CSV) to fill in;
+* :func:`formats_help` — which files the import page reads, and what each must contain;
+* :func:`column_mapping` — for a file no format recognises: the user picks the format and,
+  for each column the format needs, the file's column; the choice is stored in the database
+  (``ess_diag.ingest.mapping``) and applied to the next file with the same headers.
+
+Pages only call these functions; the logic is in ``ess_diag.ingest``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from ess_diag.ingest import actors_template, core, mapping
+
+from . import get_con
+
+__all__ = [
+    "COLUMN_LABELS",
+    "STATS_FORMATS",
+    "template_downloads",
+    "formats_help",
+    "column_mapping",
+]
+
+#: French names of the columns a format expects (the others are shown as they are).
+COLUMN_LABELS: dict[str, str] = {
+    "CODGEO": "Code commune (CODGEO)",
+    "DENS": "Niveau de densité, 1 à 7 (DENS)",
+    "LIBGEO": "Nom de la commune",
+    "LIBDENS": "Libellé du niveau de densité",
+    "population": "Population municipale",
+    "code_commune": "Code commune",
+    "commune": "Commune (nom)",
+    "ape": "Code APE / NAF",
+    "annee": "Année",
+    "indicateur": "Indicateur (établissements, effectifs…)",
+    "valeur": "Valeur",
+    "niveau": "Niveau de territoire (commune, EPCI, département, région)",
+    "code_territoire": "Code du territoire",
+    "territoire": "Nom du territoire",
+    "code_epci": "Code EPCI (SIREN)",
+    "code_departement": "Code département",
+    "code_region": "Code région",
+    "famille": "Famille ESS",
+    "secteur": "Secteur d'activité",
+    "famille_ess": "Famille ESS",
+    "champ_ess": "Champ ESS",
+    "secteur_na88": "Secteur NA88",
+    "departement": "Département",
+    "region": "Région",
+    "etablissements": "Établissements",
+    "effectifs": "Effectifs salariés",
+    "masse_salariale": "Masse salariale",
+    "effectifs_femmes": "Effectifs femmes",
+    "nom": "Nom de la structure",
+    "siret": "SIRET",
+    "emplois": "Emplois",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+    "commentaire": "Commentaire",
+}
+
+#: The formats of issue 5, in the order the help lists them, with what each must contain.
+STATS_FORMATS: tuple[tuple[str, str], ...] = (
+    (
+        "grille_densite",
+        "Le fichier Excel publié par l'INSEE tel quel (les lignes de titre sont ignorées) ou "
+        "sa version CSV : colonnes CODGEO et DENS (et PMUNxx). Remplace la grille précédente ; "
+        "les codes de communes fusionnées depuis sont rattachés à leur commune nouvelle.",
+    ),
+    (
+        "urssaf_commune_ape",
+        "Export URSSAF « établissements et effectifs salariés du secteur privé par commune × "
+        "APE » : une ligne par commune et code APE, une colonne par année (« Nombre "
+        "d'établissements 2023 », « Effectifs salariés 2023 »). Sert de dénominateur à toutes "
+        "les parts de l'emploi privé.",
+    ),
+    (
+        "urssaf_ess",
+        "Jeux URSSAF de l'ESS : Année, Famille ESS et/ou Secteur NA88, Code département ou "
+        "Code région (sinon France entière), établissements, effectifs, masse salariale.",
+    ),
+    (
+        "observatoire_long",
+        "Tableau d'observatoire, une valeur par ligne : Niveau, Code territoire, Année, "
+        "Famille, Secteur, Indicateur, Valeur.",
+    ),
+    (
+        "observatoire_mesures",
+        "Tableau d'observatoire, une colonne par mesure : territoire, Année, Établissements, "
+        "Effectifs salariés, Masse salariale, Effectifs femmes.",
+    ),
+    (
+        "observatoire_annees",
+        "Tableau d'observatoire, une colonne par année : territoire, Indicateur, 2019, 2020, …",
+    ),
+    (
+        "modele_acteurs",
+        "Liste d'acteurs faite à la main, sur le modèle téléchargeable ci-dessous : Nom, "
+        "Code commune ou Commune (+ Département), SIRET, Famille, Secteur, Emplois, "
+        "Latitude, Longitude, Commentaire.",
+    ),
+)
+
+_NONE = "— aucune —"
+_YEAR_COLUMN = re.compile(r".*\d{4}$")
+
+
+def template_downloads(key: str = "modele_acteurs") -> None:
+    """Download buttons for the actor template (XLSX with a « Notice » sheet, and CSV)."""
+    st.markdown(
+        "**Modèle de liste d'acteurs** — à remplir dans un tableur puis à importer ici. "
+        "Sans coordonnées, un acteur est placé au centre de sa commune."
+    )
+    left, right = st.columns(2)
+    left.download_button(
+        "Télécharger le modèle (Excel)",
+        data=actors_template.template_xlsx(),
+        file_name="ess_diag_modele_acteurs.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"{key}_xlsx",
+    )
+    right.download_button(
+        "Télécharger le modèle (CSV)",
+        data=actors_template.template_csv(),
+        file_name="ess_diag_modele_acteurs.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+    )
+
+
+def formats_help(expanded: bool = False) -> None:
+    """What the import page reads besides SIRENE (statistics, density grid, actor lists)."""
+    known = core.formats()
+    with st.expander(
+        "Statistiques, grille de densité et listes d'acteurs : fichiers acceptés", expanded=expanded
+    ):
+        for kind, text in STATS_FORMATS:
+            if kind in known:
+                st.markdown(f"- **{known[kind].label}** — {text}")
+        st.caption(
+            "CSV en UTF-8 ou Windows-1252, séparateur « ; » ou « , », virgule décimale et "
+            "espaces entre milliers acceptés ; classeurs .xlsx. Les chiffres sous secret "
+            "statistique (« s », « nd »…) sont signalés, jamais comptés comme zéro. Un fichier "
+            "refusé ne modifie rien."
+        )
+
+
+def _visible_columns(kind: str) -> list[str]:
+    """Columns worth asking about: required ones and optional ones not named after a year
+    (year columns are recognised by their headers)."""
+    spec = core.formats()[kind]
+    return list(spec.required) + [
+        c for c in spec.optional if not _YEAR_COLUMN.match(c) and c not in spec.required
+    ]
+
+
+def _best_kind(headers: list[str]) -> str:
+    """The format whose columns the headers resemble most (for the default choice)."""
+    best, best_score = None, -1
+    for kind, spec in core.formats().items():
+        exact, _missing = spec.match(headers)
+        suggestion = mapping.suggest(kind, headers)
+        score = (
+            100 * len(exact)
+            + 10 * sum(1 for c in spec.required if suggestion.get(c))
+            + sum(1 for v in suggestion.values() if v)
+        )
+        if score > best_score:
+            best, best_score = kind, score
+    return best or next(iter(core.formats()))
+
+
+def column_mapping(
+    path: str, name: str, *, key: str, error: str | None = None
+) -> tuple[str, dict[str, str]] | None:
+    """Let the user say which column is which for a file no format recognises.
+
+    Returns ``(kind, {canonical: header})`` once the user has confirmed a valid choice (it is
+    then remembered for files with the same headers), else None. Pass the result to
+    ``run_import(..., column_maps={name: result})``.
+    """
+    done = st.session_state.get(f"{key}_done")
+    if done:
+        st.success(
+            f"« {name} » : correspondance de colonnes enregistrée "
+            f"(format « {core.formats()[done[0]].label} »)."
+        )
+        return done
+    try:
+        headers = mapping.read_headers(path, name)
+    except Exception as exc:  # noqa: BLE001 — any unreadable file: say so, offer nothing
+        st.error(str(exc))
+        return None
+    if error:
+        st.warning(error)
+    st.markdown(
+        f"**« {name} »** : les colonnes ne correspondent à aucun format connu. Indiquez ce que "
+        "contient chaque colonne ; ce choix sera retenu pour les prochains fichiers ayant les "
+        "mêmes colonnes."
+    )
+    formats = core.formats()
+    kinds = list(formats)
+    default = _best_kind(headers)
+    kind = st.selectbox(
+        "Format du fichier",
+        kinds,
+        index=kinds.index(default),
+        format_func=lambda k: formats[k].label,
+        key=f"{key}_kind",
+    )
+    suggestion = mapping.suggest(kind, headers)
+    options = [_NONE] + [h for h in headers if h]
+    spec = formats[kind]
+    chosen: dict[str, str | None] = {}
+    with st.form(f"{key}_form"):
+        for canonical in _visible_columns(kind):
+            label = COLUMN_LABELS.get(canonical, canonical)
+            if canonical in spec.required:
+                label += " (obligatoire)"
+            current = suggestion.get(canonical)
+            value = st.selectbox(
+                label,
+                options,
+                index=options.index(current) if current in options else 0,
+                key=f"{key}_{kind}_{canonical}",
+            )
+            chosen[canonical] = None if value == _NONE else value
+        submitted = st.form_submit_button("Utiliser cette correspondance")
+    if not submitted:
+        return None
+    # Year columns the format recognises by itself are kept as they are.
+    chosen.update({c: h for c, h in suggestion.items() if h and _YEAR_COLUMN.match(c)})
+    try:
+        mapping.remember(get_con().cursor(), kind, headers, chosen)
+        clean = mapping.validate(kind, headers, chosen)
+    except ValueError as exc:
+        st.error(str(exc))
+        return None
+    st.session_state[f"{key}_done"] = (kind, clean)
+    st.success(f"Correspondance enregistrée pour « {name} » (format « {spec.label} »).")
+    return kind, clean
