@@ -1185,7 +1185,14 @@ def _key_row(
 
 def _info(ctx: _Context, level: str, code: str) -> dict:
     _check_level(level)
-    info = ctx.cube.info.get((level, str(code)))
+    code = str(code).strip()
+    info = ctx.cube.info.get((level, code))
+    if info is None and level == "commune":
+        # A commune déléguée/associée or a municipal arrondissement (75108, 69381…) stands for
+        # the commune it belongs to.
+        rows = _rows(ctx.con, "SELECT commune_code FROM commune_aliases WHERE code = ?", [code])
+        if rows:
+            info = ctx.cube.info.get((level, rows[0][0]))
     if info is None:
         raise IndicatorError(
             f"Territoire inconnu : {_LEVEL_LABELS[level]} « {code} ». Vérifiez le niveau et le "

@@ -793,3 +793,10 @@ def test_cache_follows_data_changes_and_survives_on_disk(tmp_path):
     )
     assert ind.key_figures(db, "epci", "200000002")["private_jobs"] == 1400.0
     db.close()
+
+
+@pytest.mark.parametrize(("alias", "commune"), [("69381", "69123"), ("01099", "01001")])
+def test_commune_alias_stands_for_its_commune(con, alias, commune):
+    got = ind.key_figures(con, "commune", alias)
+    assert got == ind.key_figures(con, "commune", commune)
+    assert got["territory"]["code"] == commune
