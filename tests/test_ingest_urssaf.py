@@ -263,17 +263,18 @@ def test_indicators_use_imported_statistics(geo_con, tmp_path):
     assert epci["jobs_source"] == "statistiques"
 
 
-def test_cli_indicators_after_import(geo_con, tmp_path, capsys):
+def test_cli_import_then_indicators(geo_con, tmp_path, capsys):
+    """``ess-diag import`` of the statistics, then ``ess-diag indicators --json``."""
     db = tmp_path / "ess.duckdb"
     geo_con.execute(f"ATTACH '{db}' AS f")
     geo_con.execute("COPY FROM DATABASE memory TO f")
     geo_con.execute("DETACH f")
-    con = store.connect(db)
-    try:
-        for name in ("urssaf_commune_ape_extrait.csv", "observatoire_long.csv"):
-            assert core.run_import(con, [FIXTURES / name]).status == "committed"
-    finally:
-        con.close()
+    files = [str(FIXTURES / n) for n in ("urssaf_commune_ape_extrait.csv", "observatoire_long.csv")]
+    assert cli.main(["import", *files, "--json", "--db", str(db)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "committed"
+    assert report["tables"] == {"private_employment": 30, "ess_stats": 16}
+    assert report["unresolved_communes"] == ["99999"]
     code = cli.main(
         ["indicators", "--level", "epci", "200000001", "--year", "2023", "--json", "--db", str(db)]
     )
@@ -282,3 +283,13 @@ def test_cli_indicators_after_import(geo_con, tmp_path, capsys):
     assert doc["jobs_source"] == "statistiques"
     assert (doc["ess_jobs"], doc["private_jobs"]) == (35.0, 50.0)
     assert doc["ess_share_private_jobs"] == pytest.approx(0.7)
+    # A bad statistics file through the CLI: exit 1, database unchanged.
+    con = store.connect(db)
+    before = snapshot(con)
+    con.close()
+    bad = write(tmp_path / "bad.csv", "Code commune;APE;Effectifs salariés 2023\n01001;8810A;-1\n")
+    assert cli.main(["import", str(bad), "--json", "--db", str(db)]) == 1
+    assert "est négatif" in " ".join(json.loads(capsys.readouterr().out)["errors"])
+    con = store.connect(db)
+    assert snapshot(con) == before
+    con.close()
