@@ -184,15 +184,41 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable | dict = ()) 
         cur.close()
 
 
+# Every write bumps this counter; reads of the board and the counts are cached until the next
+# write. The projector polls every few seconds and every participant's page shows the board:
+# without the cache, 30 phones would recompute the same board dozens of times a second. All
+# workshop writes of a database go through this module in the one app process (DuckDB lets a
+# single process write a file), so an in-process counter sees every change.
+_REVISION = [0]
+_CACHE: dict[tuple, tuple[int, object]] = {}
+_CACHE_MAX = 64
+
+
 def _write(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]) -> None:
     """Run several statements in one transaction on a fresh cursor."""
-    cur = con.cursor()
-    try:
-        with store.transaction(cur):
-            for sql, params in statements:
-                cur.execute(sql, params)
-    finally:
-        cur.close()
+    with _WRITE_LOCK:
+        cur = con.cursor()
+        try:
+            with store.transaction(cur):
+                for sql, params in statements:
+                    cur.execute(sql, params)
+        finally:
+            cur.close()
+            _REVISION[0] += 1
+
+
+def _cached(con, key: tuple, compute):
+    """``compute()`` unless this database has not been written since it was last computed."""
+    full_key = (id(con), *key)
+    revision = _REVISION[0]
+    hit = _CACHE.get(full_key)
+    if hit is not None and hit[0] == revision:
+        return hit[1]
+    value = compute()
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[full_key] = (revision, value)
+    return value
 
 
 def normalize_code(code: str | None) -> str:
@@ -846,6 +872,16 @@ def board(
     hidden``; ordered by category (:data:`CATEGORY_ORDER`), votes (desc), then time.
     Texts are raw: escape them before any HTML.
     """
+    frame = _cached(
+        con,
+        ("board", session_id, bool(include_hidden)),
+        lambda: _board(con, session_id, include_hidden),
+    )
+    # A copy: callers may filter or add columns without touching the cached frame.
+    return frame.copy()
+
+
+def _board(con, session_id: str, include_hidden: bool) -> pd.DataFrame:
     frame = _df(con, _BOARD_SQL, {"session": session_id, "hidden": bool(include_hidden)})
     frame["category_label"] = frame["category"].map(CATEGORIES)
     order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
@@ -873,6 +909,10 @@ def tally(con: duckdb.DuckDBPyConnection, session_id: str) -> pd.DataFrame:
 
 def stats(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, int]:
     """Counts for the header: participants, contributions (on the board), votes, hidden."""
+    return dict(_cached(con, ("stats", session_id), lambda: _stats(con, session_id)))
+
+
+def _stats(con, session_id: str) -> dict[str, int]:
     row = _rows(
         con,
         "SELECT (SELECT count(*) FROM workshop_participants WHERE session_id = $1),"

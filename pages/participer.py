@@ -76,9 +76,30 @@ sid, pid = participant
 st.markdown(f"### {escape(session.title)}")
 st.caption(escape(session.territory_name or session.territory_code))
 
-tab_post, tab_vote = st.tabs(["Contribuer", "Voter"])
 
-with tab_post:
+def _toggle_vote(contribution_id: str, voted: bool) -> None:
+    # A callback runs before the fragment redraws, so the buttons show the new state at once.
+    try:
+        if voted:
+            workshop.unvote(con, sid, pid, contribution_id)
+        else:
+            workshop.vote(con, sid, pid, contribution_id)
+    except workshop.WorkshopError as exc:
+        st.session_state["vote_error"] = str(exc)
+
+
+# A switch rather than tabs: only the chosen view runs, so a post does not also redraw the
+# whole vote list (and thirty phones stay light on the server).
+view = st.segmented_control(
+    "Vue",
+    ["Contribuer", "Voter"],
+    default="Contribuer",
+    key="participer_view",
+    label_visibility="collapsed",
+    width="stretch",
+)
+
+if view != "Voter":
     communes = workshop.commune_choices(con, session.territory_level, session.territory_code)
     names = dict(communes)
     with st.form("post", clear_on_submit=True):
@@ -120,18 +141,7 @@ with tab_post:
                 st.error(str(exc))
 
 
-def _toggle_vote(contribution_id: str, voted: bool) -> None:
-    # A callback runs before the fragment redraws, so the buttons show the new state at once.
-    try:
-        if voted:
-            workshop.unvote(con, sid, pid, contribution_id)
-        else:
-            workshop.vote(con, sid, pid, contribution_id)
-    except workshop.WorkshopError as exc:
-        st.session_state["vote_error"] = str(exc)
-
-
-with tab_vote:
+else:
 
     @st.fragment(run_every=10)
     def votes() -> None:

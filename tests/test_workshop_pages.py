@@ -132,6 +132,8 @@ def test_participant_joins_by_url_posts_and_votes(con, session):
     row = board[board["text"] == "Un atelier vélo solidaire"].iloc[0]
     assert (row["category"], row["commune_code"], row["author"]) == ("besoins", "01004", "Dora")
 
+    at.button_group(key="participer_view").set_value("Voter").run()
+    assert not at.exception
     vote_button = at.button(key=f"vote_{ids['Un tiers-lieu']}")
     assert vote_button.label == "Voter"
     vote_button.click().run()
