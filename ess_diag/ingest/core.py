@@ -758,14 +758,23 @@ def _stage(
 SQL_MACROS = r"""
 CREATE OR REPLACE TEMP MACRO ess_text(x) AS NULLIF(trim(x), '');
 CREATE OR REPLACE TEMP MACRO ess_naf(x) AS
-    CASE WHEN regexp_full_match(upper(trim(x)), '[0-9]{2}\.?[0-9]{2}[A-Z]')
+    CASE WHEN x IS NULL THEN NULL
+         -- fast path: already 'NN.NNX' (the SIRENE files)
+         WHEN length(x) = 6 AND substr(x, 3, 1) = '.' AND regexp_full_match(x, '[0-9]{2}\.[0-9]{2}[A-Z]')
+         THEN x
+         WHEN regexp_full_match(upper(trim(x)), '[0-9]{2}\.?[0-9]{2}[A-Z]')
          THEN substr(upper(trim(x)), 1, 2) || '.' || substr(replace(upper(trim(x)), '.', ''), 3, 3)
          ELSE NULLIF(upper(trim(x)), '') END;
 CREATE OR REPLACE TEMP MACRO ess_band(x) AS
-    CASE WHEN regexp_full_match(trim(x), '[0-9]') THEN '0' || trim(x)
+    CASE WHEN x IS NULL THEN NULL
+         WHEN length(x) = 2 THEN upper(x)
+         WHEN regexp_full_match(trim(x), '[0-9]') THEN '0' || trim(x)
          ELSE NULLIF(upper(trim(x)), '') END;
 CREATE OR REPLACE TEMP MACRO ess_commune(x) AS
-    CASE WHEN regexp_full_match(trim(x), '[0-9]{4}') THEN '0' || trim(x)
+    CASE WHEN x IS NULL THEN NULL
+         WHEN length(x) = 5 AND x = trim(x) THEN upper(x)
+         -- a spreadsheet dropped the leading zero of 01001
+         WHEN regexp_full_match(trim(x), '[0-9]{4}') THEN '0' || trim(x)
          ELSE NULLIF(upper(trim(x)), '') END;
 CREATE OR REPLACE TEMP MACRO ess_number(x, decimal_comma) AS
     TRY_CAST(CASE WHEN decimal_comma THEN replace(replace(trim(x), ' ', ''), ',', '.')

@@ -259,6 +259,7 @@ def _etablissements(ctx: ImportContext, ul_target: str | None) -> str | None:
         )
         return None
     checked = ctx.temp_name("etab_checked")
+    units = _classified_unit_join(ul_target)
     # One pass: clean, validate, place, classify. Rows with a _reason are set aside.
     con.execute(
         f"""
@@ -266,6 +267,7 @@ def _etablissements(ctx: ImportContext, ul_target: str | None) -> str | None:
         WITH e AS (
           SELECT _file, _row,
             ess_text(siret) AS siret,
+            COALESCE(regexp_full_match(ess_text(siret), '[0-9]{{14}}'), false) AS siret_ok,
             ess_text(siren) AS siren_col,
             ess_commune(codeCommuneEtablissement) AS code_raw,
             ess_naf(activitePrincipaleEtablissement) AS naf,
@@ -306,9 +308,10 @@ def _etablissements(ctx: ImportContext, ul_target: str | None) -> str | None:
           FROM e
           LEFT JOIN commune_aliases ca ON ca.code = e.code_raw
           LEFT JOIN territories t ON t.level = 'commune' AND t.code = ca.commune_code
-        )
+        ),
+        c AS (
         SELECT p.*,
-          CASE WHEN siret IS NULL OR NOT regexp_full_match(siret, '[0-9]{{14}}')
+          CASE WHEN NOT siret_ok
                  THEN 'SIRET invalide (14 chiffres attendus)'
                WHEN siren_col IS NOT NULL AND siren_col <> left(siret, 9)
                  THEN 'SIREN différent des 9 premiers chiffres du SIRET'
@@ -316,48 +319,18 @@ def _etablissements(ctx: ImportContext, ul_target: str | None) -> str | None:
                  THEN 'Code commune absent (établissement à l''étranger ?)'
                WHEN commune_code IS NULL THEN 'Code commune inconnu'
           END AS _reason,
-          CASE WHEN siret IS NULL OR NOT regexp_full_match(siret, '[0-9]{{14}}') THEN 'siret'
+          CASE WHEN NOT siret_ok THEN 'siret'
                WHEN siren_col IS NOT NULL AND siren_col <> left(siret, 9) THEN 'siren'
                WHEN code_raw IS NULL OR commune_code IS NULL THEN 'codeCommuneEtablissement'
           END AS _column,
-          CASE WHEN siret IS NULL OR NOT regexp_full_match(siret, '[0-9]{{14}}')
+          CASE WHEN NOT siret_ok
                  THEN 'siret = ' || COALESCE('« ' || siret || ' »', 'vide')
                WHEN siren_col IS NOT NULL AND siren_col <> left(siret, 9)
                  THEN 'siren = « ' || siren_col || ' », siret = « ' || siret || ' »'
                ELSE 'codeCommuneEtablissement = ' || COALESCE('« ' || code_raw || ' »', 'vide')
           END AS _example
-        FROM p
-        """  # noqa: S608
-    )
-    # Duplicated SIRETs (rare): only then pay for a window over the whole file.
-    dup = ctx.scalar(
-        f"SELECT count(*) - count(DISTINCT siret) FROM {checked} WHERE _reason IS NULL"  # noqa: S608
-    )
-    if dup:
-        con.execute(
-            f"""
-            UPDATE {checked} c SET _reason = 'SIRET en double dans l''import (première ligne gardée)',
-                   _column = 'siret', _example = 'siret = « ' || c.siret || ' »'
-            FROM (SELECT _file, _row, row_number() OVER (PARTITION BY siret ORDER BY _file, _row) AS k
-                  FROM {checked} WHERE _reason IS NULL) d
-            WHERE d._file = c._file AND d._row = c._row AND d.k > 1
-            """  # noqa: S608
-        )
-        ctx.report.duplicates = int(dup)
-    ctx.collect_set_aside(checked)
-    unresolved = ctx.sql(
-        f"SELECT DISTINCT code_raw FROM {checked} "  # noqa: S608
-        "WHERE code_raw IS NOT NULL AND commune_code IS NULL ORDER BY 1"
-    )
-    ctx.report.unresolved_communes = sorted(
-        set(ctx.report.unresolved_communes) | {c for (c,) in unresolved}
-    )
-    units = _classified_unit_join(ul_target)
-    target = ctx.temp_name("t_actors")
-    con.execute(
-        f"""
-        CREATE TEMP TABLE {target} AS
-        SELECT
+        FROM p)
+        SELECT c._file, c._row, c._reason, c._column, c._example,
           c.siret AS actor_id, c.siret, left(c.siret, 9) AS siren,
           CASE WHEN c.etab_partial OR COALESCE(u.partial_diffusion, false) THEN NULL
                ELSE COALESCE(c.etab_name, u.denomination) END AS name,
@@ -386,14 +359,41 @@ def _etablissements(ctx: ImportContext, ul_target: str | None) -> str | None:
           'sirene' AS source,
           u.siren IS NULL AS _no_unit,
           c.band IS NOT NULL AND r.band IS NULL AS _bad_band
-        FROM {checked} c
+        FROM c
         LEFT JOIN ({units}) u ON u.siren = left(c.siret, 9)
         LEFT JOIN ref_categories_juridiques cj ON cj.code = u.categorie_juridique
         LEFT JOIN ref_excluded_naf x ON x.code = c.naf
         LEFT JOIN ref_naf_divisions d ON d.division = left(c.naf, 2)
         LEFT JOIN ref_effectifs r ON r.band = c.band
-        WHERE c._reason IS NULL
         """  # noqa: S608
+    )
+    # Duplicated SIRETs (rare): only then pay for a window over the whole file.
+    dup = ctx.scalar(
+        f"SELECT count(*) - count(DISTINCT siret) FROM {checked} WHERE _reason IS NULL"  # noqa: S608
+    )
+    if dup:
+        con.execute(
+            f"""
+            UPDATE {checked} c SET _reason = 'SIRET en double dans l''import (première ligne gardée)',
+                   _column = 'siret', _example = 'siret = « ' || c.siret || ' »'
+            FROM (SELECT _file, _row, row_number() OVER (PARTITION BY siret ORDER BY _file, _row) AS k
+                  FROM {checked} WHERE _reason IS NULL) d
+            WHERE d._file = c._file AND d._row = c._row AND d.k > 1
+            """  # noqa: S608
+        )
+        ctx.report.duplicates = int(dup)
+    ctx.collect_set_aside(checked)
+    unresolved = ctx.sql(
+        f"SELECT DISTINCT commune_code_raw FROM {checked} "  # noqa: S608
+        "WHERE commune_code_raw IS NOT NULL AND commune_code IS NULL ORDER BY 1"
+    )
+    ctx.report.unresolved_communes = sorted(
+        set(ctx.report.unresolved_communes) | {c for (c,) in unresolved}
+    )
+    target = ctx.temp_name("t_actors")
+    con.execute(
+        f"CREATE TEMP VIEW {target} AS SELECT * EXCLUDE (_file, _row, _reason, _column, "  # noqa: S608
+        f"_example, _no_unit, _bad_band) FROM {checked} WHERE _reason IS NULL"
     )
     row = ctx.sql(
         f"""SELECT count(*),
@@ -410,7 +410,7 @@ def _etablissements(ctx: ImportContext, ul_target: str | None) -> str | None:
                    count(*) FILTER (WHERE _no_unit),
                    count(*) FILTER (WHERE _bad_band),
                    count(*) FILTER (WHERE commune_code <> commune_code_raw)
-            FROM {target}"""  # noqa: S608
+            FROM {checked} WHERE _reason IS NULL"""  # noqa: S608
     )[0]
     keys = [
         "etablissements",
@@ -449,8 +449,6 @@ def _etablissements(ctx: ImportContext, ul_target: str | None) -> str | None:
         )
     if row[13]:
         ctx.warn(f"{row[13]} tranche(s) d'effectif inconnue(s) : comptées sans salarié.")
-    con.execute(f"ALTER TABLE {target} DROP COLUMN _no_unit")
-    con.execute(f"ALTER TABLE {target} DROP COLUMN _bad_band")
     ctx.add_target("actors", target, ("actor_id",))
     return target
 
