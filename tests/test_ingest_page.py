@@ -1,0 +1,135 @@
+"""The import page under AppTest: preview, check, confirm, report, history and undo, password."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import build_fixture_geography
+from streamlit.testing.v1 import AppTest
+
+from ess_diag import nomenclatures, store
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "importer.py")
+FIX = ROOT / "tests" / "fixtures" / "sirene"
+UL = FIX / "StockUniteLegale_extrait.csv"
+ETAB = FIX / "StockEtablissement_extrait.csv"
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    path = tmp_path / "page.duckdb"
+    con = store.connect(path)
+    build_fixture_geography(con)
+    nomenclatures.register(con)
+    con.close()
+    monkeypatch.setenv("ESS_DIAG_DB", str(path))
+    monkeypatch.delenv("ESS_DIAG_ADMIN_PASSWORD", raising=False)
+    return path
+
+
+def texts(at, kind: str) -> list[str]:
+    return [e.value for e in at.get(kind)]
+
+
+def button(at, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def count(at_db: Path, table: str) -> int:
+    con = store.get_connection(at_db)
+    return con.cursor().execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]  # noqa: S608
+
+
+def test_preview_check_confirm_history_undo(db):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert "Aucun import pour l'instant." in texts(at, "caption")
+    at.text_area(key="import_paths").set_value(f"{UL}\n{ETAB}").run()
+    assert not at.exception
+    markdown = "\n".join(texts(at, "markdown"))
+    assert (
+        "StockUniteLegale_extrait.csv : SIRENE unités légales (StockUniteLegale), CSV UTF-8"
+        in markdown
+    )
+    assert "StockEtablissement_extrait.csv : SIRENE établissements (StockEtablissement)" in markdown
+    previews = at.dataframe
+    assert len(previews[0].value) == 5  # first rows of the units
+    assert "categorieJuridiqueUniteLegale" in previews[0].value.columns
+
+    button(at, "Vérifier (sans rien écrire)").click().run()
+    assert "Vérification terminée : rien n'a encore été écrit dans la base." in texts(at, "info")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"Lignes lues": "24", "Lignes chargées": "24", "Lignes mises de côté": "0"}
+    assert count(db, "actors") == 0
+
+    button(at, "Confirmer l'import").click().run()
+    assert not at.exception
+    success = texts(at, "success")
+    assert any(s.startswith("Import enregistré (identifiant imp-") for s in success)
+    assert count(db, "actors") == 13
+    history = at.dataframe[-1].value
+    assert history["État"].tolist() == ["en place"]
+    assert history["Lignes chargées"].tolist() == ["24"]
+    assert history["Fichiers"].tolist() == [f"{UL.name}, {ETAB.name}"]
+
+    # Undo needs the confirmation box.
+    at.button(key="FormSubmitter:import_undo-Annuler l'import").click().run()
+    assert "Cochez la case de confirmation pour annuler l'import." in texts(at, "warning")
+    assert count(db, "actors") == 13
+    at.checkbox(key="undo_sure").check()
+    at.button(key="FormSubmitter:import_undo-Annuler l'import").click().run()
+    assert not at.exception
+    assert count(db, "actors") == 0
+    assert any("annulé" in s for s in texts(at, "success"))
+    assert at.dataframe[-1].value["État"].tolist() == ["annulé"]
+
+
+def test_rejected_and_set_aside_reports(db, tmp_path):
+    empty = tmp_path / "vide.csv"
+    empty.write_bytes(b"")
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.text_area(key="import_paths").set_value(str(empty)).run()
+    assert "Le fichier « vide.csv » est vide." in texts(at, "error")
+    button(at, "Confirmer l'import").click().run()
+    errors = texts(at, "error")
+    assert "Import refusé : la base n'a pas été modifiée." in errors
+
+    lines = ETAB.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(2, lines[1].replace(",01001,", ",99999,").replace("00015", "00099"))
+    bad = tmp_path / "etab.csv"
+    bad.write_text("".join(lines), encoding="utf-8")
+    at.text_area(key="import_paths").set_value(f"{UL}\n{bad}").run()
+    button(at, "Vérifier (sans rien écrire)").click().run()
+    table = next(d.value for d in at.dataframe if "Motif" in d.value.columns)
+    assert table.to_dict("records") == [
+        {
+            "Motif": "Code commune inconnu",
+            "Fichier": "etab.csv",
+            "Colonne": "codeCommuneEtablissement",
+            "Nombre": "1",
+            "Lignes": "3",
+            "Exemple": "codeCommuneEtablissement = « 99999 »",
+        }
+    ]
+    assert any("99999" in w for w in texts(at, "warning"))
+
+
+def test_password_protects_the_page(db, monkeypatch):
+    monkeypatch.setenv("ESS_DIAG_ADMIN_PASSWORD", "secret-atelier")
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert "L'import de données est réservé : saisissez le mot de passe administrateur." in texts(
+        at, "info"
+    )
+    assert not at.text_area  # nothing else is drawn
+    at.text_input[0].set_value("mauvais")
+    at.button[0].click().run()
+    assert "Mot de passe incorrect." in texts(at, "error")
+    at.text_input[0].set_value("secret-atelier")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.text_area(key="import_paths") is not None
