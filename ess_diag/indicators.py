@@ -293,6 +293,7 @@ def _parent_pairs(info: dict) -> list[tuple[str, str]]:
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 4
+_MEMO_SIZE = 20_000
 
 # Metadata only (no table scan): the database path, data_version/demo, row counts.
 _FINGERPRINT_SQL = """
@@ -558,6 +559,7 @@ class _Cube:
         self.owner = con
         self.lock = threading.RLock()
         self._parts: dict[str, object] = {}
+        self.memo: dict[tuple, object] = {}  # per-territory blocks of this state
         self.disk = _DiskCache(path, fingerprint) if path else None
         base = self._part(con, "base", self._build_base)
         self.ccodes = base["ccodes"]
@@ -1054,7 +1056,22 @@ def _estimate_block(cube: _Cube, con, idx: np.ndarray, detail: bool) -> dict:
 
 
 def _stats_block(cube: _Cube, con, level: str, code: str, year: int | None, detail: bool) -> dict:
-    """ESS block of a territory from statistics only (kind None when there are none)."""
+    """ESS block of a territory from statistics only (kind None when there are none).
+
+    Memoised per database state: parents (région, France) and the reference territory are
+    asked for by every territory's document. Blocks are never modified by their readers."""
+    key = ("stats", level, code, year, detail)
+    block = cube.memo.get(key)
+    if block is None:
+        if len(cube.memo) > _MEMO_SIZE:  # a long session: start afresh rather than grow
+            cube.memo.clear()
+        block = cube.memo[key] = _stats_block_uncached(cube, con, level, code, year, detail)
+    return block
+
+
+def _stats_block_uncached(
+    cube: _Cube, con, level: str, code: str, year: int | None, detail: bool
+) -> dict:
     idx = cube.members(con, level).of(code)
     kind = _kind(cube, level, code, year, idx)
     if kind == "communes":
@@ -1068,7 +1085,11 @@ def _block(cube: _Cube, con, level: str, code: str, year: int | None, detail: bo
     """ESS block with the full rule: statistics, else the SIRENE estimate, else nothing."""
     block = _stats_block(cube, con, level, code, year, detail)
     if block["kind"] is None:
-        block = _estimate_block(cube, con, cube.members(con, level).of(code), detail)
+        key = ("estimate", level, code, detail)
+        block = cube.memo.get(key)
+        if block is None:
+            idx = cube.members(con, level).of(code)
+            block = cube.memo[key] = _estimate_block(cube, con, idx, detail)
     return block
 
 
@@ -1801,9 +1822,12 @@ _EPOCH = dt.date(1970, 1, 1)
 def _median(values: np.ndarray) -> float:
     """Median (mean of the two middle values for an even count), like SQL ``median``.
     (``np.median`` would import ``numpy.ma``: a noticeable share of a cold CLI call.)"""
-    v = np.sort(np.asarray(values, dtype=float))
+    v = np.asarray(values, dtype=float)
     mid = len(v) // 2
-    return float(v[mid]) if len(v) % 2 else float((v[mid - 1] + v[mid]) / 2)
+    if len(v) % 2:
+        return float(np.partition(v, mid)[mid])
+    part = np.partition(v, [mid - 1, mid])
+    return float((part[mid - 1] + part[mid]) / 2)
 
 
 def _employer_names(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, str | None]:
@@ -1848,6 +1872,10 @@ def _resilience(ctx: _Context, info: dict, block: dict) -> dict:
             cand = np.flatnonzero(per_n > 0)
             employers = len(cand)
             # largest jobs first, ties by employer key (employer numbers follow key order)
+            if len(cand) > 5:
+                # only employers at least as large as the fifth largest can be in the top five
+                fifth = np.partition(per_jobs[cand], len(cand) - 5)[len(cand) - 5]
+                cand = cand[per_jobs[cand] >= fifth]
             best = cand[np.lexsort((cand, -per_jobs[cand]))[:5]]
             names = cube.employer_names(ctx.con, [str(act["keys"][e]) for e in best])
             for e in best:
