@@ -76,6 +76,7 @@ __all__ = [
     "votes_left",
     "my_votes",
     "board",
+    "board_records",
     "tally",
     "stats",
     "commune_choices",
@@ -841,6 +842,7 @@ LEFT JOIN merged m ON m.root_id = c.contribution_id
 LEFT JOIN workshop_participants p ON p.participant_id = c.participant_id
 LEFT JOIN territories t ON t.level = 'commune' AND t.code = c.commune_code
 WHERE c.session_id = $session AND c.merged_into IS NULL AND ($hidden OR NOT c.hidden)
+ORDER BY list_position($order, c.category), votes DESC, c.created_at, c.contribution_id
 """
 
 _BOARD_COLUMNS = [
@@ -872,29 +874,44 @@ def board(
     hidden``; ordered by category (:data:`CATEGORY_ORDER`), votes (desc), then time.
     Texts are raw: escape them before any HTML.
     """
-    frame = _cached(
+    return pd.DataFrame(
+        board_records(con, session_id, include_hidden=include_hidden), columns=_BOARD_COLUMNS
+    )
+
+
+def board_records(
+    con: duckdb.DuckDBPyConnection, session_id: str, *, include_hidden: bool = False
+) -> list[dict]:
+    """:func:`board` as a list of dicts (same keys and order), for rendering row by row."""
+    rows = _cached(
         con,
         ("board", session_id, bool(include_hidden)),
-        lambda: _board(con, session_id, include_hidden),
+        lambda: _board_rows(con, session_id, include_hidden),
     )
-    # A copy: callers may filter or add columns without touching the cached frame.
-    return frame.copy()
+    # Copies: callers may change a row without touching the cached ones.
+    return [dict(r) for r in rows]
 
 
-def _board(con, session_id: str, include_hidden: bool) -> pd.DataFrame:
-    frame = _df(con, _BOARD_SQL, {"session": session_id, "hidden": bool(include_hidden)})
-    frame["category_label"] = frame["category"].map(CATEGORIES)
-    order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
-    frame = frame.assign(_ord=frame["category"].map(order))
-    frame = frame.sort_values(
-        ["_ord", "votes", "created_at", "contribution_id"], ascending=[True, False, True, True]
-    )
-    frame["votes"] = frame["votes"].astype("int64")
-    frame["merged_count"] = frame["merged_count"].astype("int64")
-    frame["merged_texts"] = frame["merged_texts"].map(
-        lambda v: [] if v is None or v is pd.NA or isinstance(v, float) else list(v)
-    )
-    return frame[_BOARD_COLUMNS].reset_index(drop=True)
+def _board_rows(con, session_id: str, include_hidden: bool) -> list[dict]:
+    cur = con.cursor()
+    try:
+        result = cur.execute(
+            _BOARD_SQL,
+            {"session": session_id, "hidden": bool(include_hidden), "order": list(CATEGORY_ORDER)},
+        )
+        names = [d[0] for d in result.description]
+        fetched = result.fetchall()
+    finally:
+        cur.close()
+    rows = []
+    for values in fetched:
+        row = dict(zip(names, values, strict=True))
+        row["category_label"] = CATEGORIES[row["category"]]
+        row["votes"] = int(row["votes"])
+        row["merged_count"] = int(row["merged_count"])
+        row["merged_texts"] = list(row["merged_texts"] or [])
+        rows.append({k: row[k] for k in _BOARD_COLUMNS})
+    return rows
 
 
 def tally(con: duckdb.DuckDBPyConnection, session_id: str) -> pd.DataFrame:

@@ -108,23 +108,24 @@ def hide_chrome(font_scale: float = 1.0) -> None:
     )
 
 
-def _card(row, *, big: bool, show_votes: bool, show_hidden: bool = False) -> str:
+def _card(row: dict, *, big: bool, show_votes: bool, show_hidden: bool = False) -> str:
     meta = []
-    if isinstance(row.commune_name, str):
-        meta.append(escape(row.commune_name))
-    if row.merged_count:
-        meta.append(f"+{fmt_int(row.merged_count)} fusionnée{'s' if row.merged_count > 1 else ''}")
-    if show_hidden and row.hidden:
+    if isinstance(row["commune_name"], str):
+        meta.append(escape(row["commune_name"]))
+    merged = int(row["merged_count"])
+    if merged:
+        meta.append(f"+{fmt_int(merged)} fusionnée{'s' if merged > 1 else ''}")
+    if show_hidden and row["hidden"]:
         meta.append("<b>masquée</b>")
+    n = int(row["votes"])
     votes = (
-        f"<span class='ws-votes'>{fmt_int(row.votes)}&nbsp;vote{'s' if row.votes > 1 else ''}"
-        "</span>"
+        f"<span class='ws-votes'>{fmt_int(n)}&nbsp;vote{'s' if n > 1 else ''}</span>"
         if show_votes
         else ""
     )
     return (
         f"<div class='ws-card{' ws-big' if big else ''}'>"
-        f"<div class='ws-text'>{escape(row.text)}</div>"
+        f"<div class='ws-text'>{escape(row['text'])}</div>"
         f"<div class='ws-meta'>{' · '.join(meta)}{votes}</div></div>"
     )
 
@@ -151,7 +152,7 @@ _BOARD_CSS = """
 
 
 def board_html(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | list[dict],
     *,
     big: bool = False,
     categories: tuple[str, ...] = workshop.CATEGORY_ORDER,
@@ -165,18 +166,24 @@ def board_html(
     """
     grid = " style='grid-template-columns:repeat(3,1fr)'" if big else ""
     parts = [_BOARD_CSS, f"<div class='ws-board'{grid}>"]
+    # Plain dicts: row-wise pandas access costs more than the whole board query.
+    by_category: dict[str, list[dict]] = {c: [] for c in categories}
+    records = frame.to_dict("records") if isinstance(frame, pd.DataFrame) else frame
+    for row in records:
+        if row["category"] in by_category:
+            by_category[row["category"]].append(row)
     for category in categories:
-        rows = frame[frame["category"] == category]
+        rows = by_category[category]
         parts.append(
             f"<div class='ws-col{' ws-big' if big else ''}' "
             f"style='--c:{CATEGORY_COLOURS[category]}'>"
             f"<h3>{escape(workshop.CATEGORIES[category])} ({fmt_int(len(rows))})</h3>"
         )
-        if rows.empty:
+        if not rows:
             parts.append("<div class='ws-empty'>Rien pour l'instant.</div>")
         show_votes = category in workshop.VOTABLE_CATEGORIES
-        shown = rows if limit is None else rows.head(limit)
-        for row in shown.itertuples(index=False):
+        shown = rows if limit is None else rows[:limit]
+        for row in shown:
             parts.append(_card(row, big=big, show_votes=show_votes, show_hidden=show_hidden))
         if len(rows) > len(shown):
             parts.append(
@@ -193,13 +200,13 @@ def tally_html(frame: pd.DataFrame, limit: int = 15) -> str:
         return _BOARD_CSS + "<p class='ws-empty'>Aucune contribution à prioriser.</p>"
     top = max(int(frame["votes"].max()), 1)
     rows = []
-    for i, r in enumerate(frame.head(limit).itertuples(index=False), 1):
-        width = 100 * r.votes / top
+    for i, r in enumerate(frame.head(limit).to_dict("records"), 1):
+        width = 100 * r["votes"] / top
         rows.append(
-            f"<tr><td class='n'>{i}</td><td>{escape(r.text)}<br>"
-            f"<small>{escape(r.category_label)}</small></td>"
+            f"<tr><td class='n'>{i}</td><td>{escape(r['text'])}<br>"
+            f"<small>{escape(r['category_label'])}</small></td>"
             f"<td style='width:30%'><div class='ws-bar' style='width:{width:.0f}%'></div></td>"
-            f"<td class='n'>{fmt_int(r.votes)}</td></tr>"
+            f"<td class='n'>{fmt_int(r['votes'])}</td></tr>"
         )
     return _BOARD_CSS + "<table class='ws-tally'>" + "".join(rows) + "</table>"
 

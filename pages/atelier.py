@@ -120,7 +120,7 @@ with tab_board:
 
     @st.fragment(run_every=3)
     def live_board() -> None:
-        st.html(ws.board_html(workshop.board(con, sid)))
+        st.html(ws.board_html(workshop.board_records(con, sid)))
         st.caption(f"Actualisé automatiquement · {dt.datetime.now():%H:%M:%S}")
 
     live_board()

@@ -162,7 +162,7 @@ def slide_board() -> None:
             f"{fmt_int(s['participants'])} participants · code "
             f"<b>{escape(session.join_code)}</b></div>"
         )
-        st.html(ws.board_html(workshop.board(con, session.session_id), big=True, limit=5))
+        st.html(ws.board_html(workshop.board_records(con, session.session_id), big=True, limit=5))
 
     live()
 
