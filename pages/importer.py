@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 import ess_diag_ui
-from ess_diag import ingest
+from ess_diag import ingest, nomenclatures
 from ess_diag.formatting import fmt_int, fmt_num
 from ess_diag_ui import import_widgets
 from ess_diag_ui.atelier import admin_password
@@ -68,7 +68,10 @@ COUNT_LABELS = {
     "tranches_inconnues": "Tranches d'effectif inconnues",
     "communes_recodees": "Codes commune rattachés (arrondissements, communes déléguées)",
     "acteurs_reclasses": "Acteurs déjà en base reclassés",
+    "unites_legales_par_famille": "Unités légales par famille",
+    "etablissements_ess_actifs_par_famille": "Établissements ESS actifs par famille",
 }
+FAMILY_LABELS = {**nomenclatures.FAMILIES, "hors_ess": "Hors ESS"}
 
 
 def _value(value) -> str:
@@ -79,7 +82,7 @@ def _value(value) -> str:
     if isinstance(value, float):
         return fmt_num(value, 1)
     if isinstance(value, dict):
-        return ", ".join(f"{k} : {_value(v)}" for k, v in value.items())
+        return ", ".join(f"{FAMILY_LABELS.get(k, k)} : {_value(v)}" for k, v in value.items())
     return str(value)
 
 
@@ -191,7 +194,7 @@ if files:
         st.markdown(f"**{info.describe()}**")
         recognised = ", ".join(f"{c} ← {h}" if c != h else c for c, h in info.mapping.items())
         st.caption(f"Colonnes reconnues : {recognised}")
-        st.dataframe(frame, hide_index=True, use_container_width=True)
+        st.dataframe(frame.fillna(""), hide_index=True, use_container_width=True)
 
     st.subheader("3. Vérifier puis importer")
     paths = [p for p, _ in files]
