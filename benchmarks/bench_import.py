@@ -11,6 +11,7 @@ values, 30 000 communes); the database is rebuilt for every run.
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -151,6 +152,11 @@ def make_database(path: str | Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(n_rows: int, workdir: str | Path) -> dict:
     """Time DuckDB's bare ``read_csv`` of the établissements file and the full import
     (unités légales + établissements, committed to a database file)."""
@@ -159,14 +165,14 @@ def run(n_rows: int, workdir: str | Path) -> dict:
     workdir = Path(workdir)
     etab, ul = make_files(n_rows, workdir)
     bare_con = duckdb.connect(":memory:")
-    t0 = time.perf_counter()
+    c0, t0 = _cpu(), time.perf_counter()
     bare_con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{etab}', all_varchar=true)")
-    bare = time.perf_counter() - t0
+    bare, bare_cpu = time.perf_counter() - t0, _cpu() - c0
     bare_con.close()
     con = make_database(workdir / "bench.duckdb")
-    t0 = time.perf_counter()
+    c0, t0 = _cpu(), time.perf_counter()
     report = run_import(con, [ul, etab])
-    full = time.perf_counter() - t0
+    full, full_cpu = time.perf_counter() - t0, _cpu() - c0
     assert report.status == "committed", report.errors
     t0 = time.perf_counter()
     again = run_import(con, [ul, etab])
@@ -180,6 +186,10 @@ def run(n_rows: int, workdir: str | Path) -> dict:
         "read_csv_seconds": round(bare, 3),
         "import_seconds": round(full, 3),
         "ratio": round(full / bare, 2),
+        # CPU seconds of the process (all DuckDB threads): comparable when the machine is busy.
+        "read_csv_cpu_seconds": round(bare_cpu, 3),
+        "import_cpu_seconds": round(full_cpu, 3),
+        "cpu_ratio": round(full_cpu / bare_cpu, 2),
         "reimport_seconds": round(reimport, 3),
         "rows_loaded": report.rows_loaded,
         "target": "ratio <= 3 and import_seconds < 10",
