@@ -1278,21 +1278,34 @@ def _frame(rows: Iterable[dict]) -> pd.DataFrame:
 
 
 def compute_all(
-    con: duckdb.DuckDBPyConnection, level: str, year: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    year: int | None = None,
+    within: tuple[str, str] | None = None,
 ) -> pd.DataFrame:
     """Key figures of every territory of ``level`` in one set-based pass.
 
     Columns :data:`KEY_FIGURE_COLUMNS` then :data:`EXTRA_COLUMNS` (counts as ``Int64``, jobs
-    and shares as ``float64``
-    with NaN where not available), sorted by code. Same rule and same values as
-    :func:`key_figures` for each territory: the per-commune arrays are summed over every
-    territory at once (``numpy.ufunc.reduceat`` over ``territory_communes``).
+    and shares as ``float64`` with NaN where not available), sorted by code. Same rule and same
+    values as :func:`key_figures` for each territory: the per-commune arrays are summed over
+    every territory at once (``numpy.ufunc.reduceat`` over ``territory_communes``).
+    ``within=(level, code)`` keeps the territories having a commune in that territory (the
+    communes of an EPCI, the EPCI of a département…).
+
+    >>> compute_all(con, "commune", within=("epci", "200000001"))  # doctest: +SKIP
     """
     _check_level(level)
     ctx = _Context(con, year)
     cube, year = ctx.cube, ctx.year
     m = cube.members(con, level)
     n = len(m.codes)
+    wanted = cube.info.codes(level)
+    if within is not None:
+        parent = _info(ctx, *within)
+        inside = np.zeros(cube.n, dtype=bool)
+        inside[ctx.communes(parent["level"], parent["code"])] = True
+        touching = m.reduce(inside, np.logical_or) if n else np.zeros(0, dtype=bool)
+        wanted = [c for c, t in zip(m.codes, touching, strict=True) if t]
     # Statistics: which territories are fully covered by commune rows, and their sums.
     complete = np.zeros(n, dtype=bool)
     stat = None
@@ -1328,17 +1341,17 @@ def compute_all(
         split["stat_u"] = m.reduce(tot["jobs"] * (1.0 - rural))
         if complete.any():
             d = cube.detail(con, year)
-            split["stat_sec"] = m.reduce(d["sector"][:, :, 1])
+            split["stat_sec"] = _evenness_all(m.reduce(d["sector"][:, :, 1]))
             split["stat_has_sec"] = m.reduce(d["has_sector"], np.logical_or)
     if est is not None:
         split["est_r"] = m.reduce(e["totals"][:, 1] * rural)
         split["est_u"] = m.reduce(e["totals"][:, 1] * (1.0 - rural))
-        split["est_sec"] = m.reduce(e["sector"][:, :, 1])
+        split["est_sec"] = _evenness_all(m.reduce(e["sector"][:, :, 1]))
     if private is not None:
         split["priv_r"] = m.reduce(cube.private(con)[year] * rural)
         split["priv_u"] = m.reduce(cube.private(con)[year] * (1.0 - rural))
     rows = []
-    for code in cube.info.codes(level):
+    for code in wanted:
         info = cube.info[(level, code)]
         k = m.pos.get(code)
         block = None
@@ -1390,10 +1403,10 @@ def _extra_columns(block: dict, k: int | None, split: dict) -> dict:
         ess_r = float(split["stat_r"][k]) if "stat_r" in split and k is not None else 0.0
         ess_u = float(split["stat_u"][k]) if "stat_u" in split and k is not None else 0.0
         if "stat_sec" in split and k is not None and split["stat_has_sec"][k]:
-            diversity = _evenness(split["stat_sec"][k])
+            diversity = _nan_none(split["stat_sec"][k])
     elif kind == "estimation" and k is not None and "est_r" in split:
         ess_r, ess_u = float(split["est_r"][k]), float(split["est_u"][k])
-        diversity = _evenness(split["est_sec"][k])
+        diversity = _nan_none(split["est_sec"][k])
     elif kind == "direct":
         diversity = _diversity(block)[0]
     prv_r = prv_u = None
@@ -1411,15 +1424,23 @@ def _extra_columns(block: dict, k: int | None, split: dict) -> dict:
     }
 
 
-def _evenness(sector_jobs: np.ndarray) -> float | None:
-    """Shannon evenness of a jobs-by-sector vector (order of :data:`nomenclatures.SECTORS`)."""
-    jobs = [float(sector_jobs[_SECTOR_POS[s]]) for s in DIVERSITY_SECTORS]
-    return _diversity(
-        {
-            "kind": "estimation",
-            "sector": {s: {"effectifs": j} for s, j in zip(DIVERSITY_SECTORS, jobs, strict=True)},
-        }
-    )[0]
+_DIVERSITY_POS = np.array([_SECTOR_POS[s] for s in DIVERSITY_SECTORS], dtype=np.int64)
+
+
+def _evenness_all(sector_jobs: np.ndarray) -> np.ndarray:
+    """Shannon evenness of each row of a territories × sectors jobs matrix (NaN without
+    jobs), the formula of :func:`_diversity`."""
+    jobs = sector_jobs[:, _DIVERSITY_POS]
+    total = jobs.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = jobs / total[:, None]
+        h = -np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0).sum(axis=1)
+    return np.where(total > 0, h / math.log(len(DIVERSITY_SECTORS)), np.nan)
+
+
+def _nan_none(value) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) else value
 
 
 # --------------------------------------------------------------------------- breakdowns

@@ -800,3 +800,20 @@ def test_commune_alias_stands_for_its_commune(con, alias, commune):
     got = ind.key_figures(con, "commune", alias)
     assert got == ind.key_figures(con, "commune", commune)
     assert got["territory"]["code"] == commune
+
+
+@pytest.mark.parametrize(
+    ("level", "within", "codes"),
+    [
+        ("commune", ("epci", "200000001"), ["01001", "01002"]),
+        ("commune", ("departement", "01"), ["01001", "01002", "01004", "01005"]),
+        ("epci", ("departement", "01"), ["200000001", "200000002"]),
+        ("epci", ("region", "84"), ["200000001", "200000002", "200046977"]),
+        ("departement", ("commune", "69123"), ["69"]),
+    ],
+)
+def test_compute_all_within_a_territory(con, level, within, codes):
+    got = ind.compute_all(con, level, within=within)
+    assert got["code"].tolist() == codes
+    full = ind.compute_all(con, level).set_index("code").loc[codes].reset_index()
+    pd.testing.assert_frame_equal(got, full[got.columns])
