@@ -6,7 +6,9 @@
   per-commune arrays are rebuilt from the database (memory and disk caches dropped);
 * ``compute_<level>_cold`` — the same in a fresh state reading the arrays saved on disk (what
   a new process — the CLI, a restarted app — pays);
-* ``compute_<level>_warm`` — the same call again (the dashboard's case);
+* ``compute_<level>_warm`` — the same call again;
+* ``compute_departement_switch`` — the document of a département not asked for before, with
+  the arrays in memory (the dashboard's case when the user picks another territory);
 * ``compute_all_epci_rebuild`` / ``_cold`` / ``_warm`` — key figures of every EPCI;
 * ``cli_departement`` — ``ess-diag indicators --level departement CODE --json`` as a new
   process (start-up included);
@@ -148,6 +150,18 @@ def run(db_path: str | Path, runs: int = 5) -> dict:
             )
             call()
             results[f"compute_{level}_warm"] = _time(call, runs)
+
+        codes = [
+            r[0]
+            for r in con.execute(
+                "SELECT code FROM territories WHERE level = 'departement' ORDER BY code"
+            ).fetchall()
+        ]
+        others = [c for c in codes if c != TERRITORIES["departement"]][: min(runs * 2, 20)]
+        pending = iter(others)
+        results["compute_departement_switch"] = _time(
+            lambda: indicators.compute(con, "departement", next(pending)), len(others)
+        )
 
         def every_epci():
             return indicators.compute_all(con, "epci")

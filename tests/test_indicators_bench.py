@@ -48,6 +48,7 @@ def test_run_reports_every_timing(tmp_path):
         for kind in ("rebuild", "cold", "warm"):
             timing = results[f"compute_{level}_{kind}"]
             assert timing["runs"] >= 1 and 0 < timing["min"] <= timing["max"]
+    assert results["compute_departement_switch"]["runs"] == 1  # the fixture has two
     assert results["epci_count"] == 3
     assert results["baseline_agrees"] is True
     assert results["speedup_vs_pandas"] > 0
