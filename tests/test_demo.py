@@ -8,7 +8,6 @@ communes: too few establishments for rural ratios to mean anything.
 from __future__ import annotations
 
 import hashlib
-import time
 
 import numpy as np
 import pandas as pd
@@ -452,27 +451,25 @@ def test_territories_differ_and_some_decline(mid_con):
 # --------------------------------------------------------------------------- national
 
 
-@pytest.mark.slow
-def test_national_demo(tmp_path):
-    con = store.connect(tmp_path / "national.duckdb")
-    geography.build(con)
-    start = time.perf_counter()
-    summary = demo.load(con)
-    elapsed = time.perf_counter() - start
-    assert summary["ess_employer_establishments"] == pytest.approx(221_325, rel=0.001)
-    figures = calibration(con)
-    assert figures["ess_share"] == pytest.approx(0.14, abs=0.003)
-    assert figures["ess_share_rural"] == pytest.approx(0.177, abs=0.003)
-    assert figures["association_jobs"] == pytest.approx(0.77, abs=0.01)
-    assert figures["association_establishments"] == pytest.approx(0.83, abs=0.003)
-    shares = rural_sector_shares(con)
-    assert shares["action_sociale_sans_hebergement"] == pytest.approx(0.562, abs=0.01)
-    assert shares["commerce"] == pytest.approx(0.056, abs=0.01)
-    series = jobs_series(con).set_index("year")
-    assert series.loc[2024, "ess"] > series.loc[2015, "ess"]
-    assert series.loc[2020, "non_ess"] < series.loc[2015, "non_ess"]
-    con.close()
-    print(f"demo.load national: {elapsed:.1f} s")
+def test_national_demo(national_db):
+    """The demo as `ess-diag init --demo` builds it for all of France (shared session build)."""
+    con = store.connect(national_db, read_only=True)
+    try:
+        summary = demo.summary(con)
+        assert summary["ess_employer_establishments"] == pytest.approx(221_325, rel=0.001)
+        figures = calibration(con)
+        assert figures["ess_share"] == pytest.approx(0.14, abs=0.003)
+        assert figures["ess_share_rural"] == pytest.approx(0.177, abs=0.003)
+        assert figures["association_jobs"] == pytest.approx(0.77, abs=0.01)
+        assert figures["association_establishments"] == pytest.approx(0.83, abs=0.003)
+        shares = rural_sector_shares(con)
+        assert shares["action_sociale_sans_hebergement"] == pytest.approx(0.562, abs=0.01)
+        assert shares["commerce"] == pytest.approx(0.056, abs=0.01)
+        series = jobs_series(con).set_index("year")
+        assert series.loc[2024, "ess"] > series.loc[2015, "ess"]
+        assert series.loc[2020, "non_ess"] < series.loc[2015, "non_ess"]
+    finally:
+        con.close()
 
 
 def test_naf_tables_map_back_to_their_sector():
