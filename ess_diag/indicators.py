@@ -1350,47 +1350,127 @@ def compute_all(
     if private is not None:
         split["priv_r"] = m.reduce(cube.private(con)[year] * rural)
         split["priv_u"] = m.reduce(cube.private(con)[year] * (1.0 - rural))
-    rows = []
-    for code in wanted:
-        info = cube.info[(level, code)]
-        k = m.pos.get(code)
-        block = None
-        if k is not None and complete[k]:
-            block = {"kind": "communes", "sources": set(), **_empty_block()}
-            if stat is None:
-                block["totals"] = {"etablissements": 0.0, "effectifs": 0.0}
-            else:
-                block["totals"] = {
-                    "etablissements": float(stat["estab"][k]),
-                    "effectifs": float(stat["jobs"][k]),
-                }
-                if stat["has_women"][k]:
-                    block["totals"]["effectifs_femmes"] = float(stat["women"][k])
-                block["sources"] = _source_bits(int(stat["sources"][k]), cube.stat_sources)
-        elif year is not None and (level, code, year) in cube.direct:
-            block = cube.direct[(level, code, year)]
-        elif est is not None:
-            block = {
-                "kind": "estimation",
-                "sources": set(),
-                **_empty_block(),
-                "totals": {"etablissements": 0.0, "effectifs": 0.0},
-            }
-            if k is not None:
-                block["totals"] = {
-                    "etablissements": float(est["totals"][k, 0]),
-                    "effectifs": float(est["totals"][k, 1]),
-                }
-                block["sources"] = _source_bits(int(est["mask"][k]), est["names"])
-        else:
-            block = _none_block()
-        priv = None
-        if private is not None:
-            priv = float(private[k]) if k is not None else 0.0
-        row = _key_row(info, year, block, priv, ctx)
-        row["extra"] = _extra_columns(block, k, split)
-        rows.append(row)
-    return _frame(rows)
+    return _all_frame(ctx, level, wanted, m, complete, stat, est, private, split)
+
+
+def _all_frame(ctx: _Context, level, wanted, m, complete, stat, est, private, split):
+    """compute_all's frame, column by column (same rules as :func:`_key_row`; the rare
+    territories with a row of their own go through :func:`_key_row` itself)."""
+    import pandas as pd
+
+    cube, year = ctx.cube, ctx.year
+    t = len(wanted)
+    kpos = np.array([m.pos.get(c, -1) for c in wanted], dtype=np.int64)
+    has_k = kpos >= 0
+    k = np.where(has_k, kpos, 0)
+
+    def pick(values, fill=0.0):
+        return np.where(has_k, values[k], fill) if len(values) else np.full(t, fill)
+
+    start, end = cube.info.slices.get(level, (0, 0))
+    ipos = start + np.searchsorted(
+        cube.info.columns["code"][start:end], np.array(wanted, dtype=str)
+    )
+    population = (
+        np.asarray(cube.info.columns["population"], dtype=float)[ipos] if t else np.zeros(0)
+    )
+    names = cube.info.columns["name"][ipos].tolist() if t else []
+    is_comm = has_k & (complete[k] if len(complete) else np.zeros(t, dtype=bool))
+    direct_codes = {c for (lv, c, y) in cube.direct if lv == level and y == year}
+    is_direct = ~is_comm & np.array([c in direct_codes for c in wanted], dtype=bool)
+    is_est = ~is_comm & ~is_direct & (est is not None)
+    nan = np.full(t, np.nan)
+    estab, jobs, women = nan.copy(), nan.copy(), nan.copy()
+    if stat is not None:
+        estab = np.where(is_comm, pick(stat["estab"]), estab)
+        jobs = np.where(is_comm, pick(stat["jobs"]), jobs)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = pick(stat["women"]) / pick(stat["jobs"])
+        women = np.where(is_comm & pick(stat["has_women"], False) & (jobs > 0), w, women)
+    else:
+        estab = np.where(is_comm, 0.0, estab)
+        jobs = np.where(is_comm, 0.0, jobs)
+    if est is not None:
+        estab = np.where(is_est, pick(est["totals"][:, 0]), estab)
+        jobs = np.where(is_est, pick(est["totals"][:, 1]), jobs)
+    priv = pick(private) if private is not None else nan.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(priv > 0, jobs / priv, np.nan)
+        per_1000 = np.where(population > 0, jobs / population * 1000, np.nan)
+    share = np.where(share > 1, np.nan, share)
+    non_ess = np.where(jobs <= priv, priv - jobs, np.nan)
+    source = np.where(is_comm | is_direct, JOBS_SOURCE_STATS, None)
+    source = np.where(is_est, JOBS_SOURCE_ESTIMATE, source).astype(object)
+    source[~(is_comm | is_direct | is_est)] = None
+
+    def extra_ratio(num, den):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(den > 0, num / den, np.nan)
+
+    ess_r, ess_u = nan.copy(), nan.copy()
+    if "stat_r" in split:
+        ess_r = np.where(is_comm, pick(split["stat_r"]), ess_r)
+        ess_u = np.where(is_comm, pick(split["stat_u"]), ess_u)
+    else:
+        ess_r = np.where(is_comm, 0.0, ess_r)
+        ess_u = np.where(is_comm, 0.0, ess_u)
+    if "est_r" in split:
+        ess_r = np.where(is_est, pick(split["est_r"]), ess_r)
+        ess_u = np.where(is_est, pick(split["est_u"]), ess_u)
+    prv_r = pick(split["priv_r"], np.nan) if "priv_r" in split else nan.copy()
+    prv_u = pick(split["priv_u"], np.nan) if "priv_u" in split else nan.copy()
+    share_rural = extra_ratio(ess_r, ess_r + ess_u)
+    rural_share = extra_ratio(ess_r, prv_r)
+    urban_share = extra_ratio(ess_u, prv_u)
+    diversity = nan.copy()
+    if "stat_sec" in split:
+        ok = is_comm & pick(split["stat_has_sec"], False)
+        diversity = np.where(ok, pick(split["stat_sec"], np.nan), diversity)
+    if "est_sec" in split:
+        diversity = np.where(is_est, pick(split["est_sec"], np.nan), diversity)
+    frame = {
+        "level": [level] * t,
+        "code": list(wanted),
+        "name": names,
+        "population": population,
+        "year": [year] * t,
+        "ess_establishments": np.round(estab),
+        "ess_jobs": jobs,
+        "private_jobs": priv,
+        "non_ess_private_jobs": non_ess,
+        "ess_share_private_jobs": share,
+        "jobs_per_1000_inhabitants": per_1000,
+        "women_share": women,
+        "jobs_source": source.tolist(),
+        "share_ess_jobs_rural": share_rural,
+        "ess_share_private_jobs_rural": np.where(rural_share > 1, np.nan, rural_share),
+        "ess_share_private_jobs_urban": np.where(urban_share > 1, np.nan, urban_share),
+        "sector_diversity": diversity,
+    }
+    df = pd.DataFrame(frame)
+    for i in np.flatnonzero(is_direct):  # territory-level statistics: the scalar rules
+        code = wanted[i]
+        block = cube.direct[(level, code, year)]
+        row = _key_row(
+            cube.info[(level, code)], year, block, None if private is None else priv[i], ctx
+        )
+        values = {**_flat(row), **_extra_columns(block, None, split)}
+        for col in df.columns[5:]:
+            df.at[i, col] = values[col]
+    df["population"] = pd.array(
+        [None if math.isnan(p) else int(p) for p in population], dtype="Int64"
+    )
+    df["year"] = df["year"].astype("Int64")
+    df["ess_establishments"] = pd.array(
+        [
+            None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
+            for v in df["ess_establishments"]
+        ],
+        dtype="Int64",
+    )
+    for col in (*KEY_FIGURE_COLUMNS[6:12], *EXTRA_COLUMNS):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    return df
 
 
 def _extra_columns(block: dict, k: int | None, split: dict) -> dict:

@@ -258,13 +258,21 @@ def test_additivity_communes_sum_to_every_level(level, fixture, request):
     )
 
 
-def test_compute_all_matches_key_figures(con):
-    frame = ind.compute_all(con, "epci")
+@pytest.mark.parametrize("level", ["commune", "epci", "departement", "region", "france"])
+@pytest.mark.parametrize("fixture", ["con", "estimate_con", "partial_con"])
+def test_compute_all_matches_key_figures(level, fixture, request):
+    db = request.getfixturevalue(fixture)
+    frame = ind.compute_all(db, level)
     for row in frame.to_dict("records"):
-        single = ind.key_figures(con, "epci", row["code"])
-        assert row["ess_jobs"] == single["ess_jobs"]
-        assert row["ess_establishments"] == single["ess_establishments"]
-        assert row["private_jobs"] == single["private_jobs"]
+        single = ind.key_figures(db, level, row["code"])
+        for col in ind.KEY_FIGURE_COLUMNS[4:]:
+            want, got = single[col], row[col]
+            if want is None:
+                assert got is None or got is pd.NA or math.isnan(got), (row["code"], col)
+            elif isinstance(want, float):
+                assert got == pytest.approx(want), (row["code"], col)
+            else:
+                assert got == want, (row["code"], col)
 
 
 # --------------------------------------------------------------------------- jobs source rule
