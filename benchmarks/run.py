@@ -111,6 +111,11 @@ CACHE = HERE / "cache"
 
 
 # =========================================================================== small helpers
+def _progress(message: str) -> None:
+    """A progress line from a child step (stderr, so it never mixes with results)."""
+    print(f"    {message}", file=sys.stderr, flush=True)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -430,10 +435,11 @@ def step_import(spec: dict) -> dict:
         _read_csv_once(files)
         _import_once(template, db, files)
     reads, imports, info = [], [], {}
-    for _ in range(spec["repeat"]):
+    for i in range(spec["repeat"]):
         reads.append(_read_csv_once(files))
         elapsed, info = _import_once(template, db, files)
         imports.append(elapsed)
+        _progress(f"import {i + 1}/{spec['repeat']} : {elapsed:.2f} s, read_csv {reads[-1]:.2f} s")
     per_run = [i / r for i, r in zip(imports, reads, strict=True)]
     return {
         "n_rows": files.n_rows,
@@ -790,6 +796,7 @@ def step_page(spec: dict) -> dict:
         t0 = time.perf_counter()
         at.run()
         cached = time.perf_counter() - t0
+        _progress(f"page {page} : médiane {statistics.median(runs) if runs else 0:.3f} s")
         out["pages"][page] = {
             "first_run_s": round(first, 4),
             "rerender_s": summarize(runs),
@@ -828,11 +835,14 @@ def step_scaling_one(spec: dict) -> dict:
         _import_once(template, db, files)
     runs = []
     info: dict = {}
-    for _ in range(spec["repeat"]):
+    for i in range(spec["repeat"]):
         elapsed, info = _import_once(template, db, files)
         runs.append(elapsed)
+        _progress(f"import {files.n_rows} {i + 1}/{spec['repeat']} : {elapsed:.2f} s")
     out = {"n_rows": files.n_rows, "import_s": summarize(runs), **info}
-    out.update(_national_indicators(db, spec["repeat"], 1, with_cold=False))
+    out.update(
+        _national_indicators(db, spec.get("indicator_repeat", spec["repeat"]), 1, with_cold=False)
+    )
     out["db_bytes"] = db.stat().st_size
     db.unlink(missing_ok=True)
     return out
@@ -933,6 +943,20 @@ def step_init(cfg: dict, demo_db: Path, workdir: Path) -> dict:
     }
 
 
+def _pandas_from_helper(pandas_step: dict, helper: dict) -> None:
+    """Headline pandas ratio from ``bench_indicators.run`` (same process as its DuckDB side)."""
+    if "error" in pandas_step or "speedup_vs_pandas" not in helper:
+        return
+    pandas_step["pandas_baseline_epci_s"] = _convert(helper.get("pandas_baseline_epci"))
+    pandas_step["duckdb_compute_all_epci_helper_s"] = _convert(helper.get("compute_all_epci_warm"))
+    pandas_step["speedup"] = round(float(helper["speedup_vs_pandas"]), 3)
+    pandas_step["speedup_source"] = (
+        "bench_indicators.run (étape indicators) : pandas_baseline / compute_all(epci) à chaud"
+    )
+    if "baseline_agrees" in helper:
+        pandas_step["baseline_agrees"] = helper["baseline_agrees"]
+
+
 def _growth(points: list[dict], key: str) -> list[dict]:
     out = []
     for a, b in zip(points, points[1:], strict=False):
@@ -950,19 +974,23 @@ def _growth(points: list[dict], key: str) -> list[dict]:
 
 def step_scaling(cfg: dict, ctx: dict, inline: bool, log) -> dict:
     points = []
+    imp = ctx.get("import_result") or {}
     for n in cfg["scaling_sizes"]:
         files = ctx["sirene"](n)
+        repeat = cfg["scaling_repeat"][n]
+        if repeat < 3 and not (imp.get("n_rows") == n and "import_s" in imp):
+            repeat = 3  # no import step in this run to stand for this size
         spec = {
             **_file_spec(files),
             "geo_template": str(ctx["geo_template"]),
             "workdir": str(ctx["workdir"]),
-            "repeat": cfg["scaling_repeat"][n],
+            "repeat": repeat,
+            "indicator_repeat": cfg["repeat"],
             "warmup": cfg["scaling_warmup"][n],
         }
         log(f"  mise à l'échelle : {n:_} établissements…".replace("_", " "))
         res = run_child("scaling_one", spec, inline)
         res.setdefault("n_rows", n)
-        imp = ctx.get("import_result") or {}
         if "error" not in res and imp.get("n_rows") == n and "import_s" in imp:
             # Same file, same code: the import step's median of more runs stands for this size.
             res["import_s_this_step"] = res["import_s"]
@@ -1229,10 +1257,33 @@ def run(
         "steps": {},
     }
     started = time.perf_counter()
+    # A partial run (--only) updates its steps in the results file and keeps the others.
+    previous_steps: dict = {}
+    if only and output is not None and Path(output).exists():
+        try:
+            previous_steps = json.loads(Path(output).read_text()).get("steps", {})
+        except (OSError, ValueError):
+            previous_steps = {}
+
+    def save() -> dict:
+        """Write what is measured so far: an interrupted run keeps its finished steps."""
+        doc = {**results, "steps": {**previous_steps, **results["steps"]}}
+        doc["summary"] = summary_rows(doc)
+        if output is not None:
+            tmp = Path(output).with_name(Path(output).name + ".tmp")
+            tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+            tmp.replace(output)
+        return doc
+
+    def record(name: str, value: dict) -> None:
+        value["measured_at"] = _now()
+        value["load_average"] = _loadavg()
+        results["steps"][name] = value
+        save()
 
     if "init" in selected and cfg["init_runs"] > 0:
         log(f"[init] ess-diag init --demo × {cfg['init_runs']}…")
-        results["steps"]["init"] = step_init(cfg, demo_db, work)
+        record("init", step_init(cfg, demo_db, work))
     if not demo_db.exists():
         log("Préparation : base de démonstration…")
         build_demo_db(demo_db, cfg["geography"])
@@ -1267,18 +1318,24 @@ def run(
         files = sirene(cfg["import_rows"])
         log("[import] import SIRENE et read_csv…")
         spec = {**base, **_file_spec(files), "geo_template": str(geo_template)}
-        results["steps"]["import"] = run_child("import", spec, inline)
+        record("import", run_child("import", spec, inline))
     for step in ("indicators", "all_epci", "pandas"):
         if step in selected:
             log(f"[{step}]…")
             spec = {**base}
             if step == "all_epci":
                 spec["repeat"] = cfg["all_epci_repeat"]
-            results["steps"][step] = run_child(step, spec, inline)
+            helper_figures = (results["steps"].get("indicators") or {}).get("bench_indicators")
+            if step == "pandas" and helper_figures and "speedup_vs_pandas" in helper_figures:
+                spec["use_helpers"] = False  # already timed by bench_indicators.run
+            value = run_child(step, spec, inline)
+            if step == "pandas" and not spec["use_helpers"] and helper_figures:
+                _pandas_from_helper(value, helper_figures)
+            record(step, value)
     if "page" in selected:
         log("[page] AppTest…")
         spec = {**base, "page_runs": cfg["page_runs"], "page_runs_other": cfg["page_runs_other"]}
-        results["steps"]["page"] = run_child("page", spec, inline)
+        record("page", run_child("page", spec, inline))
     if "scaling" in selected:
         log("[scaling]…")
         ctx = {
@@ -1287,24 +1344,11 @@ def run(
             "workdir": work,
             "import_result": results["steps"].get("import"),
         }
-        results["steps"]["scaling"] = step_scaling(cfg, ctx, inline, log)
+        record("scaling", step_scaling(cfg, ctx, inline, log))
 
     results["total_s"] = round(time.perf_counter() - started, 1)
     results["load_average_end"] = _loadavg()
-    results["summary"] = summary_rows(results)
-    if output is not None:
-        output = Path(output)
-        if only and output.exists():
-            # A partial run updates its steps and keeps the others.
-            try:
-                previous = json.loads(output.read_text())
-            except (OSError, ValueError):
-                previous = {}
-            merged_steps = {**previous.get("steps", {}), **results["steps"]}
-            results = {**results, "steps": merged_steps}
-            results["summary"] = summary_rows(results)
-        output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    return results
+    return save()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1328,6 +1372,9 @@ def main(argv: list[str] | None = None) -> int:
         "--inline", action="store_true", help="sans processus enfants (pas de mesure mémoire)"
     )
     parser.add_argument("--rebuild", action="store_true", help="reconstruire les bases en cache")
+    parser.add_argument(
+        "--repeat", type=int, help="nombre d'exécutions mesurées par chiffre (défaut : 5)"
+    )
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",")] if args.only else None
     if only:
@@ -1341,6 +1388,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.scale == "full"
             else (args.workdir or CACHE) / f"results-{args.scale}.json"
         )
+    if args.repeat:
+        SCALES[args.scale]["repeat"] = args.repeat
+        SCALES[args.scale]["all_epci_repeat"] = args.repeat
     results = run(args.scale, only, args.workdir, output, args.inline, args.rebuild)
     print_table(results)
     print(f"\nRésultats : {output} ({results['total_s']} s)")
