@@ -1801,7 +1801,8 @@ def evolution(
     whose value is below the previous year's). Keys: ``base_year``, ``start_year``,
     ``end_year``, ``series`` (``year``, ``ess_jobs``, ``private_jobs``,
     ``non_ess_private_jobs``, ``ess_index``, ``non_ess_index``), ``change``
-    (``ess_jobs``, ``non_ess_private_jobs``), ``decline_years`` (same two keys), ``notes``.
+    (``ess_jobs``, ``non_ess_private_jobs``), ``rural_change`` (the same in the territory's
+    rural communes), ``decline_years`` (same two keys), ``notes``.
     The SIRENE estimate is a snapshot and never enters a series.
     """
     ctx = _Context(con, None)
@@ -1873,9 +1874,43 @@ def _evolution(ctx: _Context, info: dict, base_year, start_year, end_year) -> di
         "end_year": end_year,
         "series": series,
         "change": change,
+        "rural_change": _rural_change(ctx, info, start_year, end_year, notes),
         "decline_years": decline,
         "notes": notes,
     }
+
+
+def _rural_change(ctx: _Context, info: dict, start_year, end_year, notes: dict) -> dict:
+    """The observatory's comparison restricted to the territory's rural communes: relative
+    change of ESS jobs and of the rest of private jobs between the two years."""
+    cube, level, code = ctx.cube, info["level"], info["code"]
+    idx = ctx.communes(level, code)
+    rural = idx[cube.crural[idx]]
+    out: dict[str, float | None] = {"ess_jobs": None, "non_ess_private_jobs": None}
+    values = []
+    for year in (start_year, end_year):
+        block = _stats_block(cube, ctx.con, level, code, year, False) if year else _none_block()
+        if block["kind"] != "communes" or year not in cube.private_years or not len(rural):
+            values = None
+            break
+        tot = cube.totals(ctx.con).get(year)
+        ess = float(tot["jobs"][rural].sum()) if tot is not None else 0.0
+        priv = float(cube.private(ctx.con)[year][rural].sum())
+        values.append((ess, priv - ess if ess <= priv else None))
+    if values is None:
+        notes["rural_change"] = (
+            "Pas de commune rurale, ou pas de statistiques par commune pour les deux années."
+        )
+        return out
+    (e0, n0), (e1, n1) = values
+    out["ess_jobs"] = _ratio(e1 - e0, e0)
+    out["non_ess_private_jobs"] = None if n0 is None or n1 is None else _ratio(n1 - n0, n0)
+    for key, value in out.items():
+        if value is None:
+            notes[f"rural_change.{key}"] = (
+                "Évolution non calculable : valeur manquante ou nulle la première année."
+            )
+    return out
 
 
 def _index(value, base) -> float | None:

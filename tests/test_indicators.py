@@ -583,8 +583,18 @@ def test_evolution(con):
         "end_year": 2023,
         "series": series,
         "change": {"ess_jobs": 0.0, "non_ess_private_jobs": (1050 - 1080) / 1080},
+        "rural_change": {"ess_jobs": None, "non_ess_private_jobs": None},
         "decline_years": {"ess_jobs": [2022], "non_ess_private_jobs": [2022, 2023]},
-        "notes": {},
+        "notes": {"rural_change": got["notes"]["rural_change"]},  # an urban EPCI
+    }
+
+
+def test_rural_change(con):
+    # département 01's rural communes are 01001 and 01002: ESS 24 → 30, private 90 → 100
+    got = ind.evolution(con, "departement", "01")
+    assert got["rural_change"] == {
+        "ess_jobs": (30 - 24) / 24,
+        "non_ess_private_jobs": ((100 - 30) - (90 - 24)) / (90 - 24),
     }
 
 
