@@ -67,14 +67,23 @@ CREATE OR REPLACE TEMP MACRO ess_fr_clean(x) AS
     NULLIF(regexp_replace(trim(x), '[{_SPACES}]', '', 'g'), '');
 CREATE OR REPLACE TEMP MACRO ess_fr_secret(x) AS
     COALESCE(lower(ess_fr_clean(x)) IN ({_SECRET_SQL}), false);
-CREATE OR REPLACE TEMP MACRO ess_fr_number(x) AS
+-- Fast path first: most cells are plain numbers (CASE is evaluated lazily by DuckDB).
+CREATE OR REPLACE TEMP MACRO ess_finite(v) AS CASE WHEN isfinite(v) THEN v END;
+CREATE OR REPLACE TEMP MACRO ess_fr_parse(x) AS ess_finite(
     CASE WHEN ess_fr_secret(x) THEN NULL
          WHEN contains(ess_fr_clean(x), ',') AND contains(ess_fr_clean(x), '.')
            THEN TRY_CAST(replace(replace(ess_fr_clean(x), '.', ''), ',', '.') AS DOUBLE)
-         ELSE TRY_CAST(replace(ess_fr_clean(x), ',', '.') AS DOUBLE) END;
+         ELSE TRY_CAST(replace(ess_fr_clean(x), ',', '.') AS DOUBLE) END);
+CREATE OR REPLACE TEMP MACRO ess_fr_number(x) AS
+    CASE WHEN x IS NULL THEN NULL
+         WHEN isfinite(TRY_CAST(x AS DOUBLE)) THEN TRY_CAST(x AS DOUBLE)
+         ELSE ess_fr_parse(x) END;
 -- A cell that holds something that is neither a number nor a secrecy marker.
 CREATE OR REPLACE TEMP MACRO ess_fr_not_number(x) AS
-    ess_fr_clean(x) IS NOT NULL AND NOT ess_fr_secret(x) AND ess_fr_number(x) IS NULL;
+    CASE WHEN x IS NULL THEN false
+         WHEN isfinite(TRY_CAST(x AS DOUBLE)) THEN false
+         ELSE ess_fr_clean(x) IS NOT NULL AND NOT ess_fr_secret(x) AND ess_fr_parse(x) IS NULL
+    END;
 -- Lower case, no accents, every run of other characters → one space ("Saint-Étienne" →
 -- "saint etienne"); "St"/"Ste" spelled out, as lists often abbreviate them.
 CREATE OR REPLACE TEMP MACRO ess_norm_name(x) AS
@@ -176,10 +185,11 @@ def refuse_conflicts(
     on = " AND ".join(f"a.{k} IS NOT DISTINCT FROM b.{k}" for k in keys)
     differ = " OR ".join(f"a.{v} IS DISTINCT FROM b.{v}" for v in values)
     part = ", ".join(keys)
-    # A window finds the (rare) repeated keys first; the self-join only runs on those.
+    # A hash aggregate finds the (rare) repeated keys first; the self-join only runs on those.
+    on_keys = " AND ".join(f"t.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
     ctx.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _ess_dupkeys AS SELECT * FROM ("  # noqa: S608
-        f"SELECT *, count(*) OVER (PARTITION BY {part}) AS _n FROM {table}) WHERE _n > 1"
+        f"CREATE OR REPLACE TEMP TABLE _ess_dupkeys AS SELECT t.* FROM {table} t "  # noqa: S608
+        f"JOIN (SELECT {part} FROM {table} GROUP BY ALL HAVING count(*) > 1) d ON {on_keys}"
     )
     try:
         rows = ctx.sql(

@@ -180,7 +180,11 @@ def _year_columns(ctx: ImportContext) -> list[int]:
 
 def prepare_private_employment(ctx: ImportContext) -> None:
     """Validate, unpivot and place a commune × APE file; declare the ``private_employment``
-    replacement of the commune-years it covers."""
+    replacement of the commune-years it covers.
+
+    Communes and APE codes are checked once per file line (a national file has ~300,000
+    lines); only the figures are unpivoted (lines × years), parsed once.
+    """
     view = ctx.staged("urssaf_commune_ape")
     if view is None:
         return
@@ -191,14 +195,13 @@ def prepare_private_employment(ctx: ImportContext) -> None:
         )
         return
     install_macros(ctx)
+    kind = "urssaf_commune_ape"
     check_year_headers(
-        ctx,
-        "urssaf_commune_ape",
-        tuple(normalize_header(p) for p in (*ETAB_PREFIXES, *JOBS_PREFIXES)),
+        ctx, kind, tuple(normalize_header(p) for p in (*ETAB_PREFIXES, *JOBS_PREFIXES))
     )
     years = _year_columns(ctx)
     if not years:
-        name = ctx.files("urssaf_commune_ape")[0].name
+        name = ctx.files(kind)[0].name
         raise IngestError(
             f"Le fichier « {name} » n'a aucune colonne d'année (« Nombre d'établissements "
             "2022 », « Effectifs salariés 2022 »…) : rien à importer.",
@@ -207,46 +210,55 @@ def prepare_private_employment(ctx: ImportContext) -> None:
     con = ctx.con
     from .observatoire import _header_case  # the file's header of a canonical column
 
+    # 1. Figures: one row per line and year, parsed once.
     long = ctx.temp_name("pe_long")
-    parts = []
-    for y in years:
-        parts.append(
-            f"""
-            SELECT _file, _row, ess_commune(code_commune) AS code_raw, ess_text(ape) AS ape_text,
-                   ess_text(commune) AS commune_name, {y} AS year,
-                   etablissements_{y} AS etab_text, effectifs_{y} AS jobs_text,
-                   {_header_case(ctx, "urssaf_commune_ape", f"etablissements_{y}")} AS etab_col,
-                   {_header_case(ctx, "urssaf_commune_ape", f"effectifs_{y}")} AS jobs_col
-            FROM {view}
-            """  # noqa: S608
+    parts = [
+        f"SELECT _file, _row, {y} AS year, etablissements_{y} AS etab_text, "
+        f"effectifs_{y} AS jobs_text FROM {view}"  # noqa: S608
+        for y in years
+    ]
+    con.execute(
+        f"CREATE TEMP TABLE {long} AS SELECT *, ess_fr_number(etab_text) AS establishments, "  # noqa: S608
+        "ess_fr_number(jobs_text) AS jobs, ess_fr_not_number(etab_text) AS etab_bad, "
+        "ess_fr_not_number(jobs_text) AS jobs_bad FROM (" + " UNION ALL ".join(parts) + ")"
+    )
+    for measure, text, bad, value in (
+        ("etablissements", "etab_text", "etab_bad", "establishments"),
+        ("effectifs", "jobs_text", "jobs_bad", "jobs"),
+    ):
+        column = (
+            "CASE year "
+            + " ".join(
+                f"WHEN {y} THEN ({_header_case(ctx, kind, f'{measure}_{y}')})" for y in years
+            )
+            + " END"
         )
-    con.execute(f"CREATE TEMP TABLE {long} AS " + " UNION ALL ".join(parts))
-    for text, col in (("etab_text", "etab_col"), ("jobs_text", "jobs_col")):
         refuse_rows(
             ctx,
             long,
-            f"ess_fr_not_number({text})",
+            bad,
             canonical=None,
-            column_sql=col,
+            column_sql=column,
             value=text,
             problem="« {value} » n'est pas un nombre",
         )
         refuse_rows(
             ctx,
             long,
-            f"ess_fr_number({text}) < 0",
+            f"{value} < 0",
             canonical=None,
-            column_sql=col,
+            column_sql=column,
             value=text,
             problem="« {value} » est négatif (un effectif ou un nombre d'établissements ne "
             "peut pas l'être)",
         )
-    # APE codes → NAF and sector through the nomenclature itself (a few hundred codes).
-    codes = [r[0] for r in ctx.sql(f"SELECT DISTINCT ape_text FROM {long}")]  # noqa: S608
+    # 2. Lines: commune and APE, checked once per line. APE → NAF → sector through the
+    # nomenclature itself (a few hundred distinct codes).
+    codes = [r[0] for r in ctx.sql(f"SELECT DISTINCT ess_text(ape) FROM {view}")]  # noqa: S608
     naf = [_naf_of(c) for c in codes]
     frame = pd.DataFrame(
         {
-            "ape_text": codes,
+            "ape_text": ["" if c is None else c for c in codes],
             "naf": naf,
             "sector": [nomenclatures.sector_for_naf(n) for n in naf],
         },
@@ -261,49 +273,60 @@ def prepare_private_employment(ctx: ImportContext) -> None:
         )
     finally:
         con.unregister("_ess_ape_frame")
-    checked = ctx.temp_name("pe_checked")
-    con.execute(
-        f"""
-        CREATE TEMP TABLE {checked} AS
-        SELECT l.*, m.naf, m.sector, a.commune_code,
-               ess_fr_number(l.etab_text) AS establishments, ess_fr_number(l.jobs_text) AS jobs,
-               CASE WHEN l.code_raw IS NULL THEN 'Code commune absent'
-                    WHEN a.commune_code IS NULL THEN 'Code commune inconnu'
-               END AS _reason,
-               {_header_case(ctx, "urssaf_commune_ape", "code_commune")} AS _column,
-               'code commune = ' || COALESCE('« ' || l.code_raw || ' »', 'vide')
-                 || COALESCE(' (' || l.commune_name || ')', '') AS _example
-        FROM {long} l
-        JOIN {ape_map} m ON m.ape_text IS NOT DISTINCT FROM l.ape_text
-        LEFT JOIN commune_aliases a ON a.code = l.code_raw
-        """  # noqa: S608
-    )
-    dup = refuse_conflicts(
-        ctx,
-        checked,
-        ("code_raw", "naf", "year"),
-        ("establishments", "jobs"),
-        describe_key="'commune ' || a.code_raw || ', APE ' || COALESCE(a.naf, 'vide') || ', '"
-        " || a.year",
-    )
     lines = ctx.temp_name("pe_lines")
     con.execute(
         f"""
         CREATE TEMP TABLE {lines} AS
-        SELECT _file, _row, min(_reason) AS _reason, min(_column) AS _column,
-               min(_example) AS _example
-        FROM {checked} GROUP BY _file, _row
+        WITH w AS (
+            SELECT _file, _row, ess_commune(code_commune) AS code_raw,
+                   COALESCE(ess_text(ape), '') AS ape_text, ess_text(commune) AS commune_name
+            FROM {view}
+        )
+        SELECT w.*, m.naf, m.sector, a.commune_code,
+               CASE WHEN w.code_raw IS NULL THEN 'Code commune absent'
+                    WHEN a.commune_code IS NULL THEN 'Code commune inconnu'
+               END AS _reason,
+               {_header_case(ctx, kind, "code_commune")} AS _column,
+               CASE WHEN a.commune_code IS NULL
+                    THEN 'code commune = ' || COALESCE('« ' || w.code_raw || ' »', 'vide')
+                         || COALESCE(' (' || w.commune_name || ')', '') END AS _example
+        FROM w
+        JOIN {ape_map} m ON m.ape_text = w.ape_text
+        LEFT JOIN commune_aliases a ON a.code = w.code_raw
         """  # noqa: S608
     )
-    if dup:
-        # Identical repeated lines: the later ones are set aside (their figures are equal).
+    # 3. The same commune × APE on two lines: refused when the figures differ, the later line
+    # set aside when they are the same.
+    repeated = ctx.scalar(
+        f"SELECT count(*) FROM (SELECT code_raw, naf FROM {lines} GROUP BY ALL "  # noqa: S608
+        "HAVING count(*) > 1)"
+    )
+    if repeated:
+        subset = ctx.temp_name("pe_dup")
+        con.execute(
+            f"""
+            CREATE TEMP TABLE {subset} AS
+            SELECT f.*, l.code_raw, l.naf FROM {long} f
+            JOIN {lines} l ON l._file = f._file AND l._row = f._row
+            JOIN (SELECT code_raw, naf FROM {lines} GROUP BY ALL HAVING count(*) > 1) d
+              ON d.code_raw IS NOT DISTINCT FROM l.code_raw AND d.naf IS NOT DISTINCT FROM l.naf
+            """  # noqa: S608
+        )
+        refuse_conflicts(
+            ctx,
+            subset,
+            ("code_raw", "naf", "year"),
+            ("establishments", "jobs"),
+            describe_key="'commune ' || a.code_raw || ', APE ' || COALESCE(a.naf, 'vide') "
+            "|| ', ' || a.year",
+        )
         con.execute(
             f"""
             UPDATE {lines} c SET _reason = 'Ligne en double (mêmes chiffres qu''une ligne '
-                   || 'précédente)'
+                   || 'précédente)', _example = 'code commune = « ' || c.code_raw
+                   || ' », APE = « ' || c.ape_text || ' »'
             FROM (SELECT _file, _row, row_number() OVER (PARTITION BY code_raw, naf
-                    ORDER BY _file, _row) AS k
-                  FROM (SELECT DISTINCT _file, _row, code_raw, naf FROM {checked})) d
+                    ORDER BY _file, _row) AS k FROM {lines}) d
             WHERE d._file = c._file AND d._row = c._row AND d.k > 1 AND c._reason IS NULL
             """  # noqa: S608
         )
@@ -316,7 +339,7 @@ def prepare_private_employment(ctx: ImportContext) -> None:
         | {
             c
             for (c,) in ctx.sql(
-                f"SELECT DISTINCT code_raw FROM {checked} "  # noqa: S608
+                f"SELECT DISTINCT code_raw FROM {lines} "  # noqa: S608
                 "WHERE code_raw IS NOT NULL AND commune_code IS NULL"
             )
         }
@@ -325,13 +348,13 @@ def prepare_private_employment(ctx: ImportContext) -> None:
     con.execute(
         f"""
         CREATE TEMP TABLE {target} AS
-        SELECT c.commune_code, c.year::SMALLINT AS year, c.naf, c.sector,
-               sum(c.establishments) AS establishments, sum(c.jobs) AS jobs,
+        SELECT l.commune_code, f.year::SMALLINT AS year, l.naf, l.sector,
+               sum(f.establishments) AS establishments, sum(f.jobs) AS jobs,
                'urssaf' AS source
-        FROM {checked} c
-        JOIN {lines} l ON l._file = c._file AND l._row = c._row AND l._reason IS NULL
-        WHERE c.establishments IS NOT NULL OR c.jobs IS NOT NULL
-        GROUP BY c.commune_code, c.year, c.naf, c.sector
+        FROM {long} f
+        JOIN {lines} l ON l._file = f._file AND l._row = f._row AND l._reason IS NULL
+        WHERE f.establishments IS NOT NULL OR f.jobs IS NOT NULL
+        GROUP BY l.commune_code, f.year, l.naf, l.sector
         """  # noqa: S608
     )
     stats = ctx.sql(
@@ -344,7 +367,7 @@ def prepare_private_employment(ctx: ImportContext) -> None:
         ctx.count("emploi_prive_annees", [int(stats[2]), int(stats[3])])
         ctx.count("emploi_prive_effectifs_derniere_annee", float(stats[4] or 0.0))
     unclassified = ctx.scalar(
-        f"SELECT count(DISTINCT ape_text) FROM {checked} WHERE sector = 'non_classe'"  # noqa: S608
+        f"SELECT count(DISTINCT ape_text) FROM {lines} WHERE sector = 'non_classe'"  # noqa: S608
     )
     if unclassified:
         ctx.warn(f"{unclassified} code(s) APE illisible(s) : rangés dans « Non classé ».")
