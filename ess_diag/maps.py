@@ -108,7 +108,7 @@ class MapIndicator:
 
     key: str
     label: str
-    kind: str  # "share" (0–1, shown as %) | "count" | "ratio"
+    kind: str  # "share" (0–1, shown as %) | "count" | "ratio" | "index" (2 decimals)
 
 
 #: Indicators offered on the map, keyed like the ``ess-diag indicators`` JSON document.
@@ -285,6 +285,8 @@ def _fmt_value(value, kind: str) -> str:
         return formatting.fmt_pct(value)
     if kind == "count":
         return formatting.fmt_int(value)
+    if kind == "index":
+        return formatting.fmt_num(value, 2)
     return formatting.fmt_num(value)
 
 
@@ -416,7 +418,8 @@ def view_state_for(
 
     dx = max(east - west, 1e-4)
     dy = max(merc(north) - merc(south), 1e-4)
-    zoom = math.log2(min(width * 360 / (256 * dx), height * 360 / (256 * dy))) - 0.15
+    # deck.gl (like mapbox-gl) draws the whole world 512 px wide at zoom 0.
+    zoom = math.log2(min(width * 360 / (512 * dx), height * 360 / (512 * dy))) - 0.1
     centre_y = (merc(north) + merc(south)) / 2
     centre_lat = math.degrees(2 * math.atan(math.exp(math.radians(centre_y))) - math.pi / 2)
     return pdk.ViewState(
@@ -440,7 +443,7 @@ def _actor_radius(jobs) -> float:
     """Point radius in pixels: the area grows with jobs, bounded for readability."""
     if _is_missing(jobs) or jobs <= 0:
         return 3.0
-    return round(min(3.0 + 1.6 * math.sqrt(float(jobs)), 28.0), 1)
+    return round(min(2.5 + 1.2 * math.sqrt(float(jobs)), 20.0), 1)
 
 
 def build_deck(
@@ -537,7 +540,7 @@ def build_deck(
                 get_position=["lon", "lat"],
                 get_fill_color="c",
                 get_radius="r",
-                radius_units="pixels",
+                radius_units=pdk.types.String("pixels"),
                 stroked=True,
                 get_line_color=[255, 255, 255, 230],
                 line_width_min_pixels=1,

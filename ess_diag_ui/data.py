@@ -16,7 +16,7 @@ from ess_diag import actor_list, indicators, maps
 __all__ = [
     "indicator_doc",
     "sector_breakdown",
-    "key_figures_of",
+    "key_figures_within",
     "map_outlines",
     "parent_outline",
     "actor_points",
@@ -40,16 +40,13 @@ def sector_breakdown(
     return indicators.by_sector(ui.get_con(), level, code, year, reference=reference)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _all_key_figures(level: str, year: int | None, version: int) -> pd.DataFrame:
+@st.cache_data(show_spinner=False, max_entries=64)
+def key_figures_within(
+    level: str, within: tuple[str, str], year: int | None, version: int
+) -> pd.DataFrame:
+    """Key figures of the ``level`` territories having a commune in ``within`` (one pass)."""
     del version
-    return indicators.compute_all(ui.get_con(), level, year)
-
-
-def key_figures_of(level: str, codes: list[str], year: int | None, version: int) -> pd.DataFrame:
-    """Key figures of the ``codes`` of ``level`` (one set-based pass per level, cached)."""
-    frame = _all_key_figures(level, year, version)
-    return frame[frame["code"].isin(codes)].reset_index(drop=True)
+    return indicators.compute_all(ui.get_con(), level, year, within=within)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -107,7 +104,7 @@ def map_view(
 ) -> tuple[maps.MapView, pd.DataFrame]:
     """The map of a view and the key figures of its territories (built once per view)."""
     outlines = map_outlines(level, code, child_level, version)
-    figures = key_figures_of(child_level, list(outlines["code"]), year, version)
+    figures = key_figures_within(child_level, (level, code), year, version)
     actors = (
         actor_points(level, code, families, sectors, employers_only, version)
         if show_actors

@@ -54,7 +54,12 @@ if show_actors:
         placeholder="Tous les secteurs",
         key="map_sectors",
     )
-    employers_only = f3.toggle("Employeurs seulement", value=True, key="map_employers")
+    employers_only = f3.toggle(
+        "Employeurs",
+        value=True,
+        key="map_employers",
+        help="Seulement les établissements qui ont au moins un salarié.",
+    )
     families = tuple(chosen_f) or None
     sectors = tuple(chosen_s) or None
 
