@@ -21,6 +21,7 @@ from . import get_con
 
 __all__ = [
     "COLUMN_LABELS",
+    "COUNT_LABELS",
     "STATS_FORMATS",
     "template_downloads",
     "formats_help",
@@ -63,6 +64,33 @@ COLUMN_LABELS: dict[str, str] = {
     "latitude": "Latitude",
     "longitude": "Longitude",
     "commentaire": "Commentaire",
+}
+
+#: French labels of the report counts of these importers (the import page shows them).
+COUNT_LABELS: dict[str, str] = {
+    "grille_lignes_rattachees": "Lignes de la grille rattachées à une commune",
+    "grille_codes_fusionnes_resolus": "Codes de communes fusionnées depuis, rattachés à leur "
+    "commune nouvelle",
+    "grille_communes": "Communes classées par la grille",
+    "grille_codes_non_resolus": "Codes de la grille sans commune correspondante",
+    "grille_pourcentage_population_rurale": "Population en commune rurale, niveaux 5 à 7 (%, "
+    "population du fichier)",
+    "emploi_prive_lignes_ecrites": "Lignes d'emploi privé écrites (commune × année × APE)",
+    "emploi_prive_communes": "Communes couvertes",
+    "emploi_prive_annees": "Années",
+    "emploi_prive_effectifs_derniere_annee": "Effectifs salariés privés, dernière année",
+    "statistiques_lignes_ecrites": "Chiffres ESS écrits (avec les totaux déduits)",
+    "statistiques_territoires": "Territoires couverts",
+    "statistiques_annees": "Années",
+    "statistiques_niveaux": "Niveaux de territoire",
+    "acteurs": "Acteurs chargés",
+    "acteurs_coordonnees_saisies": "Acteurs placés par leurs coordonnées",
+    "acteurs_centre_commune": "Acteurs placés au centre de leur commune",
+    "acteurs_hors_ess": "Acteurs hors ESS",
+    "acteurs_employeurs": "Acteurs employeurs",
+    "acteurs_emplois": "Emplois déclarés",
+    "acteurs_communes_par_nom": "Communes trouvées par leur nom",
+    "acteurs_communes_ambigues": "Acteurs dont la commune est ambiguë (non chargés)",
 }
 
 #: The formats of issue 5, in the order the help lists them, with what each must contain.

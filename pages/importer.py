@@ -70,6 +70,7 @@ COUNT_LABELS = {
     "acteurs_reclasses": "Acteurs déjà en base reclassés",
     "unites_legales_par_famille": "Unités légales par famille",
     "etablissements_ess_actifs_par_famille": "Établissements ESS actifs par famille",
+    **import_widgets.COUNT_LABELS,
 }
 FAMILY_LABELS = {**nomenclatures.FAMILIES, "hors_ess": "Hors ESS"}
 

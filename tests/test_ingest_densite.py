@@ -217,7 +217,9 @@ def test_real_grid(real_data, national_db, tmp_path):
         # The grid's own national figure, computed independently from the file's PMUN21.
         raw = pd.read_excel(path, header=4, dtype={"CODGEO": str}, engine="calamine")
         file_share = raw.loc[raw["DENS"] >= 5, "PMUN21"].sum() / raw["PMUN21"].sum()
-        assert report.counts["grille_part_population_rurale"] == pytest.approx(file_share)
+        assert report.counts["grille_pourcentage_population_rurale"] == pytest.approx(
+            100 * file_share
+        )
         # What the database gives with the grid's populations and commune classes: the same
         # figure, to 0.01 point (the 8 unresolved codes and the merged communes, which take
         # the level of their most populous part, are the only differences).

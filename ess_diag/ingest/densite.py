@@ -174,7 +174,9 @@ def prepare(ctx: ImportContext) -> None:
     if totals[1]:
         # The grid's own national figure: population of rural communes (levels 5–7) over the
         # total, from the file's population column (every row, resolved or not).
-        ctx.count("grille_part_population_rurale", float(totals[0] or 0) / float(totals[1]))
+        ctx.count(
+            "grille_pourcentage_population_rurale", 100.0 * float(totals[0] or 0) / float(totals[1])
+        )
     if ctx.report.unresolved_communes:
         ctx.warn(
             f"{len(ctx.report.unresolved_communes)} code(s) de la grille ne correspondent à "

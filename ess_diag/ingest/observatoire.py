@@ -189,6 +189,13 @@ LEVEL_SYNONYMS: dict[str, tuple[str, ...]] = {
     "france": ("France", "France entière", "National", "Nation", "FR", "France métropolitaine"),
 }
 _LEVELS = {normalize_header(s): k for k, syn in LEVEL_SYNONYMS.items() for s in (k, *syn)}
+_LEVEL_NAMES = {
+    "commune": "communes",
+    "epci": "intercommunalités",
+    "departement": "départements",
+    "region": "régions",
+    "france": "France",
+}
 
 
 def family_key(text) -> str | None | bool:
@@ -746,8 +753,11 @@ def _load_long(ctx: ImportContext, long: str) -> None:
     ctx.count("statistiques_lignes_ecrites", int(stats[0]))
     ctx.count("statistiques_territoires", int(stats[1]))
     if stats[2] is not None:
-        ctx.count("statistiques_annees", [int(stats[2]), int(stats[3])])
-        ctx.count("statistiques_niveaux", list(stats[4]))
+        ctx.count(
+            "statistiques_annees",
+            str(stats[2]) if stats[2] == stats[3] else f"{stats[2]} à {stats[3]}",
+        )
+        ctx.count("statistiques_niveaux", ", ".join(_LEVEL_NAMES[lv] for lv in stats[4]))
     ctx.add_target("ess_stats", target, ("level", "code", "year", "family", "sector", "measure"))
 
 

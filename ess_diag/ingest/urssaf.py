@@ -364,7 +364,10 @@ def prepare_private_employment(ctx: ImportContext) -> None:
     ctx.count("emploi_prive_lignes_ecrites", int(stats[0]))
     ctx.count("emploi_prive_communes", int(stats[1]))
     if stats[2] is not None:
-        ctx.count("emploi_prive_annees", [int(stats[2]), int(stats[3])])
+        ctx.count(
+            "emploi_prive_annees",
+            str(stats[2]) if stats[2] == stats[3] else f"{stats[2]} à {stats[3]}",
+        )
         ctx.count("emploi_prive_effectifs_derniere_annee", float(stats[4] or 0.0))
     unclassified = ctx.scalar(
         f"SELECT count(DISTINCT ape_text) FROM {lines} WHERE sector = 'non_classe'"  # noqa: S608
