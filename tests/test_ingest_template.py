@@ -11,7 +11,7 @@ from conftest import fixture_frames
 from ingest_helpers import FIXTURES, snapshot, write
 from openpyxl import load_workbook
 
-from ess_diag import geography, store
+from ess_diag import actor_list, geography, maps, store
 from ess_diag.ingest import actors_template, core
 
 
@@ -244,6 +244,12 @@ def test_fifty_actors_filled_in_the_xlsx_template(con, tmp_path):
         else:
             assert (lon, lat) == _centre(con, expected_place[name])
             assert source == "centre_commune"
+    # They appear on the map and in the actor list of their région.
+    points = maps.load_actor_points(con, "region", "84")
+    assert sorted(points["name"]) == sorted(expected_place)
+    assert points[["lon", "lat"]].notna().all().all()
+    listed = actor_list.list_actors(con, "region", "84")
+    assert len(listed) == 45
     # They count as ESS actors of their territory (employer when they have jobs).
     n = con.execute(
         "SELECT count(*) FROM actors a JOIN territory_communes m ON m.commune_code = "
