@@ -225,6 +225,22 @@ def column_mapping(
     except Exception as exc:  # noqa: BLE001 — any unreadable file: say so, offer nothing
         st.error(str(exc))
         return None
+    remembered = mapping.recall(get_con().cursor(), headers)
+    if remembered and not st.session_state.get(f"{key}_change"):
+        kind_r, map_r = remembered
+        st.info(
+            f"« {name} » : correspondance de colonnes mémorisée pour ces en-têtes, appliquée "
+            f"(format « {core.formats()[kind_r].label} »)."
+        )
+        try:
+            _info, frame = core.preview(path, name=name, kind=kind_r, column_map=map_r)
+            st.dataframe(frame.dropna(axis=1, how="all").fillna(""), hide_index=True)
+        except Exception as exc:  # noqa: BLE001 — shown, the user may choose again
+            st.warning(str(exc))
+        if st.button("Choisir une autre correspondance", key=f"{key}_change_btn"):
+            st.session_state[f"{key}_change"] = True
+            st.rerun()
+        return remembered
     if error:
         st.warning(error)
     st.markdown(

@@ -81,3 +81,26 @@ def test_template_downloads_and_help(db):
     assert "URSSAF — établissements et effectifs salariés privés par commune × APE" in text
     buttons = [b.proto.label for b in at.get("download_button")]
     assert buttons == ["Télécharger le modèle (Excel)", "Télécharger le modèle (CSV)"]
+
+
+def test_remembered_choice_is_applied_and_previewed(db, tmp_path):
+    headers = HEADERS.strip().split(";")
+    con = store.get_connection(db)
+    mapping.remember(
+        con.cursor(),
+        "urssaf_commune_ape",
+        headers,
+        {"code_commune": "Commune INSEE", "ape": "Activité"},
+    )
+    csv = write(tmp_path / "emploi_2024.csv", HEADERS + "01001;8810A;2;30\n")
+    at = AppTest.from_function(_mapping_app, kwargs={"path": str(csv), "name": "emploi_2024.csv"})
+    at.run(timeout=30)
+    assert not at.exception
+    assert "mémorisée" in at.info[0].value
+    kind, chosen = at.session_state["result"]
+    assert (kind, chosen["ape"]) == ("urssaf_commune_ape", "Activité")
+    assert len(at.dataframe) == 1
+    at.button(key="m_change_btn").click()
+    at.run(timeout=30)
+    assert at.session_state["result"] is None
+    assert at.selectbox(key="m_kind").value == "urssaf_commune_ape"
