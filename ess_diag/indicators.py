@@ -39,7 +39,7 @@ Public API::
     compute_all(con, level, year=None) -> pandas.DataFrame  # key figures, every territory
     key_figures, by_family, by_sector, rurality, evolution, resilience,
     comparisons, similar_territories, zones_blanches, available_years, default_year,
-    territory_info, summary_text, clear_cache
+    territory_info, summary_text, clear_cache, warm_cache
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ __all__ = [
     "compute",
     "summary_text",
     "clear_cache",
+    "warm_cache",
 ]
 
 JOBS_SOURCE_STATS = "statistiques"
@@ -330,6 +331,26 @@ def _cube(con: duckdb.DuckDBPyConnection) -> _Cube:
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return cube
+
+
+def warm_cache(con: duckdb.DuckDBPyConnection) -> None:
+    """Build (and save beside the database file) the per-commune arrays of the current data,
+    so that the first page or ``ess-diag indicators`` call after an import or ``init`` does not
+    pay for it. Call it on the final database path (the cache is keyed by it)."""
+    ctx = _Context(con, None)
+    cube = ctx.cube
+    for level in LEVELS:
+        cube.members(con, level)
+    cube.totals(con)
+    cube.private(con)
+    if ctx.year is not None:
+        if ctx.year in cube.ess_years:
+            cube.detail(con, ctx.year)
+        if ctx.year in cube.private_years:
+            cube.private_sector(con, ctx.year)
+    if cube.has_actors:
+        cube.estimate(con)
+        cube.actors(con)
 
 
 def clear_cache() -> None:

@@ -793,6 +793,9 @@ def test_cache_follows_data_changes_and_survives_on_disk(tmp_path):
     insert_stats(db)
     insert_private(db)
     insert_actors(db)
+    ind.warm_cache(db)
+    parts = {p.name for p in next((tmp_path / "cache" / "indicators").iterdir()).iterdir()}
+    assert {"base", "totals", "private", "detail-2023", "actors", "members-epci"} <= parts
     first = ind.compute(db, "epci", "200000002")
     cache_dirs = list((tmp_path / "cache" / "indicators").iterdir())
     assert len(cache_dirs) == 1 and (cache_dirs[0] / "base" / "skeleton.json").is_file()
