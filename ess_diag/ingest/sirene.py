@@ -120,15 +120,28 @@ def _unites_legales(ctx: ImportContext) -> str | None:
             SELECT *,
               CASE WHEN NOT regexp_full_match(COALESCE(s_siren, ''), '[0-9]{{9}}')
                      THEN 'SIREN invalide (9 chiffres attendus)'
-                   WHEN count(*) OVER (PARTITION BY s_siren) > 1
-                        AND row_number() OVER (PARTITION BY s_siren ORDER BY _file, _row) > 1
-                     THEN 'SIREN en double dans l''import (première ligne gardée)'
               END AS _reason,
               'siren' AS _column,
               'siren = ' || COALESCE('« ' || s_siren || ' »', 'vide') AS _example
             FROM (SELECT *, ess_text(siren) AS s_siren FROM {ul})
             """  # noqa: S608
         )
+        # Duplicated SIRENs (rare): only then pay for a window over the whole file.
+        dup = ctx.scalar(
+            f"SELECT count(*) - count(DISTINCT s_siren) FROM {checked} WHERE _reason IS NULL"  # noqa: S608
+        )
+        if dup:
+            ctx.con.execute(
+                f"""
+                UPDATE {checked} c
+                SET _reason = 'SIREN en double dans l''import (première ligne gardée)'
+                FROM (SELECT _file, _row,
+                             row_number() OVER (PARTITION BY s_siren ORDER BY _file, _row) AS k
+                      FROM {checked} WHERE _reason IS NULL) d
+                WHERE d._file = c._file AND d._row = c._row AND d.k > 1
+                """  # noqa: S608
+            )
+            ctx.report.duplicates += int(dup)
         ctx.collect_set_aside(checked)
         parts.append(checked)
     essf_table = None
@@ -277,16 +290,16 @@ def _etablissements(ctx: ImportContext, ul_target: str | None) -> str | None:
                 AS etab_partial,
             ess_band(trancheEffectifsEtablissement) AS band,
             TRY_CAST(ess_text(dateCreationEtablissement) AS DATE) AS date_creation,
-            COALESCE(ess_text(enseigne1Etablissement),
-                     ess_text(denominationUsuelleEtablissement)) AS etab_name,
+            COALESCE(NULLIF(enseigne1Etablissement, ''),
+                     NULLIF(denominationUsuelleEtablissement, '')) AS etab_name,
             NULLIF(concat_ws(', ',
-                NULLIF(concat_ws(' ', ess_text(numeroVoieEtablissement),
-                                 ess_text(indiceRepetitionEtablissement),
-                                 ess_text(typeVoieEtablissement),
-                                 ess_text(libelleVoieEtablissement)), ''),
-                ess_text(complementAdresseEtablissement),
-                NULLIF(concat_ws(' ', ess_text(codePostalEtablissement),
-                                 ess_text(libelleCommuneEtablissement)), '')), '') AS address,
+                NULLIF(concat_ws(' ', NULLIF(numeroVoieEtablissement, ''),
+                                 NULLIF(indiceRepetitionEtablissement, ''),
+                                 NULLIF(typeVoieEtablissement, ''),
+                                 NULLIF(libelleVoieEtablissement, '')), ''),
+                NULLIF(complementAdresseEtablissement, ''),
+                NULLIF(concat_ws(' ', NULLIF(codePostalEtablissement, ''),
+                                 NULLIF(libelleCommuneEtablissement, '')), '')), '') AS address,
             ess_number(coordonneeLambertAbscisseEtablissement, {dec}) AS l93_x,
             ess_number(coordonneeLambertOrdonneeEtablissement, {dec}) AS l93_y,
             ess_number(longitude, {dec}) AS wgs_lon,
