@@ -104,3 +104,49 @@ def test_remembered_choice_is_applied_and_previewed(db, tmp_path):
     at.run(timeout=30)
     assert at.session_state["result"] is None
     assert at.selectbox(key="m_kind").value == "urssaf_commune_ape"
+
+
+def test_import_page_with_statistics_and_unknown_headers(tmp_path, monkeypatch):
+    """The import page: the density grid and URSSAF figures, and a file whose columns the
+    user maps by hand, all imported through the page."""
+    from pathlib import Path
+
+    from conftest import build_fixture_geography
+    from ingest_helpers import FIXTURES
+
+    from ess_diag import nomenclatures
+
+    path = tmp_path / "page.duckdb"
+    con = store.connect(path)
+    build_fixture_geography(con)
+    nomenclatures.register(con)
+    con.close()
+    monkeypatch.setenv("ESS_DIAG_DB", str(path))
+    monkeypatch.delenv("ESS_DIAG_ADMIN_PASSWORD", raising=False)
+    odd = write(tmp_path / "emploi.csv", HEADERS + "01002;0111Z;1;3\n")
+    page = str(Path(__file__).resolve().parents[1] / "pages" / "importer.py")
+    at = AppTest.from_file(page, default_timeout=60)
+    at.run()
+    paths = [FIXTURES / "grille_densite_extrait.csv", FIXTURES / "urssaf_commune_ape_extrait.csv"]
+    at.text_area(key="import_paths").set_value("\n".join(str(p) for p in [*paths, odd])).run()
+    assert not at.exception
+    # The unknown file gets the mapping form; the user picks the APE column.
+    kind_box = next(s for s in at.selectbox if s.key and s.key.endswith("_kind"))
+    prefix = kind_box.key[: -len("_kind")]
+    assert kind_box.value == "urssaf_commune_ape"
+    at.selectbox(key=f"{prefix}_urssaf_commune_ape_ape").select("Activité")
+    next(b for b in at.button if b.label == "Utiliser cette correspondance").click()
+    at.run()
+    next(b for b in at.button if b.label == "Confirmer l'import").click()
+    at.run()
+    assert not at.exception
+    assert any("Import enregistré" in s.value for s in at.success), [e.value for e in at.error]
+    labels = " ".join(" ".join(map(str, df.value.iloc[:, 0].tolist())) for df in at.dataframe)
+    assert "Codes de communes fusionnées depuis, rattachés à leur commune nouvelle" in labels
+    con = store.get_connection(path).cursor()
+    assert con.execute("SELECT count(*) FROM density_grid").fetchall() == [(6,)]
+    # 01002 in 2023 is given by both files with the same figures: counted once.
+    assert con.execute(
+        "SELECT jobs FROM private_employment WHERE commune_code = '01002' AND year = 2023"
+    ).fetchall() == [(3.0,)]
+    assert con.execute("SELECT count(*) FROM column_mappings").fetchall() == [(1,)]

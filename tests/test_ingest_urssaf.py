@@ -235,7 +235,9 @@ def test_identical_repeated_line_is_loaded_once(geo_con, tmp_path):
     )
     report = core.run_import(geo_con, [path])
     assert report.status == "committed", report.errors
-    assert (report.rows_read, report.rows_loaded, report.duplicates) == (2, 1, 1)
+    # Both figures of line 3 (2022 and 2023) repeat line 2: the line is set aside.
+    assert (report.rows_read, report.rows_loaded, report.duplicates) == (2, 1, 2)
+    assert report.set_aside[0].reason.startswith("Ligne en double")
     assert geo_con.execute(
         "SELECT year, jobs FROM private_employment ORDER BY year"
     ).fetchall() == [(2022, 28.0), (2023, 30.0)]
@@ -293,3 +295,15 @@ def test_cli_import_then_indicators(geo_con, tmp_path, capsys):
     con = store.connect(db)
     assert snapshot(con) == before
     con.close()
+
+
+def test_two_files_with_different_years(geo_con, tmp_path):
+    """Two yearly files of the same communes are not duplicates of each other."""
+    a = write(tmp_path / "a.csv", "Code commune;APE;Effectifs salariés 2022\n01001;8810A;28\n")
+    b = write(tmp_path / "b.csv", "Code commune;APE;Effectifs salariés 2023\n01001;8810A;30\n")
+    report = core.run_import(geo_con, [a, b])
+    assert report.status == "committed", report.errors
+    assert (report.rows_loaded, report.duplicates) == (2, 0)
+    assert geo_con.execute(
+        "SELECT year, jobs FROM private_employment ORDER BY year"
+    ).fetchall() == [(2022, 28.0), (2023, 30.0)]

@@ -220,7 +220,10 @@ def prepare_private_employment(ctx: ImportContext) -> None:
     con.execute(
         f"CREATE TEMP TABLE {long} AS SELECT *, ess_fr_number(etab_text) AS establishments, "  # noqa: S608
         "ess_fr_number(jobs_text) AS jobs, ess_fr_not_number(etab_text) AS etab_bad, "
-        "ess_fr_not_number(jobs_text) AS jobs_bad FROM (" + " UNION ALL ".join(parts) + ")"
+        "ess_fr_not_number(jobs_text) AS jobs_bad, false AS _dup FROM ("
+        + " UNION ALL ".join(parts)
+        # a year a file does not give is no figure (several files may cover different years)
+        + ") WHERE ess_text(etab_text) IS NOT NULL OR ess_text(jobs_text) IS NOT NULL"
     )
     for measure, text, bad, value in (
         ("etablissements", "etab_text", "etab_bad", "establishments"),
@@ -320,18 +323,27 @@ def prepare_private_employment(ctx: ImportContext) -> None:
             describe_key="'commune ' || a.code_raw || ', APE ' || COALESCE(a.naf, 'vide') "
             "|| ', ' || a.year",
         )
+        # Figures given twice with the same values count once (the first line's); a line
+        # all of whose figures repeat earlier ones is set aside as a duplicate line.
+        con.execute(
+            f"""
+            UPDATE {long} f SET _dup = true
+            FROM (SELECT _file, _row, year, row_number() OVER (PARTITION BY code_raw, naf, year
+                    ORDER BY _file, _row) AS k FROM {subset}) d
+            WHERE d._file = f._file AND d._row = f._row AND d.year = f.year AND d.k > 1
+            """  # noqa: S608
+        )
+        ctx.report.duplicates += int(
+            ctx.scalar(f"SELECT count(*) FROM {long} WHERE _dup")  # noqa: S608
+        )
         con.execute(
             f"""
             UPDATE {lines} c SET _reason = 'Ligne en double (mêmes chiffres qu''une ligne '
                    || 'précédente)', _example = 'code commune = « ' || c.code_raw
                    || ' », APE = « ' || c.ape_text || ' »'
-            FROM (SELECT _file, _row, row_number() OVER (PARTITION BY code_raw, naf
-                    ORDER BY _file, _row) AS k FROM {lines}) d
-            WHERE d._file = c._file AND d._row = c._row AND d.k > 1 AND c._reason IS NULL
+            FROM (SELECT _file, _row FROM {long} GROUP BY ALL HAVING bool_and(_dup)) d
+            WHERE d._file = c._file AND d._row = c._row AND c._reason IS NULL
             """  # noqa: S608
-        )
-        ctx.report.duplicates += int(
-            ctx.scalar(f"SELECT count(*) FROM {lines} WHERE _reason LIKE 'Ligne en double%'")  # noqa: S608
         )
     ctx.collect_set_aside(lines)
     ctx.report.unresolved_communes = sorted(
@@ -353,7 +365,7 @@ def prepare_private_employment(ctx: ImportContext) -> None:
                'urssaf' AS source
         FROM {long} f
         JOIN {lines} l ON l._file = f._file AND l._row = f._row AND l._reason IS NULL
-        WHERE f.establishments IS NOT NULL OR f.jobs IS NOT NULL
+        WHERE (f.establishments IS NOT NULL OR f.jobs IS NOT NULL) AND NOT f._dup
         GROUP BY l.commune_code, f.year, l.naf, l.sector
         """  # noqa: S608
     )
