@@ -740,17 +740,21 @@ class _Cube:
         data = _numpy(
             con,
             f"""
-            WITH {_CIDX}
-            SELECT ci.i, s.year,
-                   coalesce(sum(s.value) FILTER (WHERE s.measure = 'etablissements'), 0) AS e,
-                   coalesce(sum(s.value) FILTER (WHERE s.measure = 'effectifs'), 0) AS j,
-                   coalesce(sum(s.value) FILTER (WHERE s.measure = 'effectifs_femmes'), 0) AS w,
-                   count(*) FILTER (WHERE s.measure = 'effectifs_femmes') > 0 AS hw,
-                   bit_or(1::BIGINT << (list_position(?::VARCHAR[], s.source) - 1)) AS m
-            FROM ess_stats s JOIN ci ON ci.commune_code = s.code
-            WHERE s.level = 'commune' AND s.family IS NULL AND s.sector IS NULL
-              AND s.measure IN ('etablissements', 'effectifs', 'effectifs_femmes')
-            GROUP BY ci.i, s.year
+            WITH {_CIDX}, t AS (
+                SELECT s.code, s.year,
+                       coalesce(sum(s.value) FILTER (WHERE s.measure = 'etablissements'), 0) AS e,
+                       coalesce(sum(s.value) FILTER (WHERE s.measure = 'effectifs'), 0) AS j,
+                       coalesce(sum(s.value) FILTER (WHERE s.measure = 'effectifs_femmes'), 0)
+                           AS w,
+                       count(*) FILTER (WHERE s.measure = 'effectifs_femmes') > 0 AS hw,
+                       bit_or(1::BIGINT << (list_position(?::VARCHAR[], s.source) - 1)) AS m
+                FROM ess_stats s
+                WHERE s.level = 'commune' AND s.family IS NULL AND s.sector IS NULL
+                  AND s.measure IN ('etablissements', 'effectifs', 'effectifs_femmes')
+                GROUP BY s.code, s.year
+            )
+            SELECT ci.i, t.year, t.e, t.j, t.w, t.hw, t.m
+            FROM t JOIN ci ON ci.commune_code = t.code
             """,
             [self.stat_sources[:63]],
         )
@@ -823,9 +827,10 @@ class _Cube:
     def _build_private(self, con) -> dict:
         data = _numpy(
             con,
-            f"WITH {_CIDX} SELECT ci.i, p.year, coalesce(sum(p.jobs), 0) AS j "
-            "FROM private_employment p JOIN ci ON ci.commune_code = p.commune_code "
-            "GROUP BY ALL",
+            # aggregate first, join the (much smaller) result to the commune numbers
+            f"WITH {_CIDX}, p AS (SELECT commune_code, year, coalesce(sum(jobs), 0) AS j "
+            "FROM private_employment GROUP BY ALL) "
+            "SELECT ci.i, p.year, p.j FROM p JOIN ci ON ci.commune_code = p.commune_code",
         )
         ci = _col(data["i"], np.int64, 0)
         years = _col(data["year"], np.int64, 0)
