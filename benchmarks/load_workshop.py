@@ -393,7 +393,11 @@ def main(argv=None) -> int:
         setup_s = time.perf_counter() - started
         proc, port = start_server(db, Path(tmp) / "streamlit.log")
         try:
+            cpu_before = _process_cpu_seconds(proc.pid)
+            wall = time.perf_counter()
             stats = asyncio.run(room(port, code, args.participants, args.duration, args.interval))
+            wall = time.perf_counter() - wall
+            server_cpu = _process_cpu_seconds(proc.pid) - cpu_before
         finally:
             proc.terminate()
             try:
@@ -403,6 +407,16 @@ def main(argv=None) -> int:
         check = check_database(db, session_id, stats.accepted)
 
     result = {
+        # The machine's load during the run: other processes share its cores.
+        "load_average_1min_end": round(os.getloadavg()[0], 2),
+        "cpu_count": os.cpu_count(),
+        # CPU the server itself used (joins, posts, board refreshes): what a dedicated machine
+        # would need, whatever else the machine was doing during the run.
+        "server_cpu_s": round(server_cpu, 1),
+        "server_cpu_share_of_one_core": round(server_cpu / wall, 2),
+        "server_cpu_ms_per_script_run": round(
+            1000 * server_cpu / max(1, len(stats.post_seconds) + len(stats.board_seconds)), 1
+        ),
         "participants": args.participants,
         "joined": stats.joined,
         "duration_s": args.duration,
@@ -439,6 +453,15 @@ def main(argv=None) -> int:
     if args.json:
         args.json.write_text(text, encoding="utf-8")
     return 0 if result["ok"] else 1
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _round(value: float | None) -> float | None:

@@ -33,6 +33,7 @@ __all__ = [
     "hide_chrome",
     "pick_session",
     "current_session",
+    "commune_choices",
 ]
 
 #: st.session_state key of the workshop the facilitator is running (shared by the pages).
@@ -211,36 +212,39 @@ def tally_html(frame: pd.DataFrame, limit: int = 15) -> str:
     return _BOARD_CSS + "<table class='ws-tally'>" + "".join(rows) + "</table>"
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _commune_values(level: str, code: str, year: int | None, version: int):
-    from ess_diag_ui import data
-
-    child = "commune" if "commune" in maps.child_levels(level) else maps.child_levels(level)[0]
-    outlines = data.map_outlines(level, code, child, version)
-    values = {}
-    if len(outlines):
-        figures = data.key_figures_of(child, list(outlines["code"]), year, version)
-        values = dict(zip(figures["code"], figures["ess_share_private_jobs"], strict=True))
-    return outlines, values
+@st.cache_data(show_spinner=False, max_entries=64)
+def _commune_choices(level: str, code: str, version: int) -> list[tuple[str, str]]:
+    del version  # part of the cache key only
+    return workshop.commune_choices(ui.get_con(), level, code)
 
 
-def workshop_map(session: workshop.Session, year: int | None, height: int = 560):
+def commune_choices(level: str, code: str) -> list[tuple[str, str]]:
+    """The territory's communes ``(code, name)`` for a picker (cached until the next import)."""
+    return _commune_choices(level, code, ui.data_version())
+
+
+def workshop_map(session: workshop.Session, year: int | None):
     """The territory's ESS share of private jobs with the workshop's contributions on top.
 
     Returns ``(MapView, counts)``; circles sized by the number of contributions per commune.
+    The choropleth is the dashboard's own map view (same cache, same colours).
     """
-    version = ui.data_version()
+    from ess_diag_ui import data
+
     level, code = session.territory_level, session.territory_code
-    outlines, values = _commune_values(level, code, year, version)
-    view = maps.build_deck(
-        outlines,
-        {
-            k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
-            for k, v in values.items()
-        },
-        indicator=maps.MAP_INDICATORS["ess_share_private_jobs"],
-        parent_outline=maps.load_parent_outline(ui.get_con(), level, code),
-        height=height,
+    children = maps.child_levels(level)
+    child = "commune" if "commune" in children else children[0]
+    view, _figures = data.map_view(
+        level,
+        code,
+        child,
+        "ess_share_private_jobs",
+        year,
+        False,
+        None,
+        None,
+        False,
+        ui.data_version(),
     )
     counts = workshop.commune_counts(ui.get_con(), session.session_id)
     counts = counts.dropna(subset=["lon", "lat"])
@@ -261,7 +265,9 @@ def workshop_map(session: workshop.Session, year: int | None, height: int = 560)
                     + more,
                 }
             )
-        view.deck.layers.append(
+        # A new list: the cached view is never changed in place.
+        view.deck.layers = [
+            *view.deck.layers,
             pdk.Layer(
                 "ScatterplotLayer",
                 id="contributions",
@@ -275,8 +281,8 @@ def workshop_map(session: workshop.Session, year: int | None, height: int = 560)
                 get_line_color=[255, 255, 255, 255],
                 line_width_min_pixels=2,
                 pickable=True,
-            )
-        )
+            ),
+        ]
     return view, counts
 
 

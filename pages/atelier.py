@@ -125,7 +125,7 @@ with tab_board:
 
     live_board()
 
-communes = workshop.commune_choices(con, session.territory_level, session.territory_code)
+communes = ws.commune_choices(session.territory_level, session.territory_code)
 commune_names = dict(communes)
 sector_keys = list(SECTOR_LABELS)
 

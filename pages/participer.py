@@ -100,7 +100,7 @@ view = st.segmented_control(
 )
 
 if view != "Voter":
-    communes = workshop.commune_choices(con, session.territory_level, session.territory_code)
+    communes = ws.commune_choices(session.territory_level, session.territory_code)
     names = dict(communes)
     with st.form("post", clear_on_submit=True):
         category = st.radio(
@@ -154,27 +154,30 @@ else:
             "pistes d'action prioritaires."
         )
         mine = workshop.my_votes(con, sid, pid)
-        frame = workshop.board(con, sid)
-        frame = frame[frame["category"].isin(workshop.VOTABLE_CATEGORIES)]
-        if frame.empty:
+        rows = [
+            r
+            for r in workshop.board_records(con, sid)
+            if r["category"] in workshop.VOTABLE_CATEGORIES
+        ]
+        if not rows:
             st.info("Rien à voter pour l'instant : les besoins et pistes apparaîtront ici.")
             return
-        for row in frame.itertuples(index=False):
-            voted = row.contribution_id in mine
+        for row in rows:
+            voted = row["contribution_id"] in mine
             box = st.container(border=True)
             box.html(
-                f"<div class='ws-vote'><small>{escape(row.category_label)}</small><br>"
-                f"{escape(row.text)}</div>"
+                f"<div class='ws-vote'><small>{escape(row['category_label'])}</small><br>"
+                f"{escape(row['text'])}</div>"
             )
             label = "✓ Vous avez voté — retirer" if voted else "Voter"
             box.button(
                 label,
-                key=f"vote_{row.contribution_id}",
+                key=f"vote_{row['contribution_id']}",
                 disabled=not voted and left == 0,
                 type="secondary" if voted else "primary",
                 width="stretch",
                 on_click=_toggle_vote,
-                args=(row.contribution_id, voted),
+                args=(row["contribution_id"], voted),
             )
 
     votes()

@@ -144,7 +144,7 @@ def slide_map() -> None:
         "cercles rouges : contributions rattachées à une commune</div>"
     )
     try:
-        view, counts = ws.workshop_map(session, year, height=640)
+        view, counts = ws.workshop_map(session, year)
     except Exception as exc:  # a map failure must not stop the workshop
         st.warning(f"Carte indisponible : {exc}")
         return

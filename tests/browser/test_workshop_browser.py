@@ -91,8 +91,10 @@ def test_projection_screens(page, workshop_app):
         page.get_by_role("button", name="Suivant").click()
         page.get_by_text(f"{screen} / 10", exact=False).wait_for(timeout=60_000)
         wait_idle(page)
+        if screen in (5, 6, 7):  # plotly draws after the script run ends
+            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
         if screen == 8:  # the map: deck.gl draws into a canvas
-            page.locator("canvas").first.wait_for(timeout=60_000)
+            page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=90_000)
             page.wait_for_timeout(2_000)
         shot(page, f"workshop_projection_{screen}", full_page=False)
 
