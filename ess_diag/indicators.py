@@ -52,7 +52,7 @@ import os
 import shutil
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -152,7 +152,6 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "sector_diversity",
 )
 
-_MEASURES = ("etablissements", "effectifs", "effectifs_femmes")
 
 # Reasons shown when a figure is not available (French, for the user).
 _R_NO_YEAR = "Aucune année de statistiques n'est chargée."
@@ -1286,21 +1285,6 @@ def _flat(row: dict) -> dict:
         "population": t["population"],
         **{k: row[k] for k in KEY_FIGURE_COLUMNS[4:]},
     }
-
-
-def _frame(rows: Iterable[dict]) -> pd.DataFrame:
-    import pandas as pd
-
-    columns = list(KEY_FIGURE_COLUMNS) + list(EXTRA_COLUMNS)
-    df = pd.DataFrame([{**_flat(r), **r.get("extra", {})} for r in rows], columns=columns)
-    for col in EXTRA_COLUMNS:
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-    df["population"] = df["population"].astype("Int64")
-    df["year"] = df["year"].astype("Int64")
-    df["ess_establishments"] = df["ess_establishments"].astype("Int64")
-    for col in KEY_FIGURE_COLUMNS[6:12]:
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-    return df
 
 
 def compute_all(
