@@ -113,6 +113,14 @@ def plotly_config(chart: Chart) -> dict:
     }
 
 
+#: Shares are drawn in percent (0–100) with a French " %" suffix: d3's ".0%" writes "20%".
+_PCT_AXIS = {"ticksuffix": "\u202f%", "tickformat": ",.0f"}
+
+
+def _pct(value: float) -> float:
+    return 100.0 * float(value)
+
+
 def _jobs_text(value) -> str:
     return formatting.fmt_int(value)
 
@@ -229,7 +237,7 @@ def comparison_chart(doc: dict, key: str = "ess_share_private_jobs") -> Chart:
     usable = usable[::-1]
     fig = go.Figure(
         go.Bar(
-            x=[r["value"] for r in usable],
+            x=[_pct(r["value"]) if kind == "share" else r["value"] for r in usable],
             y=[_short_name(r["name"], r["level"]) for r in usable],
             orientation="h",
             marker_color=[HIGHLIGHT_COLOR if r is rows[0] else REFERENCE_COLOR for r in usable],
@@ -240,9 +248,8 @@ def comparison_chart(doc: dict, key: str = "ess_share_private_jobs") -> Chart:
         )
     )
     base_layout(fig, height=110 + 55 * len(usable))
-    fig.update_xaxes(
-        tickformat=".0%" if kind == "share" else ",.0f", rangemode="tozero", title_text=None
-    )
+    fig.update_xaxes(rangemode="tozero", title_text=None)
+    fig.update_xaxes(**(_PCT_AXIS if kind == "share" else {"tickformat": ",.0f"}))
     fig.update_layout(margin={"r": 90})
     return Chart(f"comparaison_{key}", label, fig, frame)
 
@@ -344,12 +351,12 @@ def sector_share_chart(by_sector: dict) -> Chart:
     rows.sort(key=lambda r: -r["ess_share_in_sector"])
     fig = _hbar(
         [r["label"] for r in rows],
-        [r["ess_share_in_sector"] for r in rows],
+        [_pct(r["ess_share_in_sector"]) for r in rows],
         [formatting.fmt_pct(r["ess_share_in_sector"]) for r in rows],
         ESS_COLOR,
         "<b>%{y}</b><br>%{text} des emplois privés du secteur<extra></extra>",
     )
-    fig.update_xaxes(title_text="part de l'ESS", tickformat=".0%", range=[0, 1.12])
+    fig.update_xaxes(title_text="part de l'ESS", range=[0, 112], **_PCT_AXIS)
     return Chart("secteurs_part_ess", title, fig, frame)
 
 
@@ -357,7 +364,7 @@ def specialisation_chart(by_sector: dict) -> Chart:
     """Location quotients: > 1 means the sector weighs more here than in the reference."""
     frame = _sector_frame(by_sector)
     ref = (by_sector.get("reference") or {}).get("name", "la référence")
-    title = f"Spécialisation de l'ESS par rapport à {ref}"
+    title = f"Spécialisation de l'ESS (référence : {ref})"
     rows = [r for r in by_sector.get("rows") or [] if not _is_missing(r["location_quotient"])]
     rows = [r for r in rows if r["jobs"]]
     if not rows:
@@ -367,16 +374,22 @@ def specialisation_chart(by_sector: dict) -> Chart:
         return Chart("secteurs_specialisation", title, None, frame, reason)
     rows.sort(key=lambda r: -r["location_quotient"])
     colors = [ESS_COLOR if r["location_quotient"] >= 1 else NON_ESS_COLOR for r in rows]
+    # Bars start at 1 (as in the reference) and go right (more) or left (less).
     fig = _hbar(
         [r["label"] for r in rows],
-        [r["location_quotient"] for r in rows],
+        [r["location_quotient"] - 1 for r in rows],
         [formatting.fmt_num(r["location_quotient"], 2) for r in rows],
         colors,
         "<b>%{y}</b><br>indice %{text}<extra></extra>",
     )
-    fig.add_vline(x=1, line_dash="dash", line_color=_TEXT_COLOR, line_width=2)
+    fig.update_traces(base=1)
+    fig.add_vline(x=1, line_color=_TEXT_COLOR, line_width=2)
+    lows = [r["location_quotient"] for r in rows]
+    pad = max(0.15, (max(lows) - min(lows)) * 0.15)
     fig.update_xaxes(
-        title_text="indice de spécialisation (1 = comme la référence)", rangemode="tozero"
+        title_text="indice de spécialisation (1 = comme la référence)",
+        range=[max(0.0, min(min(lows), 1) - pad), max(max(lows), 1) + pad],
+        tickformat=",.1f",
     )
     return Chart("secteurs_specialisation", title, fig, frame)
 
@@ -416,7 +429,7 @@ def rural_chart(rural: dict) -> Chart:
     fig = go.Figure(
         go.Bar(
             x=[n for n, _ in usable],
-            y=[v for _, v in usable],
+            y=[_pct(v) for _, v in usable],
             marker_color=["#009E73" if n.endswith("rurales") else "#56B4E9" for n, _ in usable],
             text=[formatting.fmt_pct(v) for _, v in usable],
             textposition="outside",
@@ -427,7 +440,7 @@ def rural_chart(rural: dict) -> Chart:
     )
     base_layout(fig, height=380)
     top = max(v for _, v in usable)
-    fig.update_yaxes(tickformat=".0%", range=[0, max(top * 1.25, 0.05)], title_text="part de l'ESS")
+    fig.update_yaxes(range=[0, max(_pct(top) * 1.25, 5)], title_text="part de l'ESS", **_PCT_AXIS)
     return Chart("ruralite", title, fig, frame)
 
 

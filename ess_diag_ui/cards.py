@@ -92,11 +92,15 @@ def key_figure_cards(doc: dict) -> None:
     cols = st.columns(len(cards))
     for col, card in zip(cols, cards, strict=True):
         with col.container(border=True):
-            st.metric(card["label"], card["value"], help=card["help"])
+            # No help icon: it would truncate the label in a fifth of the page; the
+            # definitions are listed under the cards instead.
+            st.metric(card["label"], card["value"])
             for line in card["comparisons"]:
                 st.caption(escape(line))
             if card["reason"]:
                 st.caption(escape(card["reason"]))
+    with st.expander("Définitions de ces chiffres"):
+        st.markdown("\n".join(f"- **{escape(c['label'])}** : {escape(c['help'])}" for c in cards))
 
 
 def legend(title: str, items: Sequence, *, shape: str = "square") -> None:

@@ -41,7 +41,7 @@ def download_data(
     The files are generated only when a button is clicked (a callable as ``data``): an XLSX of
     40 000 actors takes seconds and must not slow down every rerun of the page.
     """
-    cols = st.columns([1, 1, 4]) if xlsx else st.columns([1, 5])
+    cols = st.columns([1, 1, 3]) if xlsx else [st]
     cols[0].download_button(
         f"{label} (CSV)",
         functools.partial(csv_bytes, frame),

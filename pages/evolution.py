@@ -76,8 +76,8 @@ r1.metric(
 )
 r1.caption(
     f"{fmt_int(res['sectors_present'])} secteurs présents sur {fmt_int(res['sectors_total'])}. "
-    "1 : emplois également répartis entre tous les secteurs ; proche de 0 : concentrés dans un "
-    "seul."
+    "Indice 1 : emplois également répartis entre tous les secteurs ; proche de 0 : concentrés "
+    "dans un seul."
 )
 r2.metric(
     "Part des 5 premiers employeurs",

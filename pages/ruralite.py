@@ -29,7 +29,7 @@ c1.metric("Communes rurales", fmt_int(rural["rural_communes"]), border=True)
 c2.metric("Communes urbaines", fmt_int(rural["urban_communes"]), border=True)
 c3.metric("Population rurale", fmt_pct(rural["rural_population_share"]), border=True)
 c4.metric(
-    "Emplois de l'ESS en commune rurale",
+    "Emplois ESS en rural",
     fmt_pct(rural["share_ess_jobs_rural"]),
     help=rural["notes"].get("share_ess_jobs_rural"),
     border=True,

@@ -34,13 +34,11 @@ cards.jobs_source_caption(doc)
 st.subheader("Ce qui ressort")
 st.markdown("\n".join(f"- {escape(line)}" for line in summary.summarize(doc)))
 
-left, right = st.columns(2)
-with left:
-    downloads.show_chart(
-        figures.family_chart(doc["by_family"], doc["jobs_source"]), territory_suffix=code
-    )
-with right:
-    downloads.show_chart(figures.comparison_chart(doc), territory_suffix=code)
+# One chart per row: long French labels and a projector need the whole width.
+downloads.show_chart(
+    figures.family_chart(doc["by_family"], doc["jobs_source"]), territory_suffix=code
+)
+downloads.show_chart(figures.comparison_chart(doc), territory_suffix=code)
 
 st.subheader("Comparaison avec des territoires semblables")
 similar = doc["comparisons"]["similar"]

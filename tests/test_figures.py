@@ -64,10 +64,12 @@ def test_comparison_chart_highlights_territory(ain):
     chart = figures.comparison_chart(ain)
     bar = chart.figure.data[0]
     values = dict(zip(bar.y, bar.x, strict=True))
-    assert values["Ain (dép.)"] == pytest.approx(0.2)
+    # Drawn in percent (French " %" ticks), labelled with the formatted share.
+    assert values["Ain (dép.)"] == pytest.approx(20.0)
     assert values["Auvergne-Rhône-Alpes (région)"] == pytest.approx(
-        ain["comparisons"]["parents"][0]["ess_share_private_jobs"]
+        100 * ain["comparisons"]["parents"][0]["ess_share_private_jobs"]
     )
+    assert chart.figure.layout.xaxis.ticksuffix == f"{NBSP}%"
     colours = dict(zip(bar.y, bar.marker.color, strict=True))
     assert colours["Ain (dép.)"] == figures.HIGHLIGHT_COLOR
     assert colours["France"] == figures.REFERENCE_COLOR
@@ -90,20 +92,29 @@ def test_sector_charts(ain):
     share = figures.sector_share_chart(ain["by_sector"])
     rows = {r["label"]: r["ess_share_in_sector"] for r in ain["by_sector"]["rows"]}
     got = dict(zip(share.figure.data[0].y, share.figure.data[0].x, strict=True))
-    assert got == {k: v for k, v in rows.items() if k in got}
+    assert got == pytest.approx({k: 100 * v for k, v in rows.items() if k in got})
     assert all(v is not None for v in got.values())
     spec = figures.specialisation_chart(ain["by_sector"])
-    assert spec.title == "Spécialisation de l'ESS par rapport à France"
+    assert spec.title == "Spécialisation de l'ESS (référence : France)"
+    bar = spec.figure.data[0]
+    lqs = {r["label"]: r["location_quotient"] for r in ain["by_sector"]["rows"]}
+    # Bars start at 1: base 1, length lq − 1.
+    assert bar.base == 1
+    assert {y: x + 1 for y, x in zip(bar.y, bar.x, strict=True)} == pytest.approx(
+        {y: lqs[y] for y in bar.y}
+    )
 
 
 def test_rural_and_evolution_charts(ain):
     rural = figures.rural_chart(ain["rural"])
     bar = rural.figure.data[0]
     assert list(bar.x) == ["Communes rurales", "Communes urbaines"]
-    assert list(bar.y) == [
-        ain["rural"]["ess_share_private_jobs_rural"],
-        ain["rural"]["ess_share_private_jobs_urban"],
-    ]
+    assert list(bar.y) == pytest.approx(
+        [
+            100 * ain["rural"]["ess_share_private_jobs_rural"],
+            100 * ain["rural"]["ess_share_private_jobs_urban"],
+        ]
+    )
     index = figures.index_chart(ain["evolution"])
     ess = index.figure.data[0]
     assert list(ess.x) == [2021, 2022, 2023]
