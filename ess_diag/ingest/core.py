@@ -1037,6 +1037,14 @@ def run_import(
         report.errors.append(str(exc))
         report.status = "rejected"
         return report
+    except duckdb.Error as exc:  # rolled back by store.transaction: the database is unchanged
+        report.errors.append(
+            "L'import a échoué et n'a rien modifié : "
+            + (str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
+        )
+        report.status = "rejected"
+        report.import_id = None
+        return report
     finally:
         con.execute("RESET preserve_insertion_order")
         for t in threads:
