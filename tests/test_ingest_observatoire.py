@@ -242,3 +242,31 @@ def test_rows_that_do_not_belong_are_set_aside(geo_con, tmp_path):
     assert _stats(geo_con) == [
         ("commune", "01001", 2023, None, None, "effectifs", 35.0, "observatoire")
     ]
+
+
+def test_two_files_with_different_year_columns(geo_con, tmp_path):
+    a = write(
+        tmp_path / "a.csv", "Niveau;Code;Indicateur;2020;2021\nEPCI;200000001;Effectifs;40;42\n"
+    )
+    b = write(tmp_path / "b.csv", "Niveau;Code;Indicateur;2022\nEPCI;200000001;Effectifs;44\n")
+    report = core.run_import(geo_con, [a, b])
+    assert report.status == "committed", report.errors
+    assert (report.rows_set_aside, report.warnings) == (0, [])
+    assert [r[2:7] for r in _stats(geo_con)] == [
+        (y, None, None, "effectifs", v) for y, v in ((2020, 40.0), (2021, 42.0), (2022, 44.0))
+    ]
+
+
+def test_identical_figure_in_two_lines_counts_once(geo_con, tmp_path):
+    path = write(
+        tmp_path / "obs.csv",
+        "Niveau;Code;Indicateur;2021;2022\nEPCI;200000001;Effectifs;42;44\n"
+        "EPCI;200000001;Effectifs;42;44\n",
+    )
+    report = core.run_import(geo_con, [path])
+    assert report.status == "committed", report.errors
+    assert (report.rows_loaded, report.rows_set_aside, report.duplicates) == (1, 1, 2)
+    assert [r[2:7] for r in _stats(geo_con)] == [
+        (2021, None, None, "effectifs", 42.0),
+        (2022, None, None, "effectifs", 44.0),
+    ]

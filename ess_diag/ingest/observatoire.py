@@ -403,6 +403,17 @@ def _header_case(ctx: ImportContext, kind: str, canonical: str) -> str:
     return f"CASE _file {whens} END"
 
 
+def _in_files(ctx: ImportContext, kind: str, canonical: str) -> str:
+    """SQL condition: the row comes from a file that has column ``canonical`` (files of one
+    import may give different years or measures)."""
+    idx = [
+        i
+        for i, s in enumerate(ctx._staged)  # noqa: SLF001
+        if s.report.format == kind and canonical in s.report.mapping
+    ]
+    return f"_file IN ({', '.join(str(i) for i in idx)})" if idx else "false"
+
+
 def _long_builder(ctx: ImportContext, view: str, kind: str) -> str:
     return f"""
         SELECT _file, _row, {territory_sql()},
@@ -428,7 +439,7 @@ def measures_builder(ctx: ImportContext, view: str, kind: str, champ: str = "NUL
                {champ} AS champ_text,
                {_q(m)} AS measure_text, {m} AS value_text,
                {_header_case(ctx, kind, m)} AS value_col
-        FROM {view}
+        FROM {view} WHERE {_in_files(ctx, kind, m)}
         """  # noqa: S608
         for m in present
     ]
@@ -454,7 +465,7 @@ def _years_builder(ctx: ImportContext, view: str, kind: str) -> str:
                NULL::VARCHAR AS champ_text,
                ess_text(indicateur) AS measure_text, {c} AS value_text,
                {_header_case(ctx, kind, c)} AS value_col
-        FROM {view}
+        FROM {view} WHERE {_in_files(ctx, kind, c)}
         """  # noqa: S608
         for c in present
     ]
@@ -676,9 +687,11 @@ def _load_long(ctx: ImportContext, long: str) -> None:
                                AND t.code = c.code_raw
         """  # noqa: S608
     )
+    given = ctx.temp_name("stats_given")
+    con.execute(f"CREATE TEMP VIEW {given} AS SELECT * FROM {checked} WHERE value IS NOT NULL")  # noqa: S608
     dup = refuse_conflicts(
         ctx,
-        checked,
+        given,
         ("level", "code_raw", "year", "champ_text", "family_norm", "sector_norm", "measure"),
         ("value",),
         describe_key="a.level || ' ' || a.code_raw || ', ' || a.year || ', ' || a.measure"
@@ -689,12 +702,12 @@ def _load_long(ctx: ImportContext, long: str) -> None:
             f"""
             UPDATE {checked} c SET _reason = 'Ligne en double (mêmes chiffres qu''une ligne '
                    || 'précédente)'
-            FROM (SELECT _file, _row, measure, row_number() OVER (
+            FROM (SELECT _file, _row, measure, year, row_number() OVER (
                     PARTITION BY level, code_raw, year, champ_text, family_norm, sector_norm,
                                  measure ORDER BY _file, _row) AS k
                   FROM {checked} WHERE _reason IS NULL) d
             WHERE d._file = c._file AND d._row = c._row AND d.measure IS NOT DISTINCT FROM
-                  c.measure AND d.k > 1
+                  c.measure AND d.year IS NOT DISTINCT FROM c.year AND d.k > 1
             """  # noqa: S608
         )
         ctx.report.duplicates += dup
