@@ -11,7 +11,7 @@ from conftest import build_fixture_geography
 from streamlit.testing.v1 import AppTest
 
 from ess_diag import indicators, store
-from ess_diag.formatting import fmt_int, fmt_pct
+from ess_diag.formatting import escape, fmt_int, fmt_pct
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD_PAGES = [
@@ -113,3 +113,73 @@ def test_overview_empty_territory_says_what_to_import(db):
     assert not at.exception
     # 01002 has no ESS rows but the département is covered: statistics say 0, shown as 0.
     assert _metrics(at)["Emplois"] == "0"
+
+
+def _charts(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_sectors_page_equals_indicators(db, expected):
+    doc = expected[("departement", "01")]
+    at = run_page("pages/secteurs.py", ("departement", "01"))
+    assert not at.exception
+    jobs_chart = _charts(at)[0]["data"][0]
+    shown = dict(zip(jobs_chart["y"], jobs_chart["x"], strict=True))
+    assert shown == {r["label"]: r["jobs"] for r in doc["by_sector"]["rows"] if r["jobs"]}
+
+
+def test_rurality_page_equals_indicators(db, expected):
+    rural = expected[("departement", "01")]["rural"]
+    at = run_page("pages/ruralite.py", ("departement", "01"))
+    assert not at.exception
+    metrics = _metrics(at)
+    assert metrics["Communes rurales"] == fmt_int(rural["rural_communes"]) == "2"
+    assert metrics["Communes urbaines"] == fmt_int(rural["urban_communes"]) == "2"
+    assert metrics["Emplois ESS en rural"] == fmt_pct(rural["share_ess_jobs_rural"])
+    bars = _charts(at)[0]["data"][0]
+    assert bars["text"] == [
+        fmt_pct(rural["ess_share_private_jobs_rural"]),
+        fmt_pct(rural["ess_share_private_jobs_urban"]),
+    ]
+    # Markdown text is HTML-escaped (entities render as the characters themselves).
+    assert any(escape(rural["definition_label"]) in m.value for m in at.info)
+
+
+def test_evolution_page_equals_indicators(db, expected):
+    evo = expected[("departement", "01")]["evolution"]
+    at = run_page("pages/evolution.py", ("departement", "01"))
+    assert not at.exception
+    index = _charts(at)[0]["data"][0]
+    assert index["x"] == [r["year"] for r in evo["series"]]
+    assert index["y"] == pytest.approx([r["ess_index"] for r in evo["series"]])
+    assert _metrics(at)["Emplois de l'ESS, 2021 → 2023"] == "+2,2\u202f%"
+
+
+def test_map_page_values_equal_indicators(db):
+    at = run_page("pages/carte.py", ("departement", "01"))
+    assert not at.exception
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert spec["mapStyle"] == "__MAP_STYLE__"  # no basemap fetched
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    tips = sorted(f["properties"]["tip"] for f in layers["territoires"]["data"]["features"])
+    con = store.get_connection(db)
+    figures = indicators.compute_all(con, "epci", 2023, within=("departement", "01"))
+    expected_tips = sorted(
+        f"{row.name} ({row.code})\nPart de l'ESS dans l'emploi privé : "
+        f"{fmt_pct(row.ess_share_private_jobs)}"
+        for row in figures.itertuples()
+    )
+    assert tips == expected_tips
+    names = [p["tip"].split("\n")[0] for p in layers["acteurs"]["data"]]
+    # Employers only by default; the hostile name is kept as text (tooltips use innerText).
+    assert "<img src=x onerror=alert(1)>" in names
+
+
+def test_actors_page_lists_and_masks(db):
+    at = run_page("pages/acteurs.py", ("departement", "01"))
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["identifiant"].tolist() == ["A3a", "A3b", "A1", "A2", "A4"]
+    assert table.loc[table["identifiant"] == "A2", "nom"].item() == "<img src=x onerror=alert(1)>"
+    lyon = run_page("pages/acteurs.py", ("commune", "69123")).dataframe[0].value
+    assert lyon["nom"].tolist() == ["diffusion partielle"]
