@@ -237,3 +237,16 @@ def test_real_grid(real_data, national_db, tmp_path):
         assert estimated <= 10
     finally:
         con.close()
+
+
+def test_note_under_the_table_is_set_aside(geo_con, tmp_path):
+    path = write(
+        tmp_path / "g.csv",
+        HEADER + "01001;A;6;x;832;;;;;;;\nSource : Insee, grille communale de densité;;;;;;;;;;;\n",
+    )
+    report = core.run_import(geo_con, [path])
+    assert report.status == "committed", report.errors
+    assert [(s.reason, s.rows) for s in report.set_aside] == [
+        ("Ligne sans niveau de densité (note, titre ou ligne vide)", [3])
+    ]
+    assert report.unresolved_communes == []

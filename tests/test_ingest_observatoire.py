@@ -270,3 +270,20 @@ def test_identical_figure_in_two_lines_counts_once(geo_con, tmp_path):
         (2021, None, None, "effectifs", 42.0),
         (2022, None, None, "effectifs", 44.0),
     ]
+
+
+def test_cress_workbook_with_title_rows_and_notes(geo_con):
+    """An observatory workbook as published: title rows, a note below the table, secrets."""
+    report = core.run_import(geo_con, [FIXTURES / "observatoire_cress_communes.xlsx"])
+    assert report.status == "committed", report.errors
+    f = report.files[0]
+    assert (f.format, f.container, f.header_row) == ("observatoire_mesures", "xlsx", 4)
+    # The note under the table carries no figure: set aside, said so.
+    assert [(a.reason, a.rows) for a in report.set_aside] == [
+        ("Ligne sans chiffre (note, titre ou ligne vide)", [9])
+    ]
+    assert _stats(geo_con, "family IS NULL AND sector IS NULL AND measure = 'effectifs'") == [
+        ("commune", c, 2023, None, None, "effectifs", v, "observatoire")
+        for c, v in (("01001", 35.0), ("01004", 100.0), ("01005", 10.0))
+    ]
+    assert any("secret statistique" in w and "ligne 7" in w for w in report.warnings)

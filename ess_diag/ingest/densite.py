@@ -84,7 +84,8 @@ def prepare(ctx: ImportContext) -> None:
     refuse_rows(
         ctx,
         checked,
-        "code IS NOT NULL AND (dens_num IS NULL OR dens_num NOT IN (1, 2, 3, 4, 5, 6, 7))",
+        "code IS NOT NULL AND (dens_num IS NULL OR dens_num NOT IN (1, 2, 3, 4, 5, 6, 7)) "
+        "AND NOT (dens_text IS NULL AND pop_text IS NULL)",
         canonical="DENS",
         value="COALESCE(dens_text, 'vide')",
         problem="niveau de densité « {value} » hors de la grille (un entier de 1 à 7 est attendu)",
@@ -118,7 +119,9 @@ def prepare(ctx: ImportContext) -> None:
         f"""
         CREATE TEMP TABLE {placed} AS
         SELECT c.*, a.commune_code, a.kind,
-               CASE WHEN c.code IS NULL THEN 'Code commune absent'
+               CASE WHEN c.dens_text IS NULL AND c.pop_text IS NULL
+                      THEN 'Ligne sans niveau de densité (note, titre ou ligne vide)'
+                    WHEN c.code IS NULL THEN 'Code commune absent'
                     WHEN a.commune_code IS NULL
                       THEN 'Code commune inconnu du référentiel (commune disparue ou erronée)'
                     WHEN row_number() OVER (PARTITION BY c.code ORDER BY c._file, c._row) > 1
@@ -139,7 +142,8 @@ def prepare(ctx: ImportContext) -> None:
             c
             for (c,) in ctx.sql(
                 f"SELECT DISTINCT code FROM {placed} "  # noqa: S608
-                "WHERE code IS NOT NULL AND commune_code IS NULL"
+                "WHERE code IS NOT NULL AND commune_code IS NULL "
+                "AND NOT (dens_text IS NULL AND pop_text IS NULL)"
             )
         }
     )

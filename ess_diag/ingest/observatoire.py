@@ -581,9 +581,11 @@ def _load_long(ctx: ImportContext, long: str) -> None:
     refuse_rows(
         ctx,
         long,
-        f"year_text IS NULL OR NOT regexp_full_match(year_text, '[0-9]{{4}}(\\.0)?') "
+        # (a line without any figure — a note under the table — is set aside below instead)
+        f"ess_text(value_text) IS NOT NULL AND (year_text IS NULL "
+        f"OR NOT regexp_full_match(year_text, '[0-9]{{4}}(\\.0)?') "
         f"OR TRY_CAST(TRY_CAST(year_text AS DOUBLE) AS INTEGER) NOT BETWEEN {YEAR_MIN} AND "
-        f"{YEAR_MAX}",
+        f"{YEAR_MAX})",
         canonical=None,
         column_sql="year_col",
         value="COALESCE(year_text, 'vide')",
@@ -647,6 +649,8 @@ def _load_long(ctx: ImportContext, long: str) -> None:
             CASE WHEN c.level = 'commune' THEN a.commune_code
                  WHEN t.code IS NOT NULL THEN t.code END AS code,
             CASE
+              WHEN ess_text(c.value_text) IS NULL AND c.year IS NULL
+                THEN 'Ligne sans chiffre (note, titre ou ligne vide)'
               WHEN c.level IS NULL AND c.level_text IS NULL
                 THEN 'Niveau de territoire absent (un code à 2 ou 3 caractères peut être un '
                      || 'département ou une région : ajoutez une colonne Niveau)'
