@@ -34,6 +34,7 @@ __all__ = [
     "pick_session",
     "current_session",
     "commune_choices",
+    "session_label",
 ]
 
 #: st.session_state key of the workshop the facilitator is running (shared by the pages).
@@ -323,7 +324,7 @@ def pick_session(label: str = "Atelier") -> workshop.Session | None:
         label,
         ids,
         index=ids.index(current.session_id) if current and current.session_id in ids else 0,
-        format_func=lambda i: _session_label(by_id[i]),
+        format_func=lambda i: session_label(by_id[i]),
         key="pick_atelier",
     )
     if chosen != st.session_state.get(SESSION_KEY) and "atelier" in st.query_params:
@@ -332,7 +333,8 @@ def pick_session(label: str = "Atelier") -> workshop.Session | None:
     return by_id[chosen]
 
 
-def _session_label(s: workshop.Session) -> str:
+def session_label(s: workshop.Session) -> str:
+    """``'Titre — Territoire — 23 novembre 2026 (code ACD347)'`` for a picker."""
     from ess_diag.formatting import fmt_date
 
     when = fmt_date(s.session_date) if s.session_date else fmt_date(s.created_at)

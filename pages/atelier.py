@@ -38,8 +38,8 @@ current = st.session_state.get(ws.SESSION_KEY)
 choice = st.selectbox(
     "Atelier",
     [*ids, NEW],
-    index=ids.index(current) if current in ids else (0 if ids else 0),
-    format_func=lambda i: "➕ Nouvel atelier…" if i == NEW else ws._session_label(by_id[i]),
+    index=ids.index(current) if current in ids else 0,
+    format_func=lambda i: "➕ Nouvel atelier…" if i == NEW else ws.session_label(by_id[i]),
     key="atelier_choice",
 )
 

@@ -141,10 +141,12 @@ def test_participant_phone(browser, workshop_app):
         pg.get_by_text("Merci ! Votre contribution est au tableau.").wait_for(timeout=30_000)
         shot(pg, "workshop_phone_3_sent", full_page=False)
 
-        pg.get_by_role("tab", name="Voter").click()
+        pg.locator("[data-testid='stButtonGroup'] button", has_text="Voter").click()
         pg.get_by_text("Il vous reste 5 votes").wait_for(timeout=30_000)
         pg.get_by_role("button", name="Voter").first.click()
         pg.get_by_text("Il vous reste 4 votes").wait_for(timeout=30_000)
+        pg.get_by_role("button", name="✓ Vous avez voté — retirer").wait_for(timeout=30_000)
+        wait_idle(pg)
         pg.get_by_text(EVIL).first.wait_for()
         _no_raw_html(pg)
         shot(pg, "workshop_phone_4_vote", full_page=False)
