@@ -36,8 +36,16 @@ def _canvas_is_drawn(pg, selector: str) -> bool:
     return high - low > 40
 
 
-@pytest.mark.parametrize("territory", TERRITORIES, ids=lambda t: f"{t[0]}-{t[1]}")
-@pytest.mark.parametrize("path", list(PAGES))
+#: Every page for the département; the pages whose content changes most with the level
+#: (map, overview, series) for the EPCI too — keeps the suite to a few minutes.
+CASES = [(path, TERRITORIES[0]) for path in PAGES] + [
+    (path, TERRITORIES[1]) for path in ("vue_ensemble", "carte", "evolution", "acteurs")
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "territory"), CASES, ids=lambda v: v if isinstance(v, str) else "-".join(v)
+)
 def test_page_draws(page, app_url, path, territory):
     level, code = territory
     open_page(page, app_url, path, niveau=level, code=code)
@@ -82,11 +90,9 @@ def test_map_tooltip_and_legend(page, app_url):
 def test_territory_change_keeps_page(page, app_url):
     """Choosing another territory in the sidebar re-renders the same page for it."""
     open_page(page, app_url, "secteurs", niveau="departement", code="01")
-    page.get_by_label("Rechercher un territoire").fill("Rhône")
-    page.keyboard.press("Enter")
-    wait_idle(page)
-    page.get_by_text("Choisir…").first.click()
-    page.get_by_role("option", name="Département — Rhône (69)").click()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_label("Département").first.click()
+    page.get_by_role("option", name="Rhône (69)").click()
     wait_idle(page)
     assert "secteurs" in page.url
     assert page.get_by_text("Département Rhône (69)").count() >= 1
