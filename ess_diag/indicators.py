@@ -295,17 +295,24 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 4
 _MEMO_SIZE = 20_000
 
-# Metadata only (no table scan): the database path, data_version/demo, row counts.
-_FINGERPRINT_SQL = """
-SELECT 'path', path FROM duckdb_databases() WHERE database_name = current_database()
-UNION ALL
-SELECT 'rows:' || table_name, CAST(estimated_size AS VARCHAR) FROM duckdb_tables()
-WHERE database_name = current_database() AND schema_name = 'main'
-  AND table_name IN ('ess_stats', 'private_employment', 'actors', 'density_grid',
-                     'territory_communes', 'territories', 'unites_legales')
-UNION ALL
-SELECT 'meta:' || key, value FROM meta WHERE key IN ('data_version', 'demo')
-"""
+# Cheap to read (row counts come from table metadata): the database path, data_version/demo,
+# and the exact row count of each table the figures read — a deletion is seen too.
+_FINGERPRINT_TABLES = (
+    "ess_stats",
+    "private_employment",
+    "actors",
+    "density_grid",
+    "territory_communes",
+    "territories",
+    "unites_legales",
+)
+_FINGERPRINT_SQL = (
+    "SELECT 'path', path FROM duckdb_databases() WHERE database_name = current_database()\n"
+    + "".join(
+        f"UNION ALL SELECT 'rows:{t}', count(*)::VARCHAR FROM {t}\n" for t in _FINGERPRINT_TABLES
+    )
+    + "UNION ALL SELECT 'meta:' || key, value FROM meta WHERE key IN ('data_version', 'demo')"
+)
 
 _SECTOR_KEYS: tuple[str, ...] = tuple(s.key for s in nomenclatures.SECTORS)
 _FAMILY_KEYS: tuple[str, ...] = tuple(nomenclatures.FAMILIES)

@@ -813,6 +813,8 @@ def test_cache_follows_data_changes_and_survives_on_disk(tmp_path):
         "source) VALUES ('01004', 2023, 'sante', 1, 100, 'x')"
     )
     assert ind.key_figures(db, "epci", "200000002")["private_jobs"] == 1400.0
+    db.execute("DELETE FROM private_employment WHERE source = 'x'")
+    assert ind.key_figures(db, "epci", "200000002")["private_jobs"] == 1300.0
     db.close()
 
 
