@@ -664,3 +664,25 @@ def test_real_unites_legales_file(geo_con):
         "societe_commerciale": 796,
     }
     assert report.counts["unites_legales_par_famille"] == families
+
+
+def test_unites_legales_duplicate_and_invalid_siren(db, tmp_path):
+    lines = _lines(UL)
+    path = tmp_path / "ul.csv"
+    path.write_text("".join(lines + [lines[1], lines[1].replace("100000001", "12A", 1)]))
+    report = run_import(db, [path])
+    assert report.status == "committed", report.errors
+    assert [(s.reason, s.rows, s.column, s.example) for s in report.set_aside] == [
+        (
+            "SIREN en double dans l'import (première ligne gardée)",
+            [13],
+            "siren",
+            "siren = « 100000001 »",
+        ),
+        ("SIREN invalide (9 chiffres attendus)", [14], "siren", "siren = « 12A »"),
+    ]
+    assert report.duplicates == 1
+    assert report.rows_loaded == 11
+    assert db.execute("SELECT count(*), count(DISTINCT siren) FROM unites_legales").fetchall() == [
+        (11, 11)
+    ]

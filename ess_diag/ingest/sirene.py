@@ -122,7 +122,8 @@ def _unites_legales(ctx: ImportContext) -> str | None:
                      THEN 'SIREN invalide (9 chiffres attendus)'
               END AS _reason,
               'siren' AS _column,
-              'siren = ' || COALESCE('« ' || s_siren || ' »', 'vide') AS _example
+              CASE WHEN NOT regexp_full_match(COALESCE(s_siren, ''), '[0-9]{{9}}')
+                   THEN 'siren = ' || COALESCE('« ' || s_siren || ' »', 'vide') END AS _example
             FROM (SELECT *, ess_text(siren) AS s_siren FROM {ul})
             """  # noqa: S608
         )
@@ -134,7 +135,8 @@ def _unites_legales(ctx: ImportContext) -> str | None:
             ctx.con.execute(
                 f"""
                 UPDATE {checked} c
-                SET _reason = 'SIREN en double dans l''import (première ligne gardée)'
+                SET _reason = 'SIREN en double dans l''import (première ligne gardée)',
+                    _example = 'siren = « ' || c.s_siren || ' »'
                 FROM (SELECT _file, _row,
                              row_number() OVER (PARTITION BY s_siren ORDER BY _file, _row) AS k
                       FROM {checked} WHERE _reason IS NULL) d
@@ -340,7 +342,8 @@ def _etablissements(ctx: ImportContext, ul_target: str | None) -> str | None:
                  THEN 'siret = ' || COALESCE('« ' || siret || ' »', 'vide')
                WHEN siren_col IS NOT NULL AND siren_col <> left(siret, 9)
                  THEN 'siren = « ' || siren_col || ' », siret = « ' || siret || ' »'
-               ELSE 'codeCommuneEtablissement = ' || COALESCE('« ' || code_raw || ' »', 'vide')
+               WHEN code_raw IS NULL OR commune_code IS NULL
+                 THEN 'codeCommuneEtablissement = ' || COALESCE('« ' || code_raw || ' »', 'vide')
           END AS _example
         FROM p)
         SELECT c._file, c._row, c._reason, c._column, c._example,
