@@ -86,9 +86,11 @@ def test_commune_years_replace_stored_rows_and_undo_restores(geo_con):
         "('01001', 2015, NULL, 'commerce', 8, 88, 'demo', NULL), "
         "('01002', 2023, NULL, 'commerce', 7, 77, 'demo', NULL)"
     )
+    store.set_meta(geo_con, "demo", "1")
     before = snapshot(geo_con)
     report = core.run_import(geo_con, [FIXTURES / "urssaf_commune_ape_extrait.csv"])
     assert report.status == "committed"
+    assert any("données de démonstration" in w for w in report.warnings)
     demo = geo_con.execute(
         "SELECT commune_code, year FROM private_employment WHERE source = 'demo'"
     ).fetchall()

@@ -33,6 +33,7 @@ __all__ = [
     "YEAR_MIN",
     "YEAR_MAX",
     "year_of_header",
+    "warn_if_demo",
 ]
 
 YEAR_MIN = 1990
@@ -229,3 +230,15 @@ def year_of_header(normalized: str, prefixes: Sequence[str]) -> tuple[str, str] 
         if normalized.startswith(prefix) and len(normalized) > len(prefix):
             return prefix, normalized[len(prefix) :]
     return None
+
+
+def warn_if_demo(ctx: ImportContext) -> None:
+    """Real statistics next to the demo's simulated ones would be summed together: say so."""
+    rows = ctx.sql("SELECT value FROM meta WHERE key = 'demo'")
+    if rows and rows[0][0] == "1":
+        ctx.warn(
+            "Des données de démonstration (simulées) sont chargées : les chiffres importés "
+            "remplacent les leurs pour les mêmes communes, années et mesures, mais les autres "
+            "restent simulés. Retirez-les avec « ess-diag init --empty » pour ne garder que vos "
+            "données."
+        )

@@ -37,7 +37,14 @@ from collections.abc import Callable
 import pandas as pd
 
 from .. import nomenclatures
-from .checks import YEAR_MAX, YEAR_MIN, install_macros, refuse_conflicts, refuse_rows
+from .checks import (
+    YEAR_MAX,
+    YEAR_MIN,
+    install_macros,
+    refuse_conflicts,
+    refuse_rows,
+    warn_if_demo,
+)
 from .core import FormatSpec, ImportContext, normalize_header, register_format, register_group
 from .errors import IngestError
 
@@ -570,6 +577,7 @@ def prepare_stats(ctx: ImportContext) -> None:
         selects.append(
             f"SELECT *, {_q(source)} AS source FROM ({builder(ctx, view, kind)})"  # noqa: S608
         )
+    warn_if_demo(ctx)
     long = ctx.temp_name("stats_long")
     con.execute(f"CREATE TEMP TABLE {long} AS " + " UNION ALL BY NAME ".join(selects))
     _load_long(ctx, long)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import nomenclatures
-from .checks import install_macros, refuse_conflicts, refuse_rows
+from .checks import install_macros, refuse_conflicts, refuse_rows, warn_if_demo
 from .core import FormatSpec, ImportContext, normalize_header, register_format, register_group
 from .errors import IngestError
 from .observatoire import check_year_headers, measures_builder, register_builder
@@ -195,6 +195,7 @@ def prepare_private_employment(ctx: ImportContext) -> None:
         )
         return
     install_macros(ctx)
+    warn_if_demo(ctx)
     kind = "urssaf_commune_ape"
     check_year_headers(
         ctx, kind, tuple(normalize_header(p) for p in (*ETAB_PREFIXES, *JOBS_PREFIXES))
