@@ -299,3 +299,15 @@ def test_refused_lists_leave_the_database_unchanged(con, tmp_path, content, frag
     assert report.status == "rejected"
     assert fragment in " ".join(report.errors)
     assert snapshot(con) == before
+
+
+def test_xlsx_example_loads_like_the_csv(con):
+    """The same list typed in the Excel template (numbers as numbers, codes as text)."""
+    columns = "name, commune_code, family, sector, jobs, lon, lat, coord_source, is_ess"
+    report = core.run_import(con, [FIXTURES / "modele_acteurs_exemple.csv"])
+    from_csv = con.execute(f"SELECT {columns} FROM actors ORDER BY name").fetchall()
+    core.undo_import(con, report.import_id)
+    report = core.run_import(con, [FIXTURES / "modele_acteurs_exemple.xlsx"])
+    assert report.status == "committed", report.errors
+    assert (report.files[0].container, report.rows_loaded, report.rows_set_aside) == ("xlsx", 5, 2)
+    assert con.execute(f"SELECT {columns} FROM actors ORDER BY name").fetchall() == from_csv
