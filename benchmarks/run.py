@@ -200,6 +200,14 @@ def _machine() -> dict:
         info["git_commit"] = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip()
+        # Code measured but not committed yet (others may be editing the shared tree).
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", "ess_diag", "ess_diag_ui", "pages"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout
+        info["uncommitted_code_files"] = sorted(line[3:] for line in status.splitlines())
     except OSError:
         info["git_commit"] = None
     return info
@@ -387,9 +395,10 @@ def _import_once(template: Path, db: Path, files) -> tuple[float, dict]:
     _copy_db(template, db)
     con = store.connect(db)
     try:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         report = run_import(con, [files.unites_legales, files.etablissements])
         elapsed = time.perf_counter() - t0
+        _CPU.append(time.process_time() - c0)
     finally:
         con.close()
     if report.status != "committed":
@@ -402,15 +411,21 @@ def _import_once(template: Path, db: Path, files) -> tuple[float, dict]:
     return elapsed, info
 
 
+#: CPU seconds (all threads) of the last timed runs, beside their wall-clock seconds.
+_CPU: list[float] = []
+
+
 def _read_csv_once(files) -> float:
     import duckdb
 
     con = duckdb.connect(":memory:")
     try:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for path in (files.unites_legales, files.etablissements):
             con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv('{path}')")
-        return time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        _CPU.append(time.process_time() - c0)
+        return elapsed
     finally:
         con.close()
 
@@ -435,19 +450,24 @@ def step_import(spec: dict) -> dict:
         _read_csv_once(files)
         _import_once(template, db, files)
     reads, imports, info = [], [], {}
+    read_cpu, import_cpu = [], []
     for i in range(spec["repeat"]):
         reads.append(_read_csv_once(files))
+        read_cpu.append(_CPU[-1])
         elapsed, info = _import_once(template, db, files)
         imports.append(elapsed)
+        import_cpu.append(_CPU[-1])
         _progress(f"import {i + 1}/{spec['repeat']} : {elapsed:.2f} s, read_csv {reads[-1]:.2f} s")
     per_run = [i / r for i, r in zip(imports, reads, strict=True)]
     return {
         "n_rows": files.n_rows,
         "n_units": files.n_units,
         "bytes": files.etablissements.stat().st_size + files.unites_legales.stat().st_size,
-        "import_s": summarize(imports),
-        "read_csv_s": summarize(reads),
+        "import_s": {**summarize(imports), "cpu_median": round(statistics.median(import_cpu), 3)},
+        "read_csv_s": {**summarize(reads), "cpu_median": round(statistics.median(read_cpu), 3)},
         "ratio": round(statistics.median(imports) / statistics.median(reads), 3),
+        # The same ratio in CPU seconds: steadier than wall time on a busy machine.
+        "ratio_cpu": round(statistics.median(import_cpu) / statistics.median(read_cpu), 3),
         "ratio_per_run": summarize(per_run),
         "rows_per_s": round(files.n_rows / statistics.median(imports)),
         **info,
@@ -833,13 +853,15 @@ def step_scaling_one(spec: dict) -> dict:
     db = Path(spec["workdir"]) / f"scale_{files.n_rows}.duckdb"
     for _ in range(spec["warmup"]):
         _import_once(template, db, files)
-    runs = []
+    runs, cpus = [], []
     info: dict = {}
     for i in range(spec["repeat"]):
         elapsed, info = _import_once(template, db, files)
         runs.append(elapsed)
+        cpus.append(_CPU[-1])
         _progress(f"import {files.n_rows} {i + 1}/{spec['repeat']} : {elapsed:.2f} s")
-    out = {"n_rows": files.n_rows, "import_s": summarize(runs), **info}
+    import_s = {**summarize(runs), "cpu_median": round(statistics.median(cpus), 3)}
+    out = {"n_rows": files.n_rows, "import_s": import_s, **info}
     out.update(
         _national_indicators(db, spec.get("indicator_repeat", spec["repeat"]), 1, with_cold=False)
     )
@@ -1278,6 +1300,7 @@ def run(
     def record(name: str, value: dict) -> None:
         value["measured_at"] = _now()
         value["load_average"] = _loadavg()
+        value["git_commit"] = results["machine"].get("git_commit")
         results["steps"][name] = value
         save()
 
