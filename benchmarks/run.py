@@ -1095,6 +1095,9 @@ def summary_rows(results: dict) -> list[dict]:
             "≤ 3×",
             le(imp.get("ratio"), TARGETS["import_ratio"]),
         )
+        if imp.get("ratio_cpu") is not None:
+            v = imp["ratio_cpu"]
+            add("  idem en temps CPU", v, _fmt_x(v), "≤ 3×", le(v, TARGETS["import_ratio"]))
     ind = steps.get("indicators", {})
     if ind and "error" not in ind:
         for level, label in (
@@ -1398,6 +1401,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, help="nombre d'exécutions mesurées par chiffre (défaut : 5)"
     )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="ne rien mesurer : relire le fichier de résultats, refaire son résumé, l'afficher",
+    )
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",")] if args.only else None
     if only:
@@ -1411,6 +1419,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.scale == "full"
             else (args.workdir or CACHE) / f"results-{args.scale}.json"
         )
+    if args.report:
+        results = json.loads(Path(output).read_text())
+        results["summary"] = summary_rows(results)
+        Path(output).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        print_table(results)
+        return 0
     if args.repeat:
         SCALES[args.scale]["repeat"] = args.repeat
         SCALES[args.scale]["all_epci_repeat"] = args.repeat
