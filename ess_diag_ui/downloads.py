@@ -13,7 +13,26 @@ import streamlit as st
 from ess_diag import figures
 from ess_diag.formatting import escape
 
-__all__ = ["csv_bytes", "xlsx_bytes", "download_data", "show_chart", "empty_state"]
+__all__ = [
+    "csv_bytes",
+    "xlsx_bytes",
+    "download_data",
+    "show_chart",
+    "empty_state",
+    "no_data_notice",
+    "IMPORT_ESS",
+    "IMPORT_SERIES",
+]
+
+#: What to import, said the same way on every page.
+IMPORT_ESS = (
+    "Importez le répertoire SIRENE (établissements et unités légales) ou des statistiques "
+    "URSSAF / observatoire depuis la page « Importer des données »."
+)
+IMPORT_SERIES = (
+    "Importez plusieurs années de statistiques : effectifs ESS (URSSAF, observatoire) et "
+    "emploi privé commune × APE (URSSAF), page « Importer des données »."
+)
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -71,13 +90,26 @@ def empty_state(reason: str, what_to_import: str | None = None) -> None:
     st.info(text, icon=":material/info:")
 
 
+def no_data_notice(doc: dict) -> bool:
+    """Say what to import when no ESS figure exists for the territory; True when so."""
+    if doc.get("ess_jobs") is None and doc.get("ess_establishments") is None:
+        empty_state("Aucune donnée sur l'ESS n'est chargée pour ce territoire.", IMPORT_ESS)
+        return True
+    return False
+
+
 def show_chart(
-    chart: figures.Chart, *, territory_suffix: str = "", height: int | None = None
+    chart: figures.Chart,
+    *,
+    territory_suffix: str = "",
+    height: int | None = None,
+    what_to_import: str | None = None,
 ) -> None:
-    """Title, figure (or the reason it is empty), note, and the CSV of the data behind it."""
+    """Title, figure (or the reason it is empty and what to import), note, and the CSV of the
+    data behind it."""
     st.subheader(escape(chart.title))
     if chart.figure is None:
-        empty_state(chart.empty_reason or "Pas de données pour ce graphique.")
+        empty_state(chart.empty_reason or "Pas de données pour ce graphique.", what_to_import)
         return
     st.plotly_chart(
         chart.figure,

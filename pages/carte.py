@@ -17,6 +17,9 @@ label = ui.territory_label(level, code)
 st.title("Carte")
 st.markdown(f"**{escape(label)}**" + (f" — année {year}" if year else ""))
 
+if year is None and data.indicator_doc(level, code, year, version)["ess_jobs"] is None:
+    downloads.empty_state("Aucune donnée sur l'ESS n'est chargée.", downloads.IMPORT_ESS)
+
 child_options = maps.child_levels(level)
 c1, c2, c3 = st.columns([2, 2, 1])
 indicator_key = c1.selectbox(

@@ -52,7 +52,9 @@ if evo["start_year"] is not None and evo["end_year"] is not None:
             "Années de baisse de l'emploi ESS : " + ", ".join(str(y) for y in declines) + "."
         )
 
-downloads.show_chart(figures.index_chart(evo), territory_suffix=code)
+downloads.show_chart(
+    figures.index_chart(evo), territory_suffix=code, what_to_import=downloads.IMPORT_SERIES
+)
 with st.expander("Comment lire ce graphique ?", expanded=True):
     st.markdown(
         "Les deux courbes partent de **100** la première année : une valeur de 110 signifie "
@@ -61,7 +63,9 @@ with st.expander("Comment lire ce graphique ?", expanded=True):
         "national, entre 2008 et 2015, l'emploi de l'ESS a progressé de 4,9 % dans les "
         "territoires ruraux, quand le reste du privé y reculait de 4,1 %."
     )
-downloads.show_chart(figures.jobs_series_chart(evo), territory_suffix=code)
+downloads.show_chart(
+    figures.jobs_series_chart(evo), territory_suffix=code, what_to_import=downloads.IMPORT_SERIES
+)
 
 st.header("Résilience : les éléments, séparément")
 st.caption(
@@ -99,4 +103,6 @@ r3.metric(
 )
 r3.caption("Âge médian des établissements employeurs de l'ESS à la fin de l'année choisie.")
 
-downloads.show_chart(figures.top_employers_chart(res), territory_suffix=code)
+downloads.show_chart(
+    figures.top_employers_chart(res), territory_suffix=code, what_to_import=downloads.IMPORT_ESS
+)

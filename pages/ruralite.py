@@ -35,6 +35,7 @@ c4.metric(
     border=True,
 )
 cards.jobs_source_caption(doc)
+downloads.no_data_notice(doc)
 
 downloads.show_chart(figures.rural_chart(rural), territory_suffix=code)
 with st.expander("Comment lire ce graphique ?", expanded=True):

@@ -38,6 +38,7 @@ reference = (
 )
 sectors = data.sector_breakdown(level, code, year, tuple(reference), version)
 cards.jobs_source_caption(doc)
+downloads.no_data_notice(doc)
 
 downloads.show_chart(figures.sector_jobs_chart(sectors), territory_suffix=code)
 with st.expander("Comment lire ce graphique ?"):

@@ -183,3 +183,24 @@ def test_actors_page_lists_and_masks(db):
     assert table.loc[table["identifiant"] == "A2", "nom"].item() == "<img src=x onerror=alert(1)>"
     lyon = run_page("pages/acteurs.py", ("commune", "69123")).dataframe[0].value
     assert lyon["nom"].tolist() == ["diffusion partielle"]
+
+
+@pytest.fixture(scope="module")
+def empty_db_path(tmp_path_factory) -> Path:
+    """Geography only: nothing imported yet."""
+    path = tmp_path_factory.mktemp("dash_empty") / "empty.duckdb"
+    con = store.connect(path)
+    build_fixture_geography(con)
+    con.close()
+    return path
+
+
+@pytest.mark.parametrize("page", DASHBOARD_PAGES)
+def test_pages_without_data_explain_what_to_import(empty_db_path, monkeypatch, page):
+    monkeypatch.setenv("ESS_DIAG_DB", str(empty_db_path))
+    at = run_page(page, ("departement", "01"), year=None)
+    assert not at.exception, [e.value for e in at.exception]
+    if page == "pages/methodologie.py":
+        return
+    messages = " ".join(m.value for m in at.info)
+    assert "import" in messages.lower(), messages
