@@ -7,6 +7,7 @@ from pathlib import Path
 
 import indicators_fixtures as fx
 import pytest
+import streamlit as st
 from conftest import build_fixture_geography
 from streamlit.testing.v1 import AppTest
 
@@ -48,6 +49,15 @@ def db_path(tmp_path_factory) -> Path:
     store.bump_data_version(con)
     con.close()
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Streamlit's data caches live as long as the process and are not keyed by database
+    path: the tests switch databases, so every test starts from empty caches."""
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
 
 
 @pytest.fixture
