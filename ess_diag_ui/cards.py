@@ -120,10 +120,13 @@ def legend(title: str, items: Sequence, *, shape: str = "square") -> None:
     )
 
 
+_SOURCE_NAMES = {"demo": "données de démonstration", "sirene": "répertoire SIRENE"}
+
+
 def jobs_source_caption(doc: dict) -> None:
     """Where the ESS jobs come from, in one line (estimate clearly labelled)."""
     source = doc.get("jobs_source")
-    names = ", ".join(doc.get("sources") or [])
+    names = ", ".join(_SOURCE_NAMES.get(n, n) for n in doc.get("sources") or [])
     if source == "estimation_sirene":
         st.caption(
             "**Estimation** : emplois estimés à partir des tranches d'effectifs du répertoire "
