@@ -36,7 +36,12 @@ reference = (
     if len(references) > 1
     else references[0]
 )
-sectors = data.sector_breakdown(level, code, year, tuple(reference), version)
+# The document already holds the breakdown against France (the default reference).
+sectors = (
+    doc["by_sector"]
+    if tuple(reference) == ("france", "FR")
+    else data.sector_breakdown(level, code, year, tuple(reference), version)
+)
 cards.jobs_source_caption(doc)
 downloads.no_data_notice(doc)
 
