@@ -191,7 +191,13 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable | dict = ()) 
 # workshop writes of a database go through this module in the one app process (DuckDB lets a
 # single process write a file), so an in-process counter sees every change.
 _REVISION = [0]
-_CACHE: dict[tuple, tuple[int, object]] = {}
+# Sessions change far less often than contributions: their own counter keeps session lookups
+# (every page run makes one) cached while the room is posting.
+_SESSION_REVISION = [0]
+_CACHE: dict[tuple, tuple[int, object, object]] = {}
+# Participants are never deleted: a (database, session, participant) seen once stays valid.
+_KNOWN_PARTICIPANTS: set[tuple] = set()
+_KNOWN_PARTICIPANTS_NAMES: dict[tuple, str | None] = {}
 _CACHE_MAX = 64
 
 
@@ -206,19 +212,23 @@ def _write(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]) -
         finally:
             cur.close()
             _REVISION[0] += 1
+            if any("workshop_sessions" in sql for sql, _ in statements):
+                _SESSION_REVISION[0] += 1
 
 
-def _cached(con, key: tuple, compute):
+def _cached(con, key: tuple, compute, counter: list[int] = _REVISION):
     """``compute()`` unless this database has not been written since it was last computed."""
+    # Keyed by the connection's id; the entry holds the connection itself so that the id
+    # cannot be reused by another connection while the entry lives.
     full_key = (id(con), *key)
-    revision = _REVISION[0]
+    revision = counter[0]
     hit = _CACHE.get(full_key)
-    if hit is not None and hit[0] == revision:
+    if hit is not None and hit[0] == revision and hit[2] is con:
         return hit[1]
     value = compute()
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
-    _CACHE[full_key] = (revision, value)
+    _CACHE[full_key] = (revision, value, con)
     return value
 
 
@@ -250,7 +260,14 @@ ORDER BY s.created_at DESC, s.session_id
 
 def _find_sessions(con, **filters) -> list[Session]:
     params = {"id": None, "join_code": None, "level": None, "code": None, **filters}
-    return [_session(r) for r in _rows(con, _SESSION_SQL, params)]
+    return list(
+        _cached(
+            con,
+            ("sessions", *sorted(params.items())),
+            lambda: [_session(r) for r in _rows(con, _SESSION_SQL, params)],
+            counter=_SESSION_REVISION,
+        )
+    )
 
 
 def _session(row: tuple) -> Session:
@@ -422,6 +439,9 @@ def participant_name(
     con: duckdb.DuckDBPyConnection, session_id: str, participant_id: str
 ) -> str | None:
     """A participant's display name; raises :class:`WorkshopError` if not in this session."""
+    key = (con, session_id, participant_id)  # the connection itself: its id may be reused
+    if key in _KNOWN_PARTICIPANTS:
+        return _KNOWN_PARTICIPANTS_NAMES.get(key)
     rows = _rows(
         con,
         "SELECT display_name FROM workshop_participants WHERE session_id = ? "
@@ -430,6 +450,11 @@ def participant_name(
     )
     if not rows:
         raise WorkshopError("Participant inconnu pour cet atelier : rejoignez-le avec son code.")
+    if len(_KNOWN_PARTICIPANTS) > 10_000:
+        _KNOWN_PARTICIPANTS.clear()
+        _KNOWN_PARTICIPANTS_NAMES.clear()
+    _KNOWN_PARTICIPANTS.add(key)
+    _KNOWN_PARTICIPANTS_NAMES[key] = rows[0][0]
     return rows[0][0]
 
 
