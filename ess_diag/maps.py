@@ -454,7 +454,6 @@ def build_deck(
     parent_outline: str | None = None,
     actors: pd.DataFrame | None = None,
     max_actor_points: int = MAX_ACTOR_POINTS,
-    commune_names: Mapping[str, str] | None = None,
     height: int = 560,
 ) -> MapView:
     """The choropleth of ``values`` over ``outlines``, the parent outline and actor points.
@@ -464,7 +463,6 @@ def build_deck(
     :func:`load_actor_points`' frame (already filtered), largest employers first; at most
     ``max_actor_points`` are drawn. Pure: no query, no Streamlit.
     """
-    del commune_names  # reserved: actor frames carry their commune name already
     codes = list(outlines["code"]) if len(outlines) else []
     raw_geoms = list(outlines["geojson"]) if len(outlines) else []
     bounds = _bounds([parent_outline] if parent_outline else raw_geoms)
