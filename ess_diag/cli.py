@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = ["main", "build_parser"]
 
@@ -282,6 +283,53 @@ def cmd_imports(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- atelier
+
+
+def cmd_atelier(args: argparse.Namespace) -> int:
+    """Workshops: ``list`` them, or ``export CODE`` the synthesis (HTML, PDF, XLSX)."""
+    from . import report, store, workshop
+
+    con = store.connect(args.db, read_only=args.action == "list")
+    try:
+        if args.action == "list":
+            sessions = workshop.list_sessions(con)
+            if args.json:
+                _print_json(
+                    [
+                        {
+                            "join_code": s.join_code,
+                            "title": s.title,
+                            "territory": {"level": s.territory_level, "code": s.territory_code},
+                            "date": s.session_date.isoformat() if s.session_date else None,
+                            "place": s.place,
+                            **workshop.stats(con, s.session_id),
+                        }
+                        for s in sessions
+                    ]
+                )
+            else:
+                for s in sessions:
+                    print(f"{s.join_code}  {s.title}  ({s.territory_name or s.territory_code})")
+                print(f"{len(sessions)} atelier(s).")
+            return 0
+        if not args.code:
+            _err("indiquez le code de l'atelier (voir « ess-diag atelier list »).")
+            return 2
+        session = workshop.session_by_code(con, args.code)
+        files = report.export_all(con, session.session_id, args.year)
+    finally:
+        con.close()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = report.file_stem(session)
+    for ext, data in files.items():
+        path = out / f"{stem}.{ext}"
+        path.write_bytes(data)
+        print(path)
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -376,6 +424,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="sortie JSON")
     _add_db(p)
     p.set_defaults(func=cmd_imports)
+
+    p = sub.add_parser(
+        "atelier",
+        help="ateliers : liste, export de la synthèse",
+        description="« list » : les ateliers enregistrés ; « export CODE » : écrit la synthèse "
+        "de l'atelier (HTML autonome, PDF A4, XLSX des contributions) dans --out.",
+    )
+    p.add_argument("action", choices=("list", "export"))
+    p.add_argument("code", nargs="?", metavar="CODE", help="code de l'atelier")
+    p.add_argument("--out", default=".", metavar="DOSSIER", help="dossier de sortie (défaut : .)")
+    p.add_argument("--year", type=int, help="année des chiffres clés (défaut : la plus récente)")
+    p.add_argument("--json", action="store_true", help="sortie JSON (list)")
+    _add_db(p)
+    p.set_defaults(func=cmd_atelier)
     return parser
 
 

@@ -270,11 +270,12 @@ def _map_layers(content: workshop.Synthesis, width: float, height: float):
         return None
     project = _Projection(points, width, height)
     projected = [[project(*p) for p in ring] for ring in outlines]
-    top = max((int(c["contributions"]) for c in spots), default=1)
     circles = []
     for c in sorted(spots, key=lambda c: -int(c["contributions"])):
         x, y = project(c["lon"], c["lat"])
-        radius = 2.0 + 6.0 * math.sqrt(int(c["contributions"]) / top)
+        # Area proportional to the count, in absolute terms (1 contribution ≈ 3 mm wide): with
+        # many communes each cited once, relative sizes would all be the largest circle.
+        radius = min(1.0 + 0.8 * math.sqrt(int(c["contributions"])), 6.0)
         circles.append((x, y, radius, c))
     return projected, circles
 
@@ -703,7 +704,7 @@ def _pdf_map(pdf, family: str, clean, content: workshop.Synthesis, page_w: float
     for x, y, r, _c in circles:
         pdf.circle(x0 + x, y0 + y, r, style="F")
     pdf.set_font(family, "", 7)
-    for x, y, r, c in circles[:12]:
+    for x, y, r, c in circles[:8]:
         label = clean(f"{c.get('name') or c['commune_code']} ({fmt_int(c['contributions'])})")
         w = pdf.get_string_width(label)
         pdf.text(x0 + x - w / 2, y0 + y - r - 1, label)
