@@ -332,7 +332,8 @@ def _svg_map(content: workshop.Synthesis) -> str:
     outlines, circles = layers
     parts = [
         f'<svg role="img" aria-label="Carte de l\'atelier" width="100%" viewBox="0 0 {width:.0f} '
-        f'{height:.0f}" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif">'
+        f'{height:.0f}" style="max-width:760px" xmlns="http://www.w3.org/2000/svg" '
+        'font-family="sans-serif">'
     ]
     for ring in outlines:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in ring)
@@ -340,17 +341,22 @@ def _svg_map(content: workshop.Synthesis) -> str:
             f'<polygon points="{path}" fill="#f3f1ea" stroke="#9a9a9a" stroke-width=".6"/>'
         )
     for x, y, r, c in circles:
-        r_svg = r * 3
         name = escape(c.get("name") or c["commune_code"])
         texts = " | ".join(escape(t) for t in c.get("texts", []))
         parts.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r_svg:.1f}" fill="#c62828" fill-opacity=".65"'
-            f' stroke="#fff"><title>{name} : {escape(fmt_int(c["contributions"]))} '
-            f"contribution(s) — {texts}</title></circle>"
-            f'<text x="{x:.1f}" y="{y - r_svg - 3:.1f}" text-anchor="middle" font-size="12">'
-            f"{name} ({escape(fmt_int(c['contributions']))})</text>"
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r * 3:.1f}" fill="#c62828" '
+            f'fill-opacity=".7" stroke="#fff"><title>{name} : '
+            f"{escape(fmt_int(c['contributions']))} contribution(s) — {texts}</title></circle>"
         )
     parts.append("</svg>")
+    # Names in a table rather than on the map: labels of neighbouring communes would overlap.
+    parts.append("<table><tr><th>Commune</th><th>Contributions</th></tr>")
+    for c in sorted(content.communes, key=lambda c: (-int(c["contributions"]), c["name"] or "")):
+        parts.append(
+            f"<tr><td>{escape(c.get('name') or c['commune_code'])}</td>"
+            f'<td class="n">{escape(fmt_int(c["contributions"]))}</td></tr>'
+        )
+    parts.append("</table>")
     return "".join(parts)
 
 
