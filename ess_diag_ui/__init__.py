@@ -53,8 +53,9 @@ def current_territory() -> tuple[str, str]:
     """The selected ``(level, code)``; France until the user picks something."""
     value = st.session_state.get("territory")
     if not value:
+        # A shared or reloaded address keeps its territory: ?niveau=departement&territoire=35
         params = st.query_params
-        level, code = params.get("niveau"), params.get("code")
+        level, code = params.get("niveau"), params.get("territoire")
         if level in geography.LEVELS and code:
             value = (level, code)
         else:
@@ -63,8 +64,10 @@ def current_territory() -> tuple[str, str]:
     return tuple(value)  # type: ignore[return-value]
 
 
+# Cached readers take the data version as an ordinary (hashed) argument, so that an import or
+# an undo, which bumps it, refreshes them.
 @st.cache_data(show_spinner=False)
-def available_years(_version: int) -> list[int]:
+def available_years(version: int) -> list[int]:
     """Years for which statistics are loaded (employment or ESS tables), newest last."""
     cur = get_con().cursor()
     rows = cur.execute(
@@ -87,7 +90,7 @@ def current_year() -> int | None:
 
 
 @st.cache_data(show_spinner=False)
-def territory_info(level: str, code: str, _version: int) -> dict:
+def territory_info(level: str, code: str, version: int) -> dict:
     return geography.territory(get_con(), level, code)
 
 
@@ -100,13 +103,13 @@ def territory_label(level: str, code: str) -> str:
 
 
 @st.cache_data(show_spinner=False)
-def _options(level: str, parent_level: str | None, parent_code: str | None, _version: int):
+def _options(level: str, parent_level: str | None, parent_code: str | None, version: int):
     frame = geography.territories(get_con(), level, parent_level, parent_code)
     return list(zip(frame["code"], frame["name"], strict=True))
 
 
 @st.cache_data(show_spinner=False)
-def _search(text: str, _version: int) -> list[tuple[str, str, str]]:
+def _search(text: str, version: int) -> list[tuple[str, str, str]]:
     needle = f"%{text.strip()}%"
     rows = (
         get_con()
@@ -289,5 +292,8 @@ def page_setup(chrome: bool = True) -> tuple[str, str]:
     if not chrome:
         return current_territory()
     territory = sidebar()
+    level, code = territory
+    if st.query_params.get("niveau") != level or st.query_params.get("territoire") != code:
+        st.query_params.update({"niveau": level, "territoire": code})
     demo_banner()
     return territory

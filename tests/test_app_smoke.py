@@ -99,3 +99,16 @@ def test_search_by_name_or_code_sets_the_territory(fixture_db, monkeypatch):
     at.selectbox(key="territory_search_pick").select_index(1).run()
     assert at.session_state["territory"] == ("commune", "69123")
     assert at.header[0].value == "Commune Lyon (69123)"
+
+
+def test_address_keeps_the_territory(fixture_db, monkeypatch):
+    monkeypatch.setenv("ESS_DIAG_DB", str(fixture_db))
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "accueil.py"), default_timeout=60)
+    at.query_params["niveau"] = "epci"
+    at.query_params["territoire"] = "200000001"
+    at.run()
+    assert at.header[0].value == "Intercommunalité (EPCI) CC du Bocage (200000001)"
+    at.selectbox(key="pick_region").select("__all__").run()
+    assert at.session_state["territory"] == ("france", "FR")
+    assert at.query_params["niveau"] in ("france", ["france"])
+    assert at.query_params["territoire"] in ("FR", ["FR"])
