@@ -410,6 +410,10 @@ class _Members:
         return op.reduceat(values[self.idx], self.starts, axis=0)
 
 
+# Arrays saved by another version of this module are never read back: its source is in the key.
+_CODE_STAMP = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
 class _DiskCache:
     """The cube's parts saved beside a database file (``<dir>/cache/indicators/``), so that a
     new process — the CLI, a restarted app — does not rebuild them. Plain ``.npz`` arrays plus a
@@ -426,7 +430,7 @@ class _DiskCache:
                 stamp.append((st.st_size, st.st_mtime_ns))
             except OSError:
                 stamp.append(None)
-        digest = hashlib.sha256(repr((fingerprint, stamp)).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(repr((_CODE_STAMP, fingerprint, stamp)).encode()).hexdigest()[:16]
         self.root = path.parent / "cache" / "indicators"
         self.prefix = path.name + "-"
         self.dir = self.root / (self.prefix + digest)
