@@ -260,7 +260,7 @@ def _insert(con, table: str, columns: list[str], rows: list[tuple], source: str)
 
 def build(stats: bool = True, private_years=(2021, 2022, 2023), actors: bool = True):
     """A fresh in-memory database: fixture geography plus the rows asked for."""
-    from conftest import build_fixture_geography
+    from geo_fixture import build_fixture_geography
 
     from ess_diag import store
 

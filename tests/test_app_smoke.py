@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT, build_fixture_geography
+from geo_fixture import PROJECT_ROOT, build_fixture_geography
 from streamlit.testing.v1 import AppTest
 
 from ess_diag import demo, nomenclatures, store

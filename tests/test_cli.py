@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import build_fixture_geography
+from geo_fixture import build_fixture_geography
 
 from ess_diag import cli, geography, store
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT, build_fixture_geography
+from geo_fixture import PROJECT_ROOT, build_fixture_geography
 from indicators_fixtures import insert_actors, insert_private, insert_stats
 
 from ess_diag import cli, store

@@ -111,7 +111,7 @@ def test_import_page_with_statistics_and_unknown_headers(tmp_path, monkeypatch):
     user maps by hand, all imported through the page."""
     from pathlib import Path
 
-    from conftest import build_fixture_geography
+    from geo_fixture import build_fixture_geography
     from ingest_helpers import FIXTURES
 
     from ess_diag import nomenclatures

@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 import pytest
-from conftest import build_fixture_geography
+from geo_fixture import build_fixture_geography
 from indicators_fixtures import build, insert_actors, insert_private, insert_stats
 
 from ess_diag import indicators as ind

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import build_fixture_geography
+from geo_fixture import build_fixture_geography
 
 from ess_diag import cli, nomenclatures, store
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import build_fixture_geography
+from geo_fixture import build_fixture_geography
 from streamlit.testing.v1 import AppTest
 
 from ess_diag import nomenclatures, store

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import build_fixture_geography
+from geo_fixture import build_fixture_geography
 
 from ess_diag import ingest, nomenclatures, store
 from ess_diag.ingest import run_import, undo_import

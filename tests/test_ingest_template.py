@@ -7,7 +7,7 @@ import io
 import pandas as pd
 import pytest
 import shapely
-from conftest import fixture_frames
+from geo_fixture import fixture_frames
 from ingest_helpers import FIXTURES, snapshot, write
 from openpyxl import load_workbook
 

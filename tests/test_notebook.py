@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PROJECT_ROOT, build_fixture_geography
+from geo_fixture import PROJECT_ROOT, build_fixture_geography
 from indicators_fixtures import insert_actors, insert_private, insert_stats
 
 from ess_diag import store

@@ -8,7 +8,7 @@ from pathlib import Path
 import indicators_fixtures as fx
 import pytest
 import streamlit as st
-from conftest import build_fixture_geography
+from geo_fixture import build_fixture_geography
 from streamlit.testing.v1 import AppTest
 
 from ess_diag import indicators, store

@@ -12,30 +12,13 @@ __all__ = ["EVIL", "seed_territory", "drive_session", "fresh_con"]
 EVIL = "<img src=x onerror=alert(1)>"
 
 
-def _root_conftest():
-    """tests/conftest.py loaded by path: the name ``conftest`` may be bound to another
-    directory's conftest (tests/browser/) when the whole suite runs."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    name = "ess_diag_tests_root_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().with_name("conftest.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
-
-
 def seed_territory(con) -> None:
     """The shared fixture geography (conftest) plus the indicator fixtures' ESS statistics and
     private employment: département 01 Ain has communes 01001, 01002, 01004, 01005."""
+    from geo_fixture import build_fixture_geography
     from indicators_fixtures import insert_private, insert_stats
 
-    _root_conftest().build_fixture_geography(con)
+    build_fixture_geography(con)
     insert_stats(con)
     insert_private(con)
 
