@@ -13,7 +13,7 @@ Reusable fixtures (any ``tests/browser/test_*.py`` may use them):
   page asked for anything outside 127.0.0.1 (tiles, fonts, CDN, usage statistics…).
 
 Helpers in ``harness.py``: ``open_page(page, app_url, "carte", niveau="departement",
-code="01")`` loads a page and waits until Streamlit has finished running it; ``shot(page,
+territoire="01")`` loads a page and waits until Streamlit has finished running it; ``shot(page,
 name)`` saves a screenshot under ``tests/artifacts/`` (ignored by git); ``start_app(db, log)``
 starts another server (e.g. on a database with workshop data).
 """

@@ -48,7 +48,7 @@ CASES = [(path, TERRITORIES[0]) for path in PAGES] + [
 )
 def test_page_draws(page, app_url, path, territory):
     level, code = territory
-    open_page(page, app_url, path, niveau=level, code=code)
+    open_page(page, app_url, path, niveau=level, territoire=code)
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
         '[data-testid="stException"]'
     ).first.inner_text()
@@ -72,7 +72,7 @@ def test_page_draws(page, app_url, path, territory):
 
 def test_map_tooltip_and_legend(page, app_url):
     """Hovering a territory shows a French tooltip; the legend sits next to the map."""
-    open_page(page, app_url, "carte", niveau="departement", code="01")
+    open_page(page, app_url, "carte", niveau="departement", territoire="01")
     deck = page.locator('[data-testid="stDeckGlJsonChart"]').first
     deck.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
@@ -89,7 +89,7 @@ def test_map_tooltip_and_legend(page, app_url):
 
 def test_territory_change_keeps_page(page, app_url):
     """Choosing another territory in the sidebar re-renders the same page for it."""
-    open_page(page, app_url, "secteurs", niveau="departement", code="01")
+    open_page(page, app_url, "secteurs", niveau="departement", territoire="01")
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_label("Département").first.click()
     page.get_by_role("option", name="Rhône (69)").click()
