@@ -52,20 +52,32 @@ def admin_password() -> str | None:
         return None
 
 
-def require_facilitator() -> None:
-    """Stop the page with a password form unless no password is set or it was given."""
+def require_admin(intro: str, state_key: str) -> None:
+    """Stop the page with a password form unless no password is set or it was given.
+
+    Shared by every protected page (workshop facilitation, imports), so that the check — a
+    constant-time comparison — is written once.
+    """
     expected = admin_password()
-    if not expected or st.session_state.get("facilitator_ok"):
+    if not expected or st.session_state.get(state_key):
         return
-    st.info("Les actions d'animation sont protégées par le mot de passe administrateur.")
-    with st.form("facilitator_login"):
+    st.info(intro)
+    with st.form(f"{state_key}_login"):
         given = st.text_input("Mot de passe administrateur", type="password")
         if st.form_submit_button("Entrer"):
             if hmac.compare_digest(given.encode(), expected.encode()):
-                st.session_state["facilitator_ok"] = True
+                st.session_state[state_key] = True
                 st.rerun()
             st.error("Mot de passe incorrect.")
     st.stop()
+
+
+def require_facilitator() -> None:
+    """The facilitator's actions (create, hide, export, delete) need the admin password."""
+    require_admin(
+        "Les actions d'animation sont protégées par le mot de passe administrateur.",
+        "facilitator_ok",
+    )
 
 
 def base_url() -> str:

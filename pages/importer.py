@@ -7,7 +7,6 @@ widgets. Protected by the administrator password when one is configured.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import tempfile
 from pathlib import Path
@@ -19,23 +18,16 @@ import ess_diag_ui
 from ess_diag import ingest, nomenclatures
 from ess_diag.formatting import fmt_int, fmt_num
 from ess_diag_ui import import_widgets
-from ess_diag_ui.atelier import admin_password
+from ess_diag_ui.atelier import require_admin
 
 ess_diag_ui.page_setup()
 st.title("Importer des données")
 
 # --- access ----------------------------------------------------------------------------------
-expected = admin_password()
-if expected and not st.session_state.get("import_admin_ok"):
-    st.info("L'import de données est réservé : saisissez le mot de passe administrateur.")
-    with st.form("import_login"):
-        given = st.text_input("Mot de passe administrateur", type="password")
-        if st.form_submit_button("Entrer"):
-            if hmac.compare_digest(given.encode(), expected.encode()):
-                st.session_state["import_admin_ok"] = True
-                st.rerun()
-            st.error("Mot de passe incorrect.")
-    st.stop()
+require_admin(
+    "L'import de données est réservé : saisissez le mot de passe administrateur.",
+    "import_admin_ok",
+)
 
 st.markdown(
     "Chargez des extraits **SIRENE** (fichiers *StockEtablissement*, y compris les fichiers "
