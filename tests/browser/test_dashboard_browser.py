@@ -91,8 +91,13 @@ def test_territory_change_keeps_page(page, app_url):
     """Choosing another territory in the sidebar re-renders the same page for it."""
     open_page(page, app_url, "secteurs", niveau="departement", territoire="01")
     sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_label("Département").first.click()
-    page.get_by_role("option", name="Rhône (69)").click()
+    select = sidebar.get_by_label("Département").first
+    # Typing then Enter, as a user of the searchable list would: more robust than waiting for
+    # the option list to render while the sidebar may still be settling.
+    select.click()
+    page.keyboard.type("Rhône")
+    page.get_by_role("option", name="Rhône (69)").wait_for(timeout=10_000)
+    page.keyboard.press("Enter")
     wait_idle(page)
     assert "secteurs" in page.url
     assert page.get_by_text("Département Rhône (69)").count() >= 1
