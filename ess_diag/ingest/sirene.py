@@ -114,31 +114,47 @@ def _unites_legales(ctx: ImportContext) -> str | None:
     parts = []
     if ul is not None:
         checked = ctx.temp_name("ul_checked")
+        # One pass: validate and derive the stored columns (no copy of the raw columns).
         ctx.con.execute(
             f"""
             CREATE TEMP TABLE {checked} AS
-            SELECT *,
+            SELECT _file, _row, s_siren AS siren,
               CASE WHEN NOT regexp_full_match(COALESCE(s_siren, ''), '[0-9]{{9}}')
                      THEN 'SIREN invalide (9 chiffres attendus)'
               END AS _reason,
               'siren' AS _column,
               CASE WHEN NOT regexp_full_match(COALESCE(s_siren, ''), '[0-9]{{9}}')
-                   THEN 'siren = ' || COALESCE('« ' || s_siren || ' »', 'vide') END AS _example
+                   THEN 'siren = ' || COALESCE('« ' || s_siren || ' »', 'vide') END AS _example,
+              CASE WHEN upper(ess_text(statutDiffusionUniteLegale)) IN ('P', 'N') THEN NULL
+                   ELSE COALESCE(ess_text(denominationUniteLegale),
+                                 NULLIF(trim(concat_ws(' ',
+                                     COALESCE(ess_text(prenomUsuelUniteLegale),
+                                              ess_text(prenom1UniteLegale)),
+                                     COALESCE(ess_text(nomUsageUniteLegale),
+                                              ess_text(nomUniteLegale)))), ''))
+              END AS denomination,
+              ess_text(categorieJuridiqueUniteLegale) AS categorie_juridique,
+              CASE WHEN upper(ess_text(economieSocialeSolidaireUniteLegale)) IN ('O', 'N')
+                   THEN upper(ess_text(economieSocialeSolidaireUniteLegale)) END AS ess_flag,
+              ess_naf(activitePrincipaleUniteLegale) AS naf,
+              COALESCE(upper(ess_text(statutDiffusionUniteLegale)) IN ('P', 'N'), false)
+                  AS partial_diffusion,
+              TRY_CAST(ess_text(dateCreationUniteLegale) AS DATE) AS date_creation
             FROM (SELECT *, ess_text(siren) AS s_siren FROM {ul})
             """  # noqa: S608
         )
         # Duplicated SIRENs (rare): only then pay for a window over the whole file.
         dup = ctx.scalar(
-            f"SELECT count(*) - count(DISTINCT s_siren) FROM {checked} WHERE _reason IS NULL"  # noqa: S608
+            f"SELECT count(*) - count(DISTINCT siren) FROM {checked} WHERE _reason IS NULL"  # noqa: S608
         )
         if dup:
             ctx.con.execute(
                 f"""
                 UPDATE {checked} c
                 SET _reason = 'SIREN en double dans l''import (première ligne gardée)',
-                    _example = 'siren = « ' || c.s_siren || ' »'
+                    _example = 'siren = « ' || c.siren || ' »'
                 FROM (SELECT _file, _row,
-                             row_number() OVER (PARTITION BY s_siren ORDER BY _file, _row) AS k
+                             row_number() OVER (PARTITION BY siren ORDER BY _file, _row) AS k
                       FROM {checked} WHERE _reason IS NULL) d
                 WHERE d._file = c._file AND d._row = c._row AND d.k > 1
                 """  # noqa: S608
@@ -168,54 +184,58 @@ def _unites_legales(ctx: ImportContext) -> str | None:
         )
         ctx.collect_set_aside(essf_table)
     target = ctx.temp_name("t_unites_legales")
-    listed = (
-        f"SELECT DISTINCT s_siren AS siren FROM {essf_table} WHERE _reason IS NULL"  # noqa: S608
-        if essf_table
-        else "SELECT NULL::VARCHAR AS siren WHERE false"
+    unit_columns = (
+        "siren, denomination, categorie_juridique, ess_flag, naf, partial_diffusion, date_creation"
     )
     new_rows = (
-        f"""
-        SELECT s_siren AS siren,
-          CASE WHEN upper(ess_text(statutDiffusionUniteLegale)) IN ('P', 'N') THEN NULL
-               ELSE COALESCE(ess_text(denominationUniteLegale),
-                             NULLIF(trim(concat_ws(' ',
-                                 COALESCE(ess_text(prenomUsuelUniteLegale), ess_text(prenom1UniteLegale)),
-                                 COALESCE(ess_text(nomUsageUniteLegale), ess_text(nomUniteLegale)))), ''))
-          END AS denomination,
-          ess_text(categorieJuridiqueUniteLegale) AS categorie_juridique,
-          CASE WHEN upper(ess_text(economieSocialeSolidaireUniteLegale)) IN ('O', 'N')
-               THEN upper(ess_text(economieSocialeSolidaireUniteLegale)) END AS ess_flag,
-          ess_naf(activitePrincipaleUniteLegale) AS naf,
-          COALESCE(upper(ess_text(statutDiffusionUniteLegale)) IN ('P', 'N'), false)
-              AS partial_diffusion,
-          TRY_CAST(ess_text(dateCreationUniteLegale) AS DATE) AS date_creation
-        FROM {parts[0]} WHERE _reason IS NULL
-        """  # noqa: S608
+        f"SELECT {unit_columns} FROM {parts[0]} WHERE _reason IS NULL"  # noqa: S608
         if parts
         else """SELECT NULL::VARCHAR AS siren, NULL::VARCHAR AS denomination,
                 NULL::VARCHAR AS categorie_juridique, NULL::VARCHAR AS ess_flag,
                 NULL::VARCHAR AS naf, false AS partial_diffusion, NULL::DATE AS date_creation
                 WHERE false"""
     )
-    # A unit keeps the ESS France flag it already has; listed units unknown so far get a stub.
-    ctx.con.execute(
-        f"""
-        CREATE TEMP TABLE {target} AS
-        WITH n AS ({new_rows}), l AS ({listed}),
-        old AS (SELECT * FROM unites_legales WHERE siren IN (SELECT siren FROM n UNION ALL SELECT siren FROM l))
-        SELECT COALESCE(n.siren, old.siren, l.siren) AS siren,
-               CASE WHEN n.siren IS NOT NULL THEN n.denomination ELSE old.denomination END AS denomination,
-               CASE WHEN n.siren IS NOT NULL THEN n.categorie_juridique ELSE old.categorie_juridique END AS categorie_juridique,
-               CASE WHEN n.siren IS NOT NULL THEN n.ess_flag ELSE old.ess_flag END AS ess_flag,
-               (l.siren IS NOT NULL OR COALESCE(old.ess_france_listed, false)) AS ess_france_listed,
-               CASE WHEN n.siren IS NOT NULL THEN n.naf ELSE old.naf END AS naf,
-               CASE WHEN n.siren IS NOT NULL THEN n.partial_diffusion
-                    ELSE COALESCE(old.partial_diffusion, false) END AS partial_diffusion,
-               CASE WHEN n.siren IS NOT NULL THEN n.date_creation ELSE old.date_creation END AS date_creation
-        FROM n FULL OUTER JOIN l ON l.siren = n.siren
-        LEFT JOIN old ON old.siren = COALESCE(n.siren, l.siren)
-        """  # noqa: S608
+    overlap = (
+        parts
+        and essf_table is None
+        and ctx.scalar(
+            f"SELECT count(*) FROM unites_legales WHERE siren IN (SELECT siren FROM ({new_rows}))"  # noqa: S608
+        )
     )
+    if parts and essf_table is None and not overlap:
+        # Only new units and no ESS France list (a first import): nothing to merge.
+        ctx.con.execute(
+            f"CREATE TEMP VIEW {target} AS SELECT siren, denomination, categorie_juridique, "  # noqa: S608
+            f"ess_flag, false AS ess_france_listed, naf, partial_diffusion, date_creation "
+            f"FROM ({new_rows})"
+        )
+    else:
+        listed = (
+            f"SELECT DISTINCT s_siren AS siren FROM {essf_table} WHERE _reason IS NULL"  # noqa: S608
+            if essf_table
+            else "SELECT NULL::VARCHAR AS siren WHERE false"
+        )
+        # A unit keeps the ESS France flag it already has; listed units unknown so far get a
+        # stub.
+        ctx.con.execute(
+            f"""
+            CREATE TEMP TABLE {target} AS
+            WITH n AS ({new_rows}), l AS ({listed}),
+            old AS (SELECT * FROM unites_legales
+                    WHERE siren IN (SELECT siren FROM n UNION ALL SELECT siren FROM l))
+            SELECT COALESCE(n.siren, old.siren, l.siren) AS siren,
+                   CASE WHEN n.siren IS NOT NULL THEN n.denomination ELSE old.denomination END AS denomination,
+                   CASE WHEN n.siren IS NOT NULL THEN n.categorie_juridique ELSE old.categorie_juridique END AS categorie_juridique,
+                   CASE WHEN n.siren IS NOT NULL THEN n.ess_flag ELSE old.ess_flag END AS ess_flag,
+                   (l.siren IS NOT NULL OR COALESCE(old.ess_france_listed, false)) AS ess_france_listed,
+                   CASE WHEN n.siren IS NOT NULL THEN n.naf ELSE old.naf END AS naf,
+                   CASE WHEN n.siren IS NOT NULL THEN n.partial_diffusion
+                        ELSE COALESCE(old.partial_diffusion, false) END AS partial_diffusion,
+                   CASE WHEN n.siren IS NOT NULL THEN n.date_creation ELSE old.date_creation END AS date_creation
+            FROM n FULL OUTER JOIN l ON l.siren = n.siren
+            LEFT JOIN old ON old.siren = COALESCE(n.siren, l.siren)
+            """  # noqa: S608
+        )
     ctx.add_target("unites_legales", target, ("siren",))
     stats = ctx.sql(
         f"""SELECT count(*), count(*) FILTER (WHERE ess_flag = 'O'),
