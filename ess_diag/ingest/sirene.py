@@ -521,7 +521,11 @@ def prepare(ctx: ImportContext) -> None:
     """Group handler of the SIRENE formats (see the module docstring)."""
     ul_target = _unites_legales(ctx)
     actors_target = _etablissements(ctx, ul_target)
-    if ul_target is not None and store.table_exists(ctx.con, "actors"):
+    if (
+        ul_target is not None
+        and store.table_exists(ctx.con, "actors")
+        and ctx.scalar("SELECT EXISTS (SELECT 1 FROM actors WHERE source = 'sirene')")
+    ):
         _reclassify_stored_actors(ctx, ul_target, actors_target)
 
 
