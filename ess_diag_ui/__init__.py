@@ -278,12 +278,32 @@ def sidebar() -> tuple[str, str]:
     return territory
 
 
+def _leave_legacy_navigation() -> None:
+    """Run a page opened by its address through ``app.py``'s navigation.
+
+    On a freshly started server, until some visitor has loaded ``/`` (so that ``app.py`` has
+    called ``st.navigation`` once), Streamlit serves ``/carte`` or ``/participer?code=…``
+    the old way: the ``pages/`` file run alone, a menu of file names, no page titles. A
+    participant scanning the QR code after a restart would land there. When a page finds
+    itself run that way, it switches the server to ``app.py``'s navigation and reruns: the
+    same address (query string included) then goes through ``app.py``.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without this class has no old-style navigation
+        return
+    if getattr(PagesManager, "uses_pages_directory", None):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_setup(chrome: bool = True) -> tuple[str, str]:
     """Call first in every page: draws the shared sidebar and the demo banner.
 
     Pages draw their own chrome (rather than ``app.py``) so that each page also runs alone,
     as ``AppTest.from_file("pages/x.py")`` does. Full-screen pages pass ``chrome=False``.
     """
+    _leave_legacy_navigation()
     try:
         get_con()
     except store.StoreError as exc:

@@ -107,20 +107,10 @@ def is_local(url: str) -> bool:
     return parsed.hostname in ("127.0.0.1",)
 
 
-_WARMED: set[str] = set()
-
-
 def open_page(pg, app_url: str, path: str = "", timeout: float = 60_000, **params) -> None:
-    """Load a page of the app and wait until Streamlit has finished running it.
-
-    The first visit of a server goes through the home page: until ``app.py`` has called
-    ``st.navigation`` once, Streamlit serves ``pages/x.py`` URLs as old-style pages (file
-    names in the menu, no wide layout).
-    """
-    if app_url not in _WARMED:
-        pg.goto(app_url, wait_until="domcontentloaded")
-        wait_idle(pg, timeout)
-        _WARMED.add(app_url)
+    """Load a page of the app by its address and wait until Streamlit has finished running it
+    (a first visit may be a page's address: ``ui.page_setup`` handles that, see
+    ``test_deep_links_browser.py``)."""
     query = f"?{urlencode(params)}" if params else ""
     pg.goto(f"{app_url}/{path}{query}", wait_until="domcontentloaded")
     pg.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=timeout)
