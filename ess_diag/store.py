@@ -266,6 +266,34 @@ CREATE TABLE IF NOT EXISTS workshop_actions (
 );
 """
 
+# Migration 2: a participant never has more counted votes than the session's budget. Undoing a
+# merge, showing a hidden contribution again or lowering the budget can leave more votes than
+# dots; the earliest ones count (per surviving contribution, its first vote), the others wait
+# until the participant takes a vote back.
+WORKSHOP_COUNTED_VOTES_V2 = """
+CREATE OR REPLACE VIEW workshop_counted_votes AS
+WITH roots AS (
+    SELECT v.session_id, v.participant_id,
+           COALESCE(c.merged_into, c.contribution_id) AS root_id,
+           min(v.created_at) AS first_vote_at
+    FROM workshop_votes v
+    JOIN workshop_contributions c ON c.contribution_id = v.contribution_id
+    JOIN workshop_contributions r
+      ON r.contribution_id = COALESCE(c.merged_into, c.contribution_id)
+    WHERE NOT r.hidden
+    GROUP BY ALL
+),
+ranked AS (
+    SELECT roots.*, row_number() OVER (
+        PARTITION BY roots.session_id, roots.participant_id
+        ORDER BY first_vote_at, root_id) AS k
+    FROM roots
+)
+SELECT ranked.session_id, ranked.participant_id, ranked.root_id
+FROM ranked JOIN workshop_sessions s ON s.session_id = ranked.session_id
+WHERE ranked.k <= s.votes_per_participant;
+"""
+
 META_DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
@@ -273,6 +301,7 @@ CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 #: Ordered migrations: version → SQL scripts. Version 1 is the first released schema.
 MIGRATIONS: dict[int, list[str]] = {
     1: [META_DDL, GEOGRAPHY_DDL, RURALITY_VIEW, ACTORS_DDL, STATS_DDL, IMPORTS_DDL, WORKSHOP_DDL],
+    2: [WORKSHOP_COUNTED_VOTES_V2],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -189,6 +189,86 @@ def test_hidden_contribution_votes_do_not_count(driven):
         workshop.vote(con, sid, people["alice"], ids["Un tiers-lieu"])
 
 
+def _counted(con, sid: str) -> dict[str, int]:
+    rows = con.execute(
+        "SELECT participant_id, count(*) FROM workshop_counted_votes WHERE session_id = ? "
+        "GROUP BY 1",
+        [sid],
+    ).fetchall()
+    return dict(rows)
+
+
+def test_undoing_a_merge_never_counts_more_votes_than_the_budget(driven):
+    con, session, people, ids = driven
+    sid, alice = session.session_id, people["alice"]
+    # Alice's 3 dots: épicerie, its duplicate (merged: counted once) and the pôle; the
+    # refunded dot goes to the monnaie locale.
+    workshop.vote(con, sid, alice, ids["Une monnaie locale"])
+    before = dict(workshop.tally(con, sid)[["text", "votes"]].values.tolist())
+    assert workshop.undo_last(con, sid) == "fusion"
+    # Four distinct contributions now carry her dots, but only her 3 earliest count.
+    assert _counted(con, sid)[alice] == 3
+    assert workshop.votes_left(con, sid, alice) == 0
+    assert workshop.my_votes(con, sid, alice) == {
+        ids["Une épicerie solidaire"],
+        ids["Épicerie solidaire !"],
+        ids["Créer un pôle territorial de coopération"],
+    }
+    after = dict(workshop.tally(con, sid)[["text", "votes"]].values.tolist())
+    assert after["Une monnaie locale"] == before["Une monnaie locale"] - 1
+    # Every participant within budget, and the board total equals the counted votes.
+    assert max(_counted(con, sid).values()) <= session.votes_per_participant
+    assert sum(after.values()) == sum(_counted(con, sid).values())
+    with pytest.raises(workshop.VoteBudgetError):
+        workshop.vote(con, sid, alice, ids["Mutualiser un véhicule"])
+    # Taking one back lets the waiting dot count again.
+    workshop.unvote(con, sid, alice, ids["Épicerie solidaire !"])
+    assert ids["Une monnaie locale"] in workshop.my_votes(con, sid, alice)
+    assert _counted(con, sid)[alice] == 3
+
+
+def test_showing_a_hidden_contribution_again_keeps_votes_within_budget(driven):
+    con, session, people, ids = driven
+    sid, chloe = session.session_id, people["chloe"]
+    workshop.set_hidden(con, sid, ids["Un tiers-lieu"])
+    workshop.vote(con, sid, chloe, ids["Mutualiser un véhicule"])
+    workshop.vote(con, sid, chloe, ids["Une monnaie locale"])
+    assert workshop.votes_left(con, sid, chloe) == 0
+    assert workshop.undo_last(con, sid) == "masquage"
+    assert _counted(con, sid)[chloe] == 3
+    # The tiers-lieu vote came first: it counts again; the latest dot (monnaie) waits.
+    assert workshop.my_votes(con, sid, chloe) == {
+        ids["Un tiers-lieu"],
+        ids["Un forum annuel de l'ESS"],
+        ids["Mutualiser un véhicule"],
+    }
+
+
+def test_lowering_the_budget_counts_the_earliest_votes(driven):
+    con, session, people, ids = driven
+    sid, alice = session.session_id, people["alice"]
+    workshop.update_session(con, sid, votes_per_participant=1)
+    assert workshop.my_votes(con, sid, alice) == {ids["Une épicerie solidaire"]}
+    assert workshop.votes_left(con, sid, alice) == 0
+    assert max(_counted(con, sid).values()) == 1
+
+
+def test_a_version_1_database_gets_the_capped_vote_count(tmp_path):
+    path = tmp_path / "v1.duckdb"
+    con = store.connect(path, migrate=False)
+    for script in store.MIGRATIONS[1]:
+        con.execute(script)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '1')")
+    con.close()
+    con = store.connect(path)
+    assert store.get_meta(con, "schema_version") == "2"
+    view = con.execute(
+        "SELECT sql FROM duckdb_views() WHERE view_name = 'workshop_counted_votes'"
+    ).fetchall()[0][0]
+    assert "votes_per_participant" in view
+    con.close()
+
+
 def test_delete_session_and_undo(driven):
     con, session, people, ids = driven
     workshop.delete_session(con, session.session_id)
