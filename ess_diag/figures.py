@@ -104,13 +104,98 @@ def base_layout(fig: go.Figure, *, height: int = 420, legend: bool = False) -> g
     return fig
 
 
-def plotly_config(chart: Chart) -> dict:
-    """Modebar settings: PNG download at twice the size (for slides), no plotly logo."""
-    return {
+#: Plotly's own texts in French (toolbar tooltips, double-click hint, snapshot messages), given
+#: with each chart's config (plotly.js ``config.locales``): no locale script to load from a CDN.
+PLOTLY_LOCALE_FR = {
+    "dictionary": {
+        "Autoscale": "Échelle automatique",
+        "Box Select": "Sélection rectangulaire",
+        "Compare data on hover": "Comparer les données au survol",
+        "Double-click on legend to isolate one trace": (
+            "Double-cliquez sur la légende pour isoler une série"
+        ),
+        "Double-click to zoom back out": "Double-cliquez pour revenir à la vue d'ensemble",
+        "Download plot": "Télécharger le graphique",
+        "Download plot as a png": "Télécharger le graphique en PNG",
+        "Download plot as a PNG": "Télécharger le graphique en PNG",
+        "Fullscreen": "Plein écran",
+        "Exit fullscreen": "Quitter le plein écran",
+        "Lasso Select": "Sélection au lasso",
+        "Pan": "Déplacer",
+        "Produced with Plotly.js": "Réalisé avec Plotly.js",
+        "Reset": "Réinitialiser",
+        "Reset axes": "Réinitialiser les axes",
+        "Reset view": "Réinitialiser la vue",
+        "Show closest data on hover": "Afficher la donnée la plus proche au survol",
+        "Snapshot succeeded": "Image enregistrée",
+        "Sorry, there was a problem downloading your snapshot!": (
+            "Désolé, l'image n'a pas pu être téléchargée."
+        ),
+        "Taking snapshot - this may take a few seconds": (
+            "Création de l'image : quelques secondes…"
+        ),
+        "Toggle Spike Lines": "Afficher ou masquer les lignes de repère",
+        "Toggle show closest data on hover": (
+            "Afficher ou masquer la donnée la plus proche au survol"
+        ),
+        "Zoom": "Zoom",
+        "Zoom in": "Zoom avant",
+        "Zoom out": "Zoom arrière",
+    },
+    "format": {
+        "days": ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
+        "shortDays": ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
+        "months": [
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ],  # fmt: skip
+        "shortMonths": [
+            "janv.",
+            "févr.",
+            "mars",
+            "avr.",
+            "mai",
+            "juin",
+            "juil.",
+            "août",
+            "sept.",
+            "oct.",
+            "nov.",
+            "déc.",
+        ],  # fmt: skip
+        "date": "%d/%m/%Y",
+        "decimal": ",",
+        "thousands": "\u202f",
+    },
+}
+
+
+def plotly_config(chart: Chart | None = None, **overrides) -> dict:
+    """Plotly config: French texts, PNG download at twice the size (for slides), no logo."""
+    config = {
+        "locale": "fr",
+        "locales": {"fr": PLOTLY_LOCALE_FR},
         "displaylogo": False,
-        "toImageButtonOptions": {"format": "png", "filename": chart.filename, "scale": 2},
         "modeBarButtonsToRemove": ["lasso2d", "select2d"],
     }
+    if chart is not None:
+        config["toImageButtonOptions"] = {
+            "format": "png",
+            "filename": chart.filename,
+            "scale": 2,
+        }
+    config.update(overrides)
+    return config
 
 
 #: Shares are drawn in percent (0–100) with a French " %" suffix: d3's ".0%" writes "20%".

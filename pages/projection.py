@@ -120,7 +120,12 @@ def _chart_slide(chart: figures.Chart) -> None:
         return
     fig = chart.figure
     fig.update_layout(font={"size": 22}, height=620)
-    st.plotly_chart(fig, theme=None, config={"displayModeBar": False}, key=f"pj_{chart.key}")
+    st.plotly_chart(
+        fig,
+        theme=None,
+        config=figures.plotly_config(chart, displayModeBar=False),
+        key=f"pj_{chart.key}",
+    )
     if chart.note:
         st.caption(escape(chart.note))
 

@@ -31,6 +31,19 @@ def test_layout_is_french_and_readable(ain):
     assert layout.font.color == "#1a1a1a"
 
 
+def test_plotly_config_is_french_and_offline(ain):
+    chart = figures.family_chart(ain["by_family"], ain["jobs_source"])
+    config = figures.plotly_config(chart)
+    assert config["locale"] == "fr"
+    words = config["locales"]["fr"]["dictionary"]
+    assert words["Download plot as a png"] == "Télécharger le graphique en PNG"
+    assert config["locales"]["fr"]["format"]["decimal"] == ","
+    assert config["toImageButtonOptions"]["filename"] == chart.filename
+    assert config["displaylogo"] is False
+    assert figures.plotly_config(chart, displayModeBar=False)["displayModeBar"] is False
+    assert "toImageButtonOptions" not in figures.plotly_config()
+
+
 def test_family_chart_values_colours_and_labels(ain):
     chart = figures.family_chart(ain["by_family"], ain["jobs_source"])
     bar = chart.figure.data[0]

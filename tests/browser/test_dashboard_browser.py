@@ -102,3 +102,16 @@ def test_territory_change_keeps_page(page, app_url):
     assert "secteurs" in page.url
     assert page.get_by_text("Département Rhône (69)").count() >= 1
     shot(page, "secteurs_apres_changement", full_page=False)
+
+
+def test_chart_toolbar_speaks_french(page, app_url):
+    """Plotly's toolbar tooltips come from the French locale given with each chart."""
+    open_page(page, app_url, "secteurs", niveau="departement", territoire="01")
+    chart = page.locator(".js-plotly-plot").first
+    chart.scroll_into_view_if_needed()
+    chart.hover()
+    page.locator("[data-title]").first.wait_for(state="attached")
+    titles = set(page.eval_on_selector_all("[data-title]", "els => els.map(e => e.dataset.title)"))
+    assert {"Télécharger le graphique en PNG", "Réinitialiser les axes", "Zoom avant"} <= titles
+    english = {"Download plot as a png", "Download plot as a PNG", "Reset axes", "Zoom in", "Pan"}
+    assert not english & titles, titles
