@@ -213,11 +213,7 @@ def prepare(ctx: ImportContext) -> None:
             )
     if ctx.report.errors:
         return
-    if not ctx.scalar("SELECT count(*) FROM commune_aliases"):
-        ctx.report.errors.append(
-            "La géographie de référence n'est pas chargée : impossible de placer les acteurs. "
-            "Lancez d'abord « ess-diag init »."
-        )
+    if not ctx.require_geography("placer les acteurs"):
         return
     install_macros(ctx)
     con = ctx.con

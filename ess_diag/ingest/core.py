@@ -874,6 +874,17 @@ class ImportContext:
         rows = self.sql(query, params)
         return rows[0][0] if rows else None
 
+    def require_geography(self, purpose: str) -> bool:
+        """True when the reference geography is loaded; else records the French error
+        (« impossible de ``purpose`` ») and returns False."""
+        if self.scalar("SELECT count(*) FROM commune_aliases"):
+            return True
+        self.report.errors.append(
+            f"La géographie de référence n'est pas chargée : impossible de {purpose}. "
+            "Lancez d'abord « ess-diag init »."
+        )
+        return False
+
     def warn(self, message: str) -> None:
         self.report.warnings.append(message)
 

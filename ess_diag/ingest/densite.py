@@ -59,11 +59,7 @@ def prepare(ctx: ImportContext) -> None:
     staged = ctx.staged("grille_densite")
     if staged is None:
         return
-    if not ctx.scalar("SELECT count(*) FROM commune_aliases"):
-        ctx.report.errors.append(
-            "La géographie de référence n'est pas chargée : impossible de rattacher la grille "
-            "aux communes. Lancez d'abord « ess-diag init »."
-        )
+    if not ctx.require_geography("rattacher la grille aux communes"):
         return
     install_macros(ctx)
     con = ctx.con

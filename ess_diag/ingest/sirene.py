@@ -286,12 +286,7 @@ def _etablissements(ctx: ImportContext, ul_target: str | None) -> str | None:
         return None
     dec = ctx.decimal_comma("sirene_etablissements")
     con = ctx.con
-    geography = ctx.scalar("SELECT count(*) FROM commune_aliases")
-    if not geography:
-        ctx.report.errors.append(
-            "La géographie de référence n'est pas chargée : impossible de placer les "
-            "établissements dans leur commune. Lancez d'abord « ess-diag init »."
-        )
+    if not ctx.require_geography("placer les établissements dans leur commune"):
         return None
     checked = ctx.temp_name("etab_checked")
     units = _classified_unit_join(ul_target)

@@ -188,11 +188,7 @@ def prepare_private_employment(ctx: ImportContext) -> None:
     view = ctx.staged("urssaf_commune_ape")
     if view is None:
         return
-    if not ctx.scalar("SELECT count(*) FROM commune_aliases"):
-        ctx.report.errors.append(
-            "La géographie de référence n'est pas chargée : impossible de rattacher les "
-            "communes. Lancez d'abord « ess-diag init »."
-        )
+    if not ctx.require_geography("rattacher les communes"):
         return
     install_macros(ctx)
     warn_if_demo(ctx)
