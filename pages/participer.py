@@ -154,6 +154,16 @@ else:
             "pistes d'action prioritaires."
         )
         mine = workshop.my_votes(con, sid, pid)
+        waiting = workshop.waiting_votes(con, sid, pid)
+        if waiting:
+            n = len(waiting)
+            st.info(
+                f"{fmt_int(n)} de vos votes {'est' if n == 1 else 'sont'} en attente : après "
+                "une correction de l'animateur (fusion annulée, contribution réaffichée ou "
+                "nombre de votes réduit), vous en aviez plus que les "
+                f"{fmt_int(session.votes_per_participant)} permis. Vos premiers votes comptent ; "
+                "retirez-en un pour qu'un vote en attente compte."
+            )
         rows = [
             r
             for r in workshop.board_records(con, sid)
@@ -164,20 +174,26 @@ else:
             return
         for row in rows:
             voted = row["contribution_id"] in mine
+            pending = row["contribution_id"] in waiting
             box = st.container(border=True)
             box.html(
                 f"<div class='ws-vote'><small>{escape(row['category_label'])}</small><br>"
                 f"{escape(row['text'])}</div>"
             )
-            label = "✓ Vous avez voté — retirer" if voted else "Voter"
+            if voted:
+                label = "✓ Vous avez voté — retirer"
+            elif pending:
+                label = "⏳ Vote en attente — retirer"
+            else:
+                label = "Voter"
             box.button(
                 label,
                 key=f"vote_{row['contribution_id']}",
-                disabled=not voted and left == 0,
-                type="secondary" if voted else "primary",
+                disabled=not (voted or pending) and left == 0,
+                type="secondary" if voted or pending else "primary",
                 width="stretch",
                 on_click=_toggle_vote,
-                args=(row["contribution_id"], voted),
+                args=(row["contribution_id"], voted or pending),
             )
 
     votes()

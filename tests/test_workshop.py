@@ -219,11 +219,13 @@ def test_undoing_a_merge_never_counts_more_votes_than_the_budget(driven):
     # Every participant within budget, and the board total equals the counted votes.
     assert max(_counted(con, sid).values()) <= session.votes_per_participant
     assert sum(after.values()) == sum(_counted(con, sid).values())
+    assert workshop.waiting_votes(con, sid, alice) == {ids["Une monnaie locale"]}
     with pytest.raises(workshop.VoteBudgetError):
         workshop.vote(con, sid, alice, ids["Mutualiser un véhicule"])
     # Taking one back lets the waiting dot count again.
     workshop.unvote(con, sid, alice, ids["Épicerie solidaire !"])
     assert ids["Une monnaie locale"] in workshop.my_votes(con, sid, alice)
+    assert workshop.waiting_votes(con, sid, alice) == set()
     assert _counted(con, sid)[alice] == 3
 
 

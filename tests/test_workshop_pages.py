@@ -144,6 +144,29 @@ def test_participant_joins_by_url_posts_and_votes(con, session):
     assert "&lt;img src=x onerror=alert(1)&gt;" in _html(at)
 
 
+def test_participant_sees_a_waiting_vote_and_can_take_it_back(con, session):
+    s, people, ids = session
+    sid, alice = s.session_id, people["alice"]
+    workshop.vote(con, sid, alice, ids["Une monnaie locale"])
+    workshop.undo_last(con, sid)  # the merge: Alice now has 4 dots for a budget of 3
+    at = _page("participer.py")
+    at.query_params["code"] = s.join_code
+    at.query_params["p"] = alice
+    at.run()
+    at.button_group(key="participer_view").set_value("Voter").run()
+    assert not at.exception
+    assert any("1 de vos votes est en attente" in m.value for m in at.info)
+    waiting = at.button(key=f"vote_{ids['Une monnaie locale']}")
+    assert waiting.label == "⏳ Vote en attente — retirer"
+    assert not waiting.disabled
+    assert at.button(key=f"vote_{ids['Mutualiser un véhicule']}").disabled
+    waiting.click().run()
+    assert not at.exception
+    assert workshop.waiting_votes(con, sid, alice) == set()
+    assert at.button(key=f"vote_{ids['Une monnaie locale']}").label == "Voter"
+    assert not any("en attente" in m.value for m in at.info)
+
+
 def test_participant_length_limit_and_empty_text(con, session):
     """The text area stops at the limit (the French refusal itself is tested in
     test_workshop.py: a browser cannot send more); an empty post is refused in French."""
