@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import ess_diag_ui as ui
-from ess_diag import config, store
+from ess_diag import config, geography, store
 from ess_diag.formatting import escape, fmt_date, fmt_int
 from ess_diag_ui import downloads
 
@@ -34,50 +34,82 @@ def _frame(sql: str) -> pd.DataFrame:
     return con.cursor().execute(sql).df()
 
 
+#: Source keys written by the importers and the demo, as the tables show them.
+_SOURCE_LABELS = {
+    "demo": "démonstration (simulé)",
+    "sirene": "SIRENE",
+    "urssaf": "URSSAF",
+    "modele": "liste d'acteurs (modèle)",
+    "saisie": "saisie",
+}
+#: Plural French names of the territory levels, largest first.
+_LEVEL_PLURALS = {
+    "france": "France",
+    "region": "Régions",
+    "departement": "Départements",
+    "epci": "Intercommunalités (EPCI)",
+    "commune": "Communes",
+}
+
+
+def _loaded_table(title: str, sql: str, empty: str) -> None:
+    """A subheader and the table of what is loaded (French labels, numbers as in France)."""
+    st.subheader(title)
+    frame = _frame(sql)
+    if frame.empty:
+        st.caption(empty)
+        return
+    if "source" in frame:
+        frame["source"] = frame["source"].map(lambda k: _SOURCE_LABELS.get(k, k))
+    if "niveau" in frame:
+        frame["niveau"] = frame["niveau"].map(lambda k: geography.LEVEL_LABELS.get(k, k))
+    numbers = {
+        c: st.column_config.NumberColumn(c, format="localized")
+        for c in frame.columns
+        if pd.api.types.is_integer_dtype(frame[c]) and "année" not in c
+    }
+    st.dataframe(frame, hide_index=True, column_config=numbers)
+
+
 with tab_data:
     st.subheader("Référentiel géographique")
     st.write(escape(store.get_meta(con.cursor(), "geography_source", "non chargé") or ""))
-    levels = _frame("SELECT level, count(*) AS n FROM territories GROUP BY level")
-    if len(levels):
+    levels = dict(
+        con.cursor().execute("SELECT level, count(*) FROM territories GROUP BY level").fetchall()
+    )
+    if levels:
         st.caption(
-            " · ".join(f"{r.level} : {fmt_int(r.n)}" for r in levels.itertuples(index=False))
+            " · ".join(
+                f"{label} : {fmt_int(levels[level])}"
+                for level, label in _LEVEL_PLURALS.items()
+                if level in levels and level != "france"
+            )
         )
     if store.get_meta(con.cursor(), "demo") == "1":
         st.warning("Les données d'ESS chargées sont des **données de démonstration** (simulées).")
 
-    st.subheader("Statistiques de l'ESS")
-    stats = _frame(
+    _loaded_table(
+        "Statistiques de l'ESS",
         'SELECT source AS source, level AS niveau, min(year) AS "première année", '
         'max(year) AS "dernière année", count(*) AS lignes FROM ess_stats '
-        "GROUP BY source, level ORDER BY source, level"
+        "GROUP BY source, level ORDER BY source, level",
+        "Aucune statistique ESS importée (URSSAF, observatoire).",
     )
-    if stats.empty:
-        st.caption("Aucune statistique ESS importée (URSSAF, observatoire).")
-    else:
-        st.dataframe(stats, hide_index=True)
-
-    st.subheader("Emploi privé (dénominateur des parts)")
-    private = _frame(
+    _loaded_table(
+        "Emploi privé (dénominateur des parts)",
         'SELECT source AS source, min(year) AS "première année", max(year) AS "dernière année", '
         "count(DISTINCT commune_code) AS communes, count(*) AS lignes "
-        "FROM private_employment GROUP BY source ORDER BY source"
+        "FROM private_employment GROUP BY source ORDER BY source",
+        "Aucune donnée d'emploi privé importée (URSSAF commune × APE).",
     )
-    if private.empty:
-        st.caption("Aucune donnée d'emploi privé importée (URSSAF commune × APE).")
-    else:
-        st.dataframe(private, hide_index=True)
-
-    st.subheader("Acteurs")
-    actors = _frame(
+    _loaded_table(
+        "Acteurs",
         'SELECT source AS source, count(*) AS acteurs, count(*) FILTER (WHERE is_ess) AS "dont ESS", '
         'count(*) FILTER (WHERE lon IS NOT NULL) AS "géolocalisés", '
         'count(*) FILTER (WHERE jobs_is_estimate) AS "emplois estimés" '
-        "FROM actors GROUP BY source ORDER BY source"
+        "FROM actors GROUP BY source ORDER BY source",
+        "Aucun acteur chargé (répertoire SIRENE, liste d'acteurs).",
     )
-    if actors.empty:
-        st.caption("Aucun acteur chargé (répertoire SIRENE, liste d'acteurs).")
-    else:
-        st.dataframe(actors, hide_index=True)
 
 with tab_imports:
     imports = _frame(
@@ -114,5 +146,12 @@ with tab_imports:
                 "identifiant": imports["import_id"],
             }
         )
-        st.dataframe(table, hide_index=True)
+        st.dataframe(
+            table,
+            hide_index=True,
+            column_config={
+                c: st.column_config.NumberColumn(c, format="localized")
+                for c in ("lignes lues", "lignes chargées", "lignes écartées")
+            },
+        )
         downloads.download_data(table, "ess_diag_historique_imports", key="imports")

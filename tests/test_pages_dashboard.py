@@ -214,3 +214,20 @@ def test_pages_without_data_explain_what_to_import(empty_db_path, monkeypatch, p
         return
     messages = " ".join(m.value for m in at.info)
     assert "import" in messages.lower(), messages
+
+
+def test_loaded_data_tables_speak_french(db):
+    at = run_page("pages/methodologie.py", ("departement", "01"))
+    assert not at.exception, [e.value for e in at.exception]
+    captions = " ".join(c.value for c in at.caption)
+    assert "Départements : " in captions and "Communes : " in captions, captions
+    assert "departement :" not in captions
+    tables = {tuple(df.value.columns): df.value for df in at.dataframe}
+    stats = next(v for k, v in tables.items() if "niveau" in k)
+    assert set(stats["niveau"]) <= {"Commune", "Intercommunalité (EPCI)", "Département", "Région"}
+    actors = next(v for k, v in tables.items() if "dont ESS" in k)
+    assert list(actors["source"]) == ["SIRENE"]
+    assert (
+        int(actors["acteurs"].sum())
+        == store.get_connection(db).execute("SELECT count(*) FROM actors").fetchall()[0][0]
+    )
