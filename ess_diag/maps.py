@@ -61,6 +61,8 @@ __all__ = [
     "METRO_BOUNDS",
     "build_deck",
     "deck_json_bytes",
+    "format_value",
+    "is_missing",
 ]
 
 #: For a selected level, the levels a map can break it down into (first = default).
@@ -280,7 +282,8 @@ def hex_to_rgb(color: str, alpha: int | None = None) -> list[int]:
     return rgb + [alpha] if alpha is not None else rgb
 
 
-def _fmt_value(value, kind: str) -> str:
+def format_value(value, kind: str) -> str:
+    """A map value written the French way for its kind (share, count, index, rate)."""
     if kind == "share":
         return formatting.fmt_pct(value)
     if kind == "count":
@@ -290,7 +293,7 @@ def _fmt_value(value, kind: str) -> str:
     return formatting.fmt_num(value)
 
 
-def _is_missing(value) -> bool:
+def is_missing(value) -> bool:
     if value is None:
         return True
     try:
@@ -312,8 +315,8 @@ def choropleth_classes(
     [2.5, 4.0]
     """
     values = list(values)
-    present = sorted(float(v) for v in values if not _is_missing(v))
-    has_missing = any(_is_missing(v) for v in values)
+    present = sorted(float(v) for v in values if not is_missing(v))
+    has_missing = any(is_missing(v) for v in values)
     legend: list[LegendItem] = []
     breaks: list[float] = []
     if present:
@@ -324,9 +327,9 @@ def choropleth_classes(
         low = present[0]
         for color, high in zip(palette, breaks, strict=True):
             if low == high:
-                label = _fmt_value(low, kind)
+                label = format_value(low, kind)
             else:
-                label = f"de {_fmt_value(low, kind)} à {_fmt_value(high, kind)}"
+                label = f"de {format_value(low, kind)} à {format_value(high, kind)}"
             legend.append(LegendItem(color, label))
             low = high
     if has_missing:
@@ -346,7 +349,7 @@ def _palette_for(n: int) -> tuple[str, ...]:
 
 
 def _class_color(value, breaks: Sequence[float]) -> str:
-    if _is_missing(value) or not breaks:
+    if is_missing(value) or not breaks:
         return NO_DATA_COLOR
     palette = _palette_for(len(breaks))
     for color, high in zip(palette, breaks, strict=True):
@@ -441,7 +444,7 @@ def _detail_for(bounds: tuple[float, float, float, float] | None) -> tuple[float
 
 def _actor_radius(jobs) -> float:
     """Point radius in pixels: the area grows with jobs, bounded for readability."""
-    if _is_missing(jobs) or jobs <= 0:
+    if is_missing(jobs) or jobs <= 0:
         return 3.0
     return round(min(2.5 + 1.2 * math.sqrt(float(jobs)), 20.0), 1)
 
@@ -474,7 +477,7 @@ def build_deck(
     features = []
     table_rows = []
     for code, name, geom, value in zip(codes, outlines.get("name", []), simple, vals, strict=False):
-        label = _fmt_value(value, indicator.kind) if not _is_missing(value) else "non disponible"
+        label = format_value(value, indicator.kind) if not is_missing(value) else "non disponible"
         table_rows.append({"code": code, "territoire": name, indicator.label: value})
         if geom is None:
             continue
@@ -586,7 +589,7 @@ def _actor_point(row) -> dict:
     name = "diffusion partielle" if row.partial_diffusion or not row.name else str(row.name)
     family = nomenclatures.FAMILIES.get(row.family, "famille non renseignée")
     sector = nomenclatures.SECTOR_LABELS.get(row.sector, "secteur non renseigné")
-    if _is_missing(row.jobs):
+    if is_missing(row.jobs):
         jobs = "emplois non renseignés"
     else:
         jobs = f"{formatting.fmt_num(row.jobs, 1 if row.jobs % 1 else 0)} emplois"

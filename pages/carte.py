@@ -131,6 +131,12 @@ table = view.table.merge(
     how="left",
 )
 with st.expander("Données de la carte"):
-    st.dataframe(table, hide_index=True)
+    # Shown the French way; the CSV below keeps the raw numbers.
+    shown = table.copy()
+    shown[indicator.label] = [
+        "non disponible" if maps.is_missing(v) else maps.format_value(v, indicator.kind)
+        for v in table[indicator.label]
+    ]
+    st.dataframe(shown, hide_index=True)
     st.caption(f"Poids de la carte envoyée au navigateur : {fmt_num(view.json_bytes / 1e6, 2)} Mo.")
 downloads.download_data(table, f"ess_diag_carte_{indicator_key}_{level}_{code}", key="map_data")

@@ -231,3 +231,13 @@ def test_loaded_data_tables_speak_french(db):
         int(actors["acteurs"].sum())
         == store.get_connection(db).execute("SELECT count(*) FROM actors").fetchall()[0][0]
     )
+
+
+def test_map_data_table_is_written_the_french_way(db):
+    at = run_page("pages/carte.py", ("departement", "01"))
+    assert not at.exception, [e.value for e in at.exception]
+    frame = at.dataframe[0].value
+    label = "Part de l'ESS dans l'emploi privé"
+    values = [v for v in frame[label] if v != "non disponible"]
+    assert values, frame
+    assert all(v.endswith("\u202f%") and "." not in v for v in values), values
