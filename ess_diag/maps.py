@@ -59,6 +59,9 @@ __all__ = [
     "simplify_geojson",
     "view_state_for",
     "METRO_BOUNDS",
+    "NATIONAL_BOUNDS",
+    "OVERSEAS_INSETS",
+    "Inset",
     "build_deck",
     "deck_json_bytes",
     "format_value",
@@ -380,25 +383,119 @@ def simplify_geojson(geojsons: Sequence[str | None], tolerance: float, decimals:
     return out
 
 
-#: Metropolitan France (lon/lat): a national view frames it; the overseas départements stay
-#: drawn and reachable by panning, the caption says so.
+#: Metropolitan France (lon/lat): a national view frames it, with the overseas départements
+#: drawn as insets to its west (see :data:`OVERSEAS_INSETS`).
 METRO_BOUNDS = (-5.3, 41.3, 9.6, 51.2)
 
 
-def _bounds(geojsons: Sequence[str | None]) -> tuple[float, float, float, float] | None:
-    present = [g for g in geojsons if g]
-    if not present:
-        return None
-    boxes = shapely.bounds(shapely.from_geojson(present))
-    boxes = boxes[~np.isnan(boxes).any(axis=1)]
+@dataclass(frozen=True)
+class Inset:
+    """An overseas département drawn, in a national view, inside ``target`` (lon/lat box west
+    of Brittany), at its own scale; ``source`` is its real lon/lat box."""
+
+    name: str
+    source: tuple[float, float, float, float]
+    target: tuple[float, float, float, float]
+
+    def contains(self, lon: float, lat: float) -> bool:
+        west, south, east, north = self.source
+        return west <= lon <= east and south <= lat <= north
+
+    def scale(self) -> tuple[float, float, float, float]:
+        """(kx, ky, dx, dy): lon' = kx·lon + dx, lat' = ky·lat + dy. Shapes keep their
+        proportions on the Web Mercator map (vertical scale corrected by the cosine of the
+        latitudes), fitted and centred in the target box."""
+        sw, ss, se, sn = self.source
+        tw, ts, te, tn = self.target
+        cos_s = math.cos(math.radians((ss + sn) / 2))
+        cos_t = math.cos(math.radians((ts + tn) / 2))
+        # Sizes on screen (lon, lat / cos lat): the larger ratio decides the scale.
+        k = min((te - tw) / (se - sw), ((tn - ts) / cos_t) / ((sn - ss) / cos_s))
+        kx, ky = k, k * cos_t / cos_s
+        dx = (tw + te) / 2 - kx * (sw + se) / 2
+        dy = (ts + tn) / 2 - ky * (ss + sn) / 2
+        return kx, ky, dx, dy
+
+
+#: The five overseas départements, top to bottom in a column west of Brittany.
+OVERSEAS_INSETS = (
+    Inset("Guadeloupe", (-61.85, 15.82, -60.95, 16.52), (-10.2, 49.3, -6.9, 50.7)),
+    Inset("Martinique", (-61.25, 14.38, -60.80, 14.88), (-10.2, 47.7, -6.9, 49.0)),
+    Inset("Guyane", (-54.65, 2.10, -51.55, 5.80), (-10.2, 45.3, -6.9, 47.4)),
+    Inset("La Réunion", (55.20, -21.40, 55.85, -20.86), (-10.2, 43.7, -6.9, 45.0)),
+    Inset("Mayotte", (44.98, -13.02, 45.32, -12.62), (-10.2, 42.0, -6.9, 43.4)),
+)
+#: What a national view frames: metropolitan France and the column of insets.
+NATIONAL_BOUNDS = (-10.4, 41.3, 9.6, 51.2)
+
+
+def _inset_for(lon: float, lat: float) -> Inset | None:
+    for inset in OVERSEAS_INSETS:
+        if inset.contains(lon, lat):
+            return inset
+    return None
+
+
+def _move_to_insets(geojsons: Sequence[str | None]) -> list[str | None]:
+    """GeoJSON geometries of overseas départements moved into their insets (others as is)."""
+    out = list(geojsons)
+    for i, g in enumerate(geojsons):
+        if not g:
+            continue
+        geom = shapely.from_geojson(g)
+        point = shapely.point_on_surface(geom)
+        inset = _inset_for(shapely.get_x(point), shapely.get_y(point))
+        if inset is None:
+            continue
+        kx, ky, dx, dy = inset.scale()
+        moved = shapely.transform(
+            geom, lambda xy, kx=kx, ky=ky, dx=dx, dy=dy: xy * [kx, ky] + [dx, dy]
+        )
+        out[i] = shapely.to_geojson(moved)
+    return out
+
+
+def _inset_frames() -> dict:
+    """The insets' frames as a GeoJSON FeatureCollection (name in the tooltip)."""
+    features = []
+    for inset in OVERSEAS_INSETS:
+        w, s, e, n = inset.target
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [[w, s], [e, s], [e, n], [w, n], [w, s]],
+                },
+                "properties": {"tip": f"{inset.name} (encart, échelle propre)"},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _is_national(geojsons: Sequence[str | None]) -> bool:
+    """Outlines both in metropolitan France and overseas: a national view."""
+    boxes = _boxes(geojsons)
     if not len(boxes):
-        return None
-    # When some outlines lie in metropolitan France and others overseas, frame the metropole:
-    # otherwise a national view zooms out to half the planet.
+        return False
     west, south, east, _north = METRO_BOUNDS
     metro = (boxes[:, 0] >= west - 1) & (boxes[:, 2] <= east + 1) & (boxes[:, 1] >= south - 1)
-    if metro.any() and not metro.all():
-        boxes = boxes[metro]
+    return bool(metro.any() and not metro.all())
+
+
+def _boxes(geojsons: Sequence[str | None]) -> np.ndarray:
+    """Bounding boxes (west, south, east, north) of the geometries present."""
+    present = [g for g in geojsons if g]
+    if not present:
+        return np.empty((0, 4))
+    boxes = shapely.bounds(shapely.from_geojson(present))
+    return boxes[~np.isnan(boxes).any(axis=1)]
+
+
+def _bounds(geojsons: Sequence[str | None]) -> tuple[float, float, float, float] | None:
+    boxes = _boxes(geojsons)
+    if not len(boxes):
+        return None
     return (
         float(boxes[:, 0].min()),
         float(boxes[:, 1].min()),
@@ -468,7 +565,13 @@ def build_deck(
     """
     codes = list(outlines["code"]) if len(outlines) else []
     raw_geoms = list(outlines["geojson"]) if len(outlines) else []
-    bounds = _bounds([parent_outline] if parent_outline else raw_geoms)
+    # A national view draws the overseas départements as insets west of the metropole.
+    insets = not parent_outline and _is_national(raw_geoms)
+    if insets:
+        raw_geoms = _move_to_insets(raw_geoms)
+        bounds = NATIONAL_BOUNDS
+    else:
+        bounds = _bounds([parent_outline] if parent_outline else raw_geoms)
     tolerance, decimals = _detail_for(bounds)
     simple = simplify_geojson(raw_geoms, tolerance, decimals)
 
@@ -508,6 +611,39 @@ def build_deck(
             highlight_color=[255, 255, 255, 90],
         )
     ]
+    if insets:
+        layers.append(
+            pdk.Layer(
+                "GeoJsonLayer",
+                id="encarts",
+                data=_inset_frames(),
+                stroked=True,
+                filled=False,
+                get_line_color=[120, 120, 120, 255],
+                line_width_min_pixels=1,
+                get_line_width=1,
+                pickable=True,
+            )
+        )
+        layers.append(
+            pdk.Layer(
+                "TextLayer",
+                id="encarts_noms",
+                data=[
+                    {"p": [i.target[0], i.target[3] + 0.03], "t": i.name}
+                    for i in OVERSEAS_INSETS
+                ],
+                get_position="p",
+                get_text="t",
+                get_size=12,
+                get_color=[80, 80, 80, 255],
+                get_text_anchor=pdk.types.String("start"),
+                get_alignment_baseline=pdk.types.String("bottom"),
+                font_family=pdk.types.String("'Source Sans', 'Source Sans Pro', sans-serif"),
+                character_set=pdk.types.String("auto"),
+                pickable=False,
+            )
+        )
     if parent_outline:
         parent_simple = simplify_geojson([parent_outline], tolerance, decimals)[0]
         layers.append(
@@ -533,6 +669,13 @@ def build_deck(
         kept = actors.head(max_actor_points)
         shown = len(kept)
         points = [_actor_point(row) for row in kept.itertuples(index=False)]
+        if insets:
+            for point in points:
+                inset = _inset_for(point["lon"], point["lat"])
+                if inset is not None:
+                    kx, ky, dx, dy = inset.scale()
+                    point["lon"] = round(kx * point["lon"] + dx, 4)
+                    point["lat"] = round(ky * point["lat"] + dy, 4)
         layers.append(
             pdk.Layer(
                 "ScatterplotLayer",

@@ -120,7 +120,9 @@ if show_actors:
             "petit ou filtrez pour les voir tous."
         )
 if level == "france":
-    notes.append("Les départements d'outre-mer sont dessinés hors du cadre : déplacez la carte.")
+    notes.append(
+        "Les départements d'outre-mer sont dessinés en encarts à l'ouest, chacun à sa propre échelle."
+    )
 notes.append("Pas de fond de carte (fonctionne sans internet) : contours des territoires seuls.")
 for note in notes:
     st.caption(note)

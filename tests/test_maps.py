@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import indicators_fixtures as fx
 import pandas as pd
@@ -172,19 +173,80 @@ def test_view_state_fits_bounds():
     assert 4 < maps.view_state_for(maps.METRO_BOUNDS).zoom < 6
 
 
-def test_national_view_frames_the_metropole():
-    """Overseas outlines stay drawn but do not zoom the view out to half the planet."""
-    metro = '{"type":"Polygon","coordinates":[[[2,46],[3,46],[3,47],[2,46]]]}'
-    reunion = (
-        '{"type":"Polygon","coordinates":[[[55.2,-21.4],[55.8,-21.4],[55.8,-20.9],[55.2,-21.4]]]}'
-    )
+_CHER = '{"type":"Polygon","coordinates":[[[2,46],[3,46],[3,47],[2,46]]]}'
+_REUNION = (
+    '{"type":"Polygon","coordinates":[[[55.2,-21.4],[55.8,-21.4],[55.8,-20.9],[55.2,-21.4]]]}'
+)
+
+
+def _coords(feature) -> list[list[float]]:
+    return feature["geometry"]["coordinates"][0]
+
+
+def test_national_view_draws_overseas_departements_as_insets():
+    """A national view frames the metropole and a column of insets west of Brittany, one per
+    overseas département, instead of zooming out to half the planet."""
     outlines = pd.DataFrame(
-        {"code": ["18", "974"], "name": ["Cher", "La Réunion"], "geojson": [metro, reunion]}
+        {"code": ["18", "974"], "name": ["Cher", "La Réunion"], "geojson": [_CHER, _REUNION]}
     )
     view = maps.build_deck(outlines, {}, indicator=maps.MAP_INDICATORS["ess_jobs"])
-    vs = _deck_dict(view)["initialViewState"]
-    assert vs["longitude"] == pytest.approx(2.5)
-    assert len(_deck_dict(view)["layers"][0]["data"]["features"]) == 2
+    deck = _deck_dict(view)
+    cher, reunion = deck["layers"][0]["data"]["features"]
+    assert _coords(cher)[0] == [2, 46]  # the metropole is not moved
+    inset = next(i for i in maps.OVERSEAS_INSETS if i.name == "La Réunion")
+    west, south, east, north = inset.target
+    for lon, lat in _coords(reunion):
+        assert west - 1e-6 <= lon <= east + 1e-6 and south - 1e-6 <= lat <= north + 1e-6
+    # Proportions kept on the Web Mercator map: width / height on screen as in reality.
+    xs = [p[0] for p in _coords(reunion)]
+    ys = [p[1] for p in _coords(reunion)]
+    real = 0.6 / (0.5 / math.cos(math.radians(-21.15)))
+    drawn = (max(xs) - min(xs)) / ((max(ys) - min(ys)) / math.cos(math.radians(44.35)))
+    assert drawn == pytest.approx(real, rel=0.01)
+    # The view covers the metropole and the insets; frames and names are drawn.
+    vs = deck["initialViewState"]
+    assert maps.NATIONAL_BOUNDS[0] < vs["longitude"] < 2.5
+    ids = [layer["id"] for layer in deck["layers"]]
+    assert "encarts" in ids and "encarts_noms" in ids
+    names = next(layer for layer in deck["layers"] if layer["id"] == "encarts_noms")["data"]
+    assert [n["t"] for n in names] == [i.name for i in maps.OVERSEAS_INSETS]
+
+
+def test_insets_move_actor_points_too():
+    outlines = pd.DataFrame(
+        {"code": ["18", "974"], "name": ["Cher", "La Réunion"], "geojson": [_CHER, _REUNION]}
+    )
+    actors = pd.DataFrame(
+        {
+            "lon": [2.5, 55.45],
+            "lat": [46.5, -21.0],
+            "name": ["Asso du Cher", "Asso de Saint-Denis"],
+            "partial_diffusion": [False, False],
+            "family": ["association", "association"],
+            "sector": ["action_sociale_sans_hebergement"] * 2,
+            "jobs": [3.0, 4.0],
+            "jobs_is_estimate": [False, False],
+            "commune_code": ["18033", "97411"],
+            "commune_name": ["Bourges", "Saint-Denis"],
+        }
+    )
+    view = maps.build_deck(outlines, {}, indicator=maps.MAP_INDICATORS["ess_jobs"], actors=actors)
+    points = next(layer for layer in _deck_dict(view)["layers"] if layer["id"] == "acteurs")
+    cher, reunion = points["data"]
+    assert (cher["lon"], cher["lat"]) == (2.5, 46.5)
+    inset = next(i for i in maps.OVERSEAS_INSETS if i.name == "La Réunion")
+    assert inset.target[0] <= reunion["lon"] <= inset.target[2]
+    assert inset.target[1] <= reunion["lat"] <= inset.target[3]
+    assert "Saint-Denis" in reunion["tip"]
+
+
+def test_an_overseas_territory_alone_is_drawn_where_it_is():
+    """La Réunion's own map (région 04 or its communes) is a real map, not an inset."""
+    outlines = pd.DataFrame({"code": ["974"], "name": ["La Réunion"], "geojson": [_REUNION]})
+    deck = _deck_dict(maps.build_deck(outlines, {}, indicator=maps.MAP_INDICATORS["ess_jobs"]))
+    assert _coords(deck["layers"][0]["data"]["features"][0])[0] == [55.2, -21.4]
+    assert deck["initialViewState"]["latitude"] < -20
+    assert "encarts" not in [layer["id"] for layer in deck["layers"]]
 
 
 def test_simplify_rounds_coordinates():
