@@ -539,6 +539,19 @@ def _detail_for(bounds: tuple[float, float, float, float] | None) -> tuple[float
     return tolerance, decimals
 
 
+def _radius_scale(bounds: tuple[float, float, float, float] | None) -> float:
+    """Smaller actor points on wider views: thousands of points over a région or all of
+    France would otherwise cover the map they sit on."""
+    if bounds is None:
+        return 1.0
+    extent = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+    if extent > 8:
+        return 0.35
+    if extent > 3:
+        return 0.6
+    return 1.0
+
+
 def _actor_radius(jobs) -> float:
     """Point radius in pixels: the area grows with jobs, bounded for readability."""
     if is_missing(jobs) or jobs <= 0:
@@ -630,8 +643,7 @@ def build_deck(
                 "TextLayer",
                 id="encarts_noms",
                 data=[
-                    {"p": [i.target[0], i.target[3] + 0.03], "t": i.name}
-                    for i in OVERSEAS_INSETS
+                    {"p": [i.target[0], i.target[3] + 0.03], "t": i.name} for i in OVERSEAS_INSETS
                 ],
                 get_position="p",
                 get_text="t",
@@ -685,6 +697,8 @@ def build_deck(
                 get_fill_color="c",
                 get_radius="r",
                 radius_units=pdk.types.String("pixels"),
+                radius_scale=_radius_scale(bounds),
+                radius_min_pixels=1.5,
                 stroked=True,
                 get_line_color=[255, 255, 255, 230],
                 line_width_min_pixels=1,

@@ -238,6 +238,13 @@ def test_insets_move_actor_points_too():
     assert inset.target[0] <= reunion["lon"] <= inset.target[2]
     assert inset.target[1] <= reunion["lat"] <= inset.target[3]
     assert "Saint-Denis" in reunion["tip"]
+    # Thousands of points over all of France: drawn smaller than on a département's map.
+    assert points["radiusScale"] == 0.35
+    small = maps.build_deck(
+        outlines.iloc[:1], {}, indicator=maps.MAP_INDICATORS["ess_jobs"], actors=actors.iloc[:1]
+    )
+    small_points = next(lyr for lyr in _deck_dict(small)["layers"] if lyr["id"] == "acteurs")
+    assert small_points["radiusScale"] == 1.0
 
 
 def test_an_overseas_territory_alone_is_drawn_where_it_is():
