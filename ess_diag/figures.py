@@ -145,20 +145,7 @@ PLOTLY_LOCALE_FR = {
     "format": {
         "days": ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
         "shortDays": ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
-        "months": [
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        ],  # fmt: skip
+        "months": list(formatting.MONTHS),
         "shortMonths": [
             "janv.",
             "févr.",
@@ -175,7 +162,7 @@ PLOTLY_LOCALE_FR = {
         ],  # fmt: skip
         "date": "%d/%m/%Y",
         "decimal": ",",
-        "thousands": "\u202f",
+        "thousands": formatting.NBSP,
     },
 }
 

@@ -21,6 +21,7 @@ __all__ = [
     "fmt_date",
     "escape",
     "NOT_AVAILABLE",
+    "MONTHS",
 ]
 
 #: Narrow no-break space, the French thousands separator (and before % and units).
@@ -28,7 +29,8 @@ NBSP = "\u202f"
 #: What a figure that cannot be computed shows.
 NOT_AVAILABLE = "n.d."
 
-_MONTHS = [
+#: French month names (dates written out; plotly's French locale).
+MONTHS = (
     "janvier",
     "février",
     "mars",
@@ -41,7 +43,7 @@ _MONTHS = [
     "octobre",
     "novembre",
     "décembre",
-]
+)
 
 
 def _missing(value) -> bool:
@@ -96,7 +98,7 @@ def fmt_date(value: dt.date | dt.datetime | str | None) -> str:
     if isinstance(value, str):
         value = dt.date.fromisoformat(value[:10])
     day = "1er" if value.day == 1 else str(value.day)
-    return f"{day} {_MONTHS[value.month - 1]} {value.year}"
+    return f"{day} {MONTHS[value.month - 1]} {value.year}"
 
 
 def escape(text) -> str:

@@ -439,19 +439,24 @@ def _inset_for(lon: float, lat: float) -> Inset | None:
 def _move_to_insets(geojsons: Sequence[str | None]) -> list[str | None]:
     """GeoJSON geometries of overseas départements moved into their insets (others as is)."""
     out = list(geojsons)
-    for i, g in enumerate(geojsons):
-        if not g:
-            continue
-        geom = shapely.from_geojson(g)
-        point = shapely.point_on_surface(geom)
-        inset = _inset_for(shapely.get_x(point), shapely.get_y(point))
-        if inset is None:
+    idx = [i for i, g in enumerate(geojsons) if g]
+    if not idx:
+        return out
+    geoms = shapely.from_geojson([geojsons[i] for i in idx])
+    points = shapely.point_on_surface(geoms)
+    xs, ys = shapely.get_x(points), shapely.get_y(points)
+    for inset in OVERSEAS_INSETS:
+        west, south, east, north = inset.source
+        inside = np.flatnonzero((xs >= west) & (xs <= east) & (ys >= south) & (ys <= north))
+        if not len(inside):
             continue
         kx, ky, dx, dy = inset.scale()
-        moved = shapely.transform(
-            geom, lambda xy, kx=kx, ky=ky, dx=dx, dy=dy: xy * [kx, ky] + [dx, dy]
+        chosen = geoms[inside]
+        moved = shapely.set_coordinates(
+            chosen.copy(), shapely.get_coordinates(chosen) * [kx, ky] + [dx, dy]
         )
-        out[i] = shapely.to_geojson(moved)
+        for j, geom in zip(inside, shapely.to_geojson(moved), strict=True):
+            out[idx[j]] = geom
     return out
 
 
@@ -473,9 +478,8 @@ def _inset_frames() -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _is_national(geojsons: Sequence[str | None]) -> bool:
-    """Outlines both in metropolitan France and overseas: a national view."""
-    boxes = _boxes(geojsons)
+def _is_national(boxes: np.ndarray) -> bool:
+    """Outlines (their ``boxes``) both in metropolitan France and overseas: a national view."""
     if not len(boxes):
         return False
     west, south, east, _north = METRO_BOUNDS
@@ -492,8 +496,8 @@ def _boxes(geojsons: Sequence[str | None]) -> np.ndarray:
     return boxes[~np.isnan(boxes).any(axis=1)]
 
 
-def _bounds(geojsons: Sequence[str | None]) -> tuple[float, float, float, float] | None:
-    boxes = _boxes(geojsons)
+def _bounds(boxes: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The box around ``boxes`` (see :func:`_boxes`), None when there is none."""
     if not len(boxes):
         return None
     return (
@@ -578,13 +582,14 @@ def build_deck(
     """
     codes = list(outlines["code"]) if len(outlines) else []
     raw_geoms = list(outlines["geojson"]) if len(outlines) else []
+    boxes = _boxes([parent_outline] if parent_outline else raw_geoms)
     # A national view draws the overseas départements as insets west of the metropole.
-    insets = not parent_outline and _is_national(raw_geoms)
+    insets = not parent_outline and _is_national(boxes)
     if insets:
         raw_geoms = _move_to_insets(raw_geoms)
         bounds = NATIONAL_BOUNDS
     else:
-        bounds = _bounds([parent_outline] if parent_outline else raw_geoms)
+        bounds = _bounds(boxes)
     tolerance, decimals = _detail_for(bounds)
     simple = simplify_geojson(raw_geoms, tolerance, decimals)
 
@@ -682,10 +687,11 @@ def build_deck(
         shown = len(kept)
         points = [_actor_point(row) for row in kept.itertuples(index=False)]
         if insets:
+            scales = {inset.name: inset.scale() for inset in OVERSEAS_INSETS}
             for point in points:
                 inset = _inset_for(point["lon"], point["lat"])
                 if inset is not None:
-                    kx, ky, dx, dy = inset.scale()
+                    kx, ky, dx, dy = scales[inset.name]
                     point["lon"] = round(kx * point["lon"] + dx, 4)
                     point["lat"] = round(ky * point["lat"] + dy, 4)
         layers.append(

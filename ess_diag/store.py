@@ -269,9 +269,9 @@ CREATE TABLE IF NOT EXISTS workshop_actions (
 # Migration 2: a participant never has more counted votes than the session's budget. Undoing a
 # merge, showing a hidden contribution again or lowering the budget can leave more votes than
 # dots; the earliest ones count (per surviving contribution, its first vote), the others wait
-# until the participant takes a vote back.
+# until the participant takes a vote back (``counted = false`` in workshop_voted_roots).
 WORKSHOP_COUNTED_VOTES_V2 = """
-CREATE OR REPLACE VIEW workshop_counted_votes AS
+CREATE OR REPLACE VIEW workshop_voted_roots AS
 WITH roots AS (
     SELECT v.session_id, v.participant_id,
            COALESCE(c.merged_into, c.contribution_id) AS root_id,
@@ -282,16 +282,14 @@ WITH roots AS (
       ON r.contribution_id = COALESCE(c.merged_into, c.contribution_id)
     WHERE NOT r.hidden
     GROUP BY ALL
-),
-ranked AS (
-    SELECT roots.*, row_number() OVER (
-        PARTITION BY roots.session_id, roots.participant_id
-        ORDER BY first_vote_at, root_id) AS k
-    FROM roots
 )
-SELECT ranked.session_id, ranked.participant_id, ranked.root_id
-FROM ranked JOIN workshop_sessions s ON s.session_id = ranked.session_id
-WHERE ranked.k <= s.votes_per_participant;
+SELECT roots.session_id, roots.participant_id, roots.root_id,
+       row_number() OVER (
+           PARTITION BY roots.session_id, roots.participant_id
+           ORDER BY first_vote_at, root_id) <= s.votes_per_participant AS counted
+FROM roots JOIN workshop_sessions s ON s.session_id = roots.session_id;
+CREATE OR REPLACE VIEW workshop_counted_votes AS
+SELECT session_id, participant_id, root_id FROM workshop_voted_roots WHERE counted;
 """
 
 META_DDL = """

@@ -797,15 +797,9 @@ def waiting_votes(con: duckdb.DuckDBPyConnection, session_id: str, participant_i
     budget (the earliest votes count, see ``store.WORKSHOP_COUNTED_VOTES_V2``)."""
     rows = _rows(
         con,
-        "SELECT COALESCE(c.merged_into, c.contribution_id) AS root_id "
-        "FROM workshop_votes v "
-        "JOIN workshop_contributions c ON c.contribution_id = v.contribution_id "
-        "JOIN workshop_contributions r "
-        "  ON r.contribution_id = COALESCE(c.merged_into, c.contribution_id) "
-        "WHERE v.session_id = ? AND v.participant_id = ? AND NOT r.hidden "
-        "EXCEPT SELECT root_id FROM workshop_counted_votes "
-        "WHERE session_id = ? AND participant_id = ?",
-        [session_id, participant_id, session_id, participant_id],
+        "SELECT root_id FROM workshop_voted_roots "
+        "WHERE session_id = ? AND participant_id = ? AND NOT counted",
+        [session_id, participant_id],
     )
     return {r[0] for r in rows}
 

@@ -264,10 +264,14 @@ def test_a_version_1_database_gets_the_capped_vote_count(tmp_path):
     con.close()
     con = store.connect(path)
     assert store.get_meta(con, "schema_version") == "2"
-    view = con.execute(
-        "SELECT sql FROM duckdb_views() WHERE view_name = 'workshop_counted_votes'"
-    ).fetchall()[0][0]
-    assert "votes_per_participant" in view
+    views = dict(
+        con.execute(
+            "SELECT view_name, sql FROM duckdb_views() "
+            "WHERE view_name IN ('workshop_counted_votes', 'workshop_voted_roots')"
+        ).fetchall()
+    )
+    assert "votes_per_participant" in views["workshop_voted_roots"]
+    assert "workshop_voted_roots" in views["workshop_counted_votes"]
     con.close()
 
 

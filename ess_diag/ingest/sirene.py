@@ -195,15 +195,16 @@ def _unites_legales(ctx: ImportContext) -> str | None:
                 NULL::VARCHAR AS naf, false AS partial_diffusion, NULL::DATE AS date_creation
                 WHERE false"""
     )
-    overlap = (
-        parts
+    # A first import (no ESS France list, none of these units stored yet) has nothing to merge.
+    nothing_to_merge = (
+        bool(parts)
         and essf_table is None
-        and ctx.scalar(
-            f"SELECT count(*) FROM unites_legales WHERE siren IN (SELECT siren FROM ({new_rows}))"  # noqa: S608
+        and not ctx.scalar(
+            f"SELECT EXISTS (SELECT 1 FROM unites_legales "  # noqa: S608
+            f"WHERE siren IN (SELECT siren FROM ({new_rows})))"
         )
     )
-    if parts and essf_table is None and not overlap:
-        # Only new units and no ESS France list (a first import): nothing to merge.
+    if nothing_to_merge:
         ctx.con.execute(
             f"CREATE TEMP VIEW {target} AS SELECT siren, denomination, categorie_juridique, "  # noqa: S608
             f"ess_flag, false AS ess_france_listed, naf, partial_diffusion, date_creation "

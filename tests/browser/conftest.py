@@ -14,18 +14,17 @@ Reusable fixtures (any ``tests/browser/test_*.py`` may use them):
 
 Helpers in ``harness.py``: ``open_page(page, app_url, "carte", niveau="departement",
 territoire="01")`` loads a page and waits until Streamlit has finished running it; ``shot(page,
-name)`` saves a screenshot under ``tests/artifacts/`` (ignored by git); ``start_app(db, log)``
+name)`` saves a screenshot under ``tests/artifacts/`` (ignored by git); ``running_app(db, log)``
 starts another server (e.g. on a database with workshop data).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from harness import CHROMIUM, CHROMIUM_ARGS, build_small_database, is_local, start_app
+from harness import CHROMIUM, CHROMIUM_ARGS, build_small_database, is_local, running_app
 
 
 def pytest_collection_modifyitems(config, items):
@@ -50,13 +49,8 @@ def browser_db(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def app_url(browser_db, tmp_path_factory):
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    proc, url = start_app(browser_db, log)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_app(browser_db, log) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
@@ -37,6 +39,8 @@ __all__ = [
     "build_small_database",
     "free_port",
     "start_app",
+    "stop_app",
+    "running_app",
     "is_local",
     "open_page",
     "wait_idle",
@@ -98,6 +102,25 @@ def start_app(db: Path, log: Path, timeout: float = 90.0) -> tuple[subprocess.Po
             time.sleep(0.5)
     proc.terminate()
     raise RuntimeError(f"streamlit n'a pas répondu en {timeout:.0f} s")
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    """Stop a server started by :func:`start_app` (killed if it does not stop in 10 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@contextmanager
+def running_app(db: Path, log: Path) -> Iterator[str]:
+    """:func:`start_app` for the duration of a ``with`` block; yields the app's URL."""
+    proc, url = start_app(db, log)
+    try:
+        yield url
+    finally:
+        stop_app(proc)
 
 
 def is_local(url: str) -> bool:

@@ -5,10 +5,9 @@ big type, nothing cut, no raw HTML)."""
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 
 import pytest
-from harness import build_small_database, is_local, open_page, shot, start_app, wait_idle
+from harness import build_small_database, is_local, open_page, running_app, shot, wait_idle
 
 from ess_diag import store, workshop
 
@@ -59,13 +58,8 @@ def workshop_app(tmp_path_factory):
     workshop.vote(con, session.session_id, people[1], ids[6])
     con.execute("CHECKPOINT")
     con.close()
-    proc, url = start_app(db, folder / "streamlit.log")
-    yield url, session
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_app(db, folder / "streamlit.log") as url:
+        yield url, session
 
 
 def _no_raw_html(pg) -> None:
