@@ -31,11 +31,11 @@ def _menu_entries(pg) -> list[str]:
     return [line.strip() for text in texts for line in text.splitlines() if line.strip()]
 
 
-def test_map_address_as_first_visit_of_arunning_app(page, browser_db, tmp_path):
+def test_map_address_as_first_visit_of_a_fresh_server(page, browser_db, tmp_path):
     # A copy: the session's server (app_url) may hold the shared database file open.
     db = tmp_path / "browser.duckdb"
     shutil.copyfile(browser_db, db)
-    with running_app(db, tmp_path) as url:
+    with running_app(db, tmp_path / "streamlit.log") as url:
         _first_visit(page, f"{url}/carte?niveau=departement&territoire=01")
         shot(page, "deep_link_carte", full_page=False)
         entries = _menu_entries(page)
@@ -47,7 +47,7 @@ def test_map_address_as_first_visit_of_arunning_app(page, browser_db, tmp_path):
         assert "territoire=01" in page.url
 
 
-def test_participant_qr_address_as_first_visit_of_arunning_app(browser, tmp_path):
+def test_participant_qr_address_as_first_visit_of_a_fresh_server(browser, tmp_path):
     db = build_small_database(tmp_path / "atelier.duckdb", departements=("01",))
     con = store.connect(db)
     session = workshop.create_session(
@@ -58,7 +58,7 @@ def test_participant_qr_address_as_first_visit_of_arunning_app(browser, tmp_path
     phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR")
     pg = phone.new_page()
     try:
-        with running_app(db, tmp_path) as url:
+        with running_app(db, tmp_path / "streamlit.log") as url:
             _first_visit(pg, f"{url}/participer?code={session.join_code}")
             shot(pg, "deep_link_participer", full_page=False)
             main = pg.locator('[data-testid="stMain"]').inner_text()
