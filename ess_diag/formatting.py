@@ -18,6 +18,8 @@ __all__ = [
     "fmt_num",
     "fmt_pct",
     "fmt_points",
+    "fmt_signed_pct",
+    "is_missing",
     "fmt_date",
     "escape",
     "NOT_AVAILABLE",
@@ -46,13 +48,22 @@ MONTHS = (
 )
 
 
-def _missing(value) -> bool:
+def is_missing(value) -> bool:
+    """``None``, NaN, ``pd.NA`` or ``NaT``: a figure that is not there.
+
+    >>> is_missing(None), is_missing(float("nan")), is_missing(0)
+    (True, True, False)
+    """
     if value is None:
         return True
     try:
-        return math.isnan(value)
-    except TypeError:
-        return False
+        return bool(value != value)  # NaN is the one value unequal to itself
+    except (TypeError, ValueError):
+        # pd.NA refuses a truth value; anything else that cannot compare is a value.
+        return type(value).__name__ in ("NAType", "NaTType")
+
+
+_missing = is_missing
 
 
 def fmt_num(value, decimals: int = 1) -> str:
@@ -89,6 +100,24 @@ def fmt_points(diff, decimals: int = 1) -> str:
     sign = "+" if value > 0 else ""
     unit = "point" if abs(round(value, decimals)) < 2 else "points"
     return f"{sign}{fmt_num(value, decimals)} {unit}"
+
+
+def fmt_signed_pct(share, decimals: int = 1) -> str:
+    """A change as a signed percentage: ``0.052`` → ``'+5,2 %'``, ``-0.03`` → ``'−3,0 %'``.
+
+    A change that rounds to zero is written ``'0,0 %'``, with no sign.
+
+    >>> fmt_signed_pct(0.052), fmt_signed_pct(-0.03), fmt_signed_pct(0.00001)
+    ('+5,2\u202f%', '−3,0\u202f%', '0,0\u202f%')
+    """
+    if _missing(share):
+        return NOT_AVAILABLE
+    text = fmt_pct(share, decimals)
+    if text.startswith("-"):
+        return "−" + text[1:]
+    if float(share) > 0 and any(c not in "0,\u202f%" for c in text):
+        return "+" + text
+    return text
 
 
 def fmt_date(value: dt.date | dt.datetime | str | None) -> str:
