@@ -4,13 +4,12 @@ offline) and the data behind it as CSV (and XLSX for tables)."""
 from __future__ import annotations
 
 import functools
-import io
 import re
 
 import pandas as pd
 import streamlit as st
 
-from ess_diag import figures
+from ess_diag import exports, figures
 from ess_diag.formatting import escape
 
 __all__ = [
@@ -35,17 +34,9 @@ IMPORT_SERIES = (
 )
 
 
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV for French spreadsheets: ``;`` separator, decimal comma, UTF-8 with BOM (Excel)."""
-    return frame.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
-
-
-def xlsx_bytes(frame: pd.DataFrame, sheet: str = "données") -> bytes:
-    """The frame as an .xlsx workbook (one sheet)."""
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        frame.to_excel(writer, index=False, sheet_name=sheet[:31])
-    return buffer.getvalue()
+# The files themselves are made by the package (also used by the CLI): safe to open.
+csv_bytes = exports.csv_bytes
+xlsx_bytes = exports.xlsx_bytes
 
 
 def _slug(text: str) -> str:
