@@ -12,7 +12,7 @@ import pandas as pd
 from . import nomenclatures
 from .formatting import fmt_date, fmt_num
 
-__all__ = ["PARTIAL", "COLUMNS", "list_actors", "actor_fiche", "filter_actors"]
+__all__ = ["PARTIAL", "COLUMNS", "list_actors", "actor_fiche", "filter_actors", "export_table"]
 
 PARTIAL = "diffusion partielle"
 
@@ -101,6 +101,32 @@ def filter_actors(
     if employers_only:
         mask &= frame["employeur"].fillna(False).astype(bool)
     return frame[mask].reset_index(drop=True)
+
+
+def export_table(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    code: str,
+    *,
+    family: str | None = None,
+    sector: str | None = None,
+) -> pd.DataFrame:
+    """The Acteurs page's download, for scripts: the territory's active ESS actors, largest
+    first, with the same columns and privacy rules, optionally for one family / sector key.
+
+    Raises ``ValueError`` (French message) for an unknown family or sector key.
+    """
+    labels: dict[str, list[str] | None] = {"families": None, "sectors": None}
+    for key, table, what, name in (
+        (family, nomenclatures.FAMILIES, "Famille inconnue", "families"),
+        (sector, nomenclatures.SECTOR_LABELS, "Secteur inconnu", "sectors"),
+    ):
+        if key is None:
+            continue
+        if key not in table:
+            raise ValueError(f"{what} : « {key} » (attendu : {', '.join(table)}).")
+        labels[name] = [table[key]]
+    return filter_actors(list_actors(con, level, code), **labels)
 
 
 def actor_fiche(con: duckdb.DuckDBPyConnection, actor_id: str) -> dict[str, str] | None:

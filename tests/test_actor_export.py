@@ -1,0 +1,87 @@
+"""The actor export for scripts (actor_list.export_table, `ess-diag acteurs`): same columns and
+privacy rules as the Acteurs page's download, safe cells in CSV and XLSX."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from ess_diag import actor_list, exports
+
+# actor_id, name, partial, commune, is_ess, family, sector, jobs, active
+ACTORS = [
+    (
+        "A1",
+        '=HYPERLINK("http://x.invalid","clic")',
+        False,
+        "01001",
+        True,
+        "association",
+        "sante",
+        12.0,
+        True,
+    ),
+    ("A2", "+1", False, "01002", True, "cooperative", "commerce", 30.0, True),
+    ("A3", "Jean Dupont", True, "01004", True, "association", "sante", 5.0, True),
+    ("A4", "-1+2", False, "69123", True, "association", "sante", 50.0, True),
+    ("A5", "@SUM(A1)", False, "01001", True, "association", "sante", 3.0, False),
+    ("A6", "Hors ESS SARL", False, "01001", False, None, "commerce", 99.0, True),
+]
+
+
+@pytest.fixture
+def con(geo_con):
+    for a in ACTORS:
+        geo_con.execute(
+            """INSERT INTO actors (actor_id, siret, name, partial_diffusion, commune_code, is_ess,
+                   family, sector, jobs, active, source)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'modele')""",
+            [a[0], None, *a[1:]],
+        )
+    return geo_con
+
+
+def test_export_is_the_page_download(con):
+    frame = actor_list.export_table(con, "departement", "01")
+    assert list(frame.columns) == actor_list.COLUMNS
+    # Active ESS actors of the Ain, largest first; the closed one and the non-ESS one are out.
+    assert frame["identifiant"].tolist() == ["A2", "A1", "A3"]
+    # Partial diffusion never shows the person's name.
+    assert frame.set_index("identifiant").loc["A3", "nom"] == actor_list.PARTIAL
+    page = actor_list.filter_actors(actor_list.list_actors(con, "departement", "01"))
+    pd.testing.assert_frame_equal(frame, page)
+
+
+def test_export_filters_by_family_and_sector_keys(con):
+    assert actor_list.export_table(con, "region", "84", family="association")[
+        "identifiant"
+    ].tolist() == ["A4", "A1", "A3"]
+    assert actor_list.export_table(con, "region", "84", sector="commerce")[
+        "identifiant"
+    ].tolist() == ["A2"]
+    with pytest.raises(ValueError, match="Famille inconnue : « club »"):
+        actor_list.export_table(con, "region", "84", family="club")
+    with pytest.raises(ValueError, match="Secteur inconnu"):
+        actor_list.export_table(con, "region", "84", sector="espace")
+
+
+def test_formula_names_exported_as_text(con):
+    frame = actor_list.export_table(con, "region", "84")
+    back = pd.read_csv(io.BytesIO(exports.csv_bytes(frame)), sep=";", dtype=str)
+    assert back["nom"].tolist() == [
+        "'-1+2",
+        "'+1",
+        '\'=HYPERLINK("http://x.invalid","clic")',
+        actor_list.PARTIAL,
+    ]
+    book = openpyxl.load_workbook(io.BytesIO(exports.xlsx_bytes(frame, "acteurs")))
+    sheet = book.active
+    names = {
+        sheet.cell(row=r, column=2).value: sheet.cell(row=r, column=2).data_type
+        for r in range(2, sheet.max_row + 1)
+    }
+    assert names['=HYPERLINK("http://x.invalid","clic")'] == "s"
+    assert names["+1"] == "s" and names["-1+2"] == "s"
