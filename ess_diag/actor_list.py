@@ -116,17 +116,18 @@ def export_table(
 
     Raises ``ValueError`` (French message) for an unknown family or sector key.
     """
-    labels: dict[str, list[str] | None] = {"families": None, "sectors": None}
-    for key, table, what, name in (
-        (family, nomenclatures.FAMILIES, "Famille inconnue", "families"),
-        (sector, nomenclatures.SECTOR_LABELS, "Secteur inconnu", "sectors"),
-    ):
-        if key is None:
-            continue
-        if key not in table:
-            raise ValueError(f"{what} : « {key} » (attendu : {', '.join(table)}).")
-        labels[name] = [table[key]]
-    return filter_actors(list_actors(con, level, code), **labels)
+    families = _labels_of(family, nomenclatures.FAMILIES, "Famille inconnue")
+    sectors = _labels_of(sector, nomenclatures.SECTOR_LABELS, "Secteur inconnu")
+    return filter_actors(list_actors(con, level, code), families=families, sectors=sectors)
+
+
+def _labels_of(key: str | None, table: dict[str, str], unknown: str) -> list[str] | None:
+    """The French label of ``key`` in ``table`` as a one-item filter list (None = no filter)."""
+    if key is None:
+        return None
+    if key not in table:
+        raise ValueError(f"{unknown} : « {key} » (attendu : {', '.join(table)}).")
+    return [table[key]]
 
 
 def actor_fiche(con: duckdb.DuckDBPyConnection, actor_id: str) -> dict[str, str] | None:
