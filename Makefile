@@ -31,6 +31,9 @@ run: db
 	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT)
 
 # Serves the app on the local network for a workshop and prints the address and join code.
+# Never open: without ESS_DIAG_ADMIN_PASSWORD it makes a password for this run and prints it
+# (import, facilitation and projection pages ask for it). `python -m ess_diag.lan --dry-run`
+# prints the banner without starting anything.
 run-lan: db
 	$(PY) -m ess_diag.lan --port $(PORT)
 

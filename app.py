@@ -9,6 +9,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ess_diag_ui import auth
+
 HERE = Path(__file__).resolve().parent
 
 #: (section, file, title, icon). A page whose file does not exist yet is skipped.
@@ -45,4 +47,5 @@ def _navigation():
 
 # Each page starts with ``ess_diag_ui.page_setup()`` (sidebar, demo banner), so that it also
 # runs alone under AppTest; full-screen pages (projection, participants) skip the sidebar.
-_navigation().run()
+# In network mode an error shows a French message, its details only in the server's log.
+auth.run_page(_navigation())

@@ -10,6 +10,7 @@ __all__ = [
     "db_path",
     "admin_password",
     "max_import_bytes",
+    "import_dir",
 ]
 
 #: The repository root (the package is installed in editable mode by `make install`).
@@ -43,3 +44,16 @@ def admin_password() -> str | None:
 def max_import_bytes() -> int:
     """Largest file an import accepts (``ESS_DIAG_MAX_IMPORT_MB``, default 1 024 Mo)."""
     return int(float(os.environ.get("ESS_DIAG_MAX_IMPORT_MB", "1024")) * 1024 * 1024)
+
+
+def import_dir() -> Path:
+    """The only folder whose files the import page reads in place (large national files).
+
+    ``ESS_DIAG_IMPORT_DIR``, else ``imports/`` next to the database (``data/imports/`` by
+    default): the files to import live with the data they feed, and a test database in a
+    temporary folder gets its own import folder.
+    """
+    env = os.environ.get("ESS_DIAG_IMPORT_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    return db_path().parent / "imports"

@@ -6,6 +6,11 @@ stays on 127.0.0.1; this is the explicit opt-in for the room.
 
 The address is passed to the app in ``ESS_DIAG_PUBLIC_URL`` so that the QR code shown on the
 projector points at this computer's network address, not at ``127.0.0.1``.
+
+It never starts wide open: without ``ESS_DIAG_ADMIN_PASSWORD`` (or ``admin_password`` in
+``.streamlit/secrets.toml``) it makes a password for this run, passes it to the server and prints
+it. The server is told its address (``browser.serverAddress``) so that Streamlit does not ask an
+outside host for the machine's public address, and shows no error details to browsers.
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ import os
 import socket
 import subprocess
 import sys
+import tomllib
 from collections.abc import Sequence
 
-from . import config, store
+from . import config, security, store
 
-__all__ = ["lan_addresses", "public_url", "banner", "main"]
+__all__ = ["lan_addresses", "public_url", "configured_password", "banner", "server_command", "main"]
 
 
 def lan_addresses() -> list[str]:
@@ -67,8 +73,25 @@ def _join_codes(db: str | None) -> list[tuple[str, str]]:
         con.close()
 
 
-def banner(url: str, codes: Sequence[tuple[str, str]], password_set: bool) -> str:
-    """The French text printed before the server starts."""
+def configured_password() -> str | None:
+    """The admin password already configured: the environment, else the project's secrets."""
+    value = config.admin_password()
+    if value:
+        return value
+    secrets_file = config.PROJECT_ROOT / ".streamlit" / "secrets.toml"
+    try:
+        with secrets_file.open("rb") as f:
+            return str(tomllib.load(f).get("admin_password") or "") or None
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+
+
+def banner(url: str, codes: Sequence[tuple[str, str]], generated_password: str | None) -> str:
+    """The French text printed before the server starts.
+
+    ``generated_password`` is the password made for this run (printed), or None when the
+    facilitator configured one (not printed).
+    """
     lines = [
         "",
         "ESS Diag — mode atelier sur le réseau local",
@@ -89,14 +112,48 @@ def banner(url: str, codes: Sequence[tuple[str, str]], password_set: bool) -> st
     else:
         lines.append("")
         lines.append("Aucun atelier pour l'instant : créez-le dans « Animer un atelier ».")
-    if not password_set:
+    lines.append("")
+    if generated_password:
         lines += [
-            "",
-            "ATTENTION : aucun mot de passe administrateur n'est défini. Toute personne du",
-            "réseau peut ouvrir la page d'animation. Définissez ESS_DIAG_ADMIN_PASSWORD.",
+            f"Mot de passe animateur : {generated_password}",
+            "  (créé pour cette séance ; il ouvre l'import, l'animation et la projection.",
+            "  Pour en choisir un : ESS_DIAG_ADMIN_PASSWORD=… make run-lan)",
         ]
+    else:
+        lines.append(
+            "Mot de passe animateur : celui que vous avez défini (ESS_DIAG_ADMIN_PASSWORD)."
+        )
     lines += ["", "Arrêt : Ctrl+C.", ""]
     return "\n".join(lines)
+
+
+def server_command(address: str, port: int, bind: str = "0.0.0.0") -> list[str]:  # noqa: S104
+    """The ``streamlit run`` command of a workshop server listening on ``bind``.
+
+    ``browser.serverAddress`` names the address phones use: without it, a server on 0.0.0.0
+    asks checkip.amazonaws.com for the machine's public address at start-up (Streamlit's
+    ``net_util.get_external_ip``, called to print an "External URL"). Error details stay in the
+    server's console (``client.showErrorDetails = none``).
+    """
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(config.PROJECT_ROOT / "app.py"),
+        "--server.address",
+        bind,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.serverAddress",
+        address,
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.showErrorDetails",
+        "none",
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -113,23 +170,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     address = lan_addresses()[0]
     url = public_url(address, args.port)
-    print(banner(url, _join_codes(args.db), bool(config.admin_password())), flush=True)
+    password = configured_password()
+    generated = None if password else security.generate_password()
+    print(banner(url, _join_codes(args.db), generated), flush=True)
     if args.dry_run:
         return 0
-    env = dict(os.environ, ESS_DIAG_PUBLIC_URL=url)
+    env = dict(os.environ, ESS_DIAG_PUBLIC_URL=url, ESS_DIAG_ADMIN_PASSWORD=password or generated)
     if args.db:
         env["ESS_DIAG_DB"] = str(config.db_path(args.db))
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(config.PROJECT_ROOT / "app.py"),
-        "--server.address",
-        "0.0.0.0",  # noqa: S104 - serving the room's network is the point of this command
-        "--server.port",
-        str(args.port),
-    ]
+    command = server_command(address, args.port)
     try:
         return subprocess.call(command, env=env, cwd=config.PROJECT_ROOT)
     except KeyboardInterrupt:

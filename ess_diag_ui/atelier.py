@@ -6,7 +6,6 @@ Everything a participant wrote goes through :func:`ess_diag.formatting.escape` a
 
 from __future__ import annotations
 
-import hmac
 import math
 import os
 
@@ -16,9 +15,11 @@ import segno
 import streamlit as st
 
 import ess_diag_ui as ui
-from ess_diag import config, maps, workshop
+from ess_diag import maps, workshop
 from ess_diag.formatting import escape, fmt_int
 from ess_diag.report import CATEGORY_COLOURS
+
+from .auth import admin_password, require_admin  # noqa: F401 - the gate lives in auth.py
 
 __all__ = [
     "SESSION_KEY",
@@ -39,37 +40,6 @@ __all__ = [
 
 #: st.session_state key of the workshop the facilitator is running (shared by the pages).
 SESSION_KEY = "atelier_session"
-
-
-def admin_password() -> str | None:
-    """The facilitator password: ``ESS_DIAG_ADMIN_PASSWORD`` or ``admin_password`` in secrets."""
-    value = config.admin_password()
-    if value:
-        return value
-    try:
-        return st.secrets.get("admin_password") or None
-    except Exception:  # no secrets.toml: Streamlit raises rather than returning nothing
-        return None
-
-
-def require_admin(intro: str, state_key: str) -> None:
-    """Stop the page with a password form unless no password is set or it was given.
-
-    Shared by every protected page (workshop facilitation, imports), so that the check — a
-    constant-time comparison — is written once.
-    """
-    expected = admin_password()
-    if not expected or st.session_state.get(state_key):
-        return
-    st.info(intro)
-    with st.form(f"{state_key}_login"):
-        given = st.text_input("Mot de passe administrateur", type="password")
-        if st.form_submit_button("Entrer"):
-            if hmac.compare_digest(given.encode(), expected.encode()):
-                st.session_state[state_key] = True
-                st.rerun()
-            st.error("Mot de passe incorrect.")
-    st.stop()
 
 
 def require_facilitator() -> None:

@@ -1,7 +1,10 @@
-"""Importer des données: upload or local paths → preview → check → confirm; history + undo.
+"""Importer des données: upload or import-folder files → preview → check → confirm; history +
+undo.
 
 The logic is in ``ess_diag.ingest`` (the same as ``ess-diag import``); this page only composes
-widgets. Protected by the administrator password when one is configured.
+widgets. Protected by the administrator password when one is configured, and always in network
+mode (``ess_diag_ui.auth``). An upload is stored under the digest of its bytes; a local file is
+read only from the import folder (``ESS_DIAG_IMPORT_DIR``), never from a typed path.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ import pandas as pd
 import streamlit as st
 
 import ess_diag_ui
-from ess_diag import ingest, nomenclatures
+from ess_diag import config, ingest, nomenclatures, security
 from ess_diag.formatting import fmt_int, fmt_num
 from ess_diag_ui import import_widgets
-from ess_diag_ui.atelier import require_admin
+from ess_diag_ui.auth import require_admin
 
 ess_diag_ui.page_setup()
 st.title("Importer des données")
@@ -144,12 +147,20 @@ uploads = st.file_uploader(
     accept_multiple_files=True,
     key="import_uploads",
 )
-with st.expander("Fichiers volumineux déjà présents sur cet ordinateur"):
+import_folder = config.import_dir()
+local_names = security.import_files(import_folder)
+with st.expander("Fichiers volumineux déposés dans le dossier d'import de cet ordinateur"):
     st.caption(
-        "Un fichier SIRENE national dépasse la taille d'un dépôt par le navigateur : indiquez "
-        "son chemin (un par ligne). Il est lu sur place, sans copie."
+        "Un fichier SIRENE national dépasse la taille d'un dépôt par le navigateur : copiez-le "
+        f"dans le dossier d'import ({import_folder}, réglage ESS_DIAG_IMPORT_DIR), puis "
+        "choisissez-le ici. Il est lu sur place, sans copie ; aucun autre dossier n'est lu."
     )
-    typed_paths = st.text_area("Chemins des fichiers", key="import_paths", height=80)
+    chosen_local = st.multiselect(
+        "Fichiers du dossier d'import",
+        local_names,
+        key="import_local",
+        placeholder="Aucun fichier choisi" if local_names else "Le dossier d'import est vide",
+    )
 
 if "import_dir" not in st.session_state:
     st.session_state["import_dir"] = tempfile.mkdtemp(prefix="essdiag-upload-")
@@ -157,17 +168,14 @@ upload_dir = Path(st.session_state["import_dir"])
 
 files: list[tuple[str, str]] = []  # (path, name shown)
 for upload in uploads or []:
-    data = upload.getvalue()
-    digest = hashlib.sha256(data).hexdigest()[:12]
-    target = upload_dir / digest / upload.name
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    files.append((str(target), upload.name))
-for line in (typed_paths or "").splitlines():
-    line = line.strip().strip('"')
-    if line:
-        files.append((str(Path(line).expanduser()), Path(line).name))
+    # Stored as <sha256>.<extension>: the name the browser sent is only ever displayed.
+    target = security.store_upload(upload_dir, upload.getvalue(), upload.name)
+    files.append((str(target), security.display_name(upload.name)))
+for name in chosen_local or []:
+    try:
+        files.append((str(security.resolve_import_path(import_folder, name)), Path(name).name))
+    except security.PathRefused as exc:
+        st.error(str(exc))
 
 column_maps: dict[str, tuple[str, dict[str, str]]] = {}
 if files:

@@ -11,9 +11,16 @@ import ess_diag_ui as ui
 from ess_diag import figures, workshop
 from ess_diag.formatting import escape, fmt_int, fmt_num, fmt_pct
 from ess_diag_ui import atelier as ws
-from ess_diag_ui import cards, data
+from ess_diag_ui import auth, cards, data
 
 ui.page_setup(chrome=False)
+# On the network, the projection (join code, board, workshop switcher, ?atelier=) is the
+# facilitator's: password first, before anything about a workshop is read.
+auth.require_admin(
+    "La projection est réservée à l'animateur : saisissez le mot de passe administrateur.",
+    "projection_ok",
+    network_only=True,
+)
 ws.hide_chrome(1.25)
 con = ui.get_con()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from ingest_helpers import write
 from streamlit.testing.v1 import AppTest
@@ -123,12 +125,17 @@ def test_import_page_with_statistics_and_unknown_headers(tmp_path, monkeypatch):
     con.close()
     monkeypatch.setenv("ESS_DIAG_DB", str(path))
     monkeypatch.delenv("ESS_DIAG_ADMIN_PASSWORD", raising=False)
-    odd = write(tmp_path / "emploi.csv", HEADERS + "01002;0111Z;1;3\n")
+    # Local files are read from the import folder only (``imports/`` next to the database).
+    folder = tmp_path / "imports"
+    folder.mkdir()
+    odd = write(folder / "emploi.csv", HEADERS + "01002;0111Z;1;3\n")
+    paths = [FIXTURES / "grille_densite_extrait.csv", FIXTURES / "urssaf_commune_ape_extrait.csv"]
+    for p in paths:
+        shutil.copy(p, folder / p.name)
     page = str(Path(__file__).resolve().parents[1] / "pages" / "importer.py")
     at = AppTest.from_file(page, default_timeout=60)
     at.run()
-    paths = [FIXTURES / "grille_densite_extrait.csv", FIXTURES / "urssaf_commune_ape_extrait.csv"]
-    at.text_area(key="import_paths").set_value("\n".join(str(p) for p in [*paths, odd])).run()
+    at.multiselect(key="import_local").set_value([p.name for p in [*paths, odd]]).run()
     assert not at.exception
     # The unknown file gets the mapping form; the user picks the APE column.
     kind_box = next(s for s in at.selectbox if s.key and s.key.endswith("_kind"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,16 @@ def db(tmp_path, monkeypatch):
     return path
 
 
+def into_import_dir(db: Path, *files: Path) -> list[str]:
+    """Copy files into the import folder of the test database (``imports/`` next to it);
+    return the names the page offers for them."""
+    folder = db.parent / "imports"
+    folder.mkdir(exist_ok=True)
+    for f in files:
+        shutil.copy(f, folder / f.name)
+    return [f.name for f in files]
+
+
 def texts(at, kind: str) -> list[str]:
     return [e.value for e in at.get(kind)]
 
@@ -43,11 +54,12 @@ def count(at_db: Path, table: str) -> int:
 
 
 def test_preview_check_confirm_history_undo(db):
+    names = into_import_dir(db, UL, ETAB)
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
     assert not at.exception
     assert "Aucun import pour l'instant." in texts(at, "caption")
-    at.text_area(key="import_paths").set_value(f"{UL}\n{ETAB}").run()
+    at.multiselect(key="import_local").set_value(names).run()
     assert not at.exception
     markdown = "\n".join(texts(at, "markdown"))
     assert (
@@ -90,19 +102,21 @@ def test_preview_check_confirm_history_undo(db):
 def test_rejected_and_set_aside_reports(db, tmp_path):
     empty = tmp_path / "vide.csv"
     empty.write_bytes(b"")
+    lines = ETAB.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(2, lines[1].replace(",01001,", ",99999,").replace("00015", "00099"))
+    bad = tmp_path / "src" / "etab.csv"
+    bad.parent.mkdir()
+    bad.write_text("".join(lines), encoding="utf-8")
+    into_import_dir(db, empty, UL, bad)
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
-    at.text_area(key="import_paths").set_value(str(empty)).run()
+    at.multiselect(key="import_local").set_value(["vide.csv"]).run()
     assert "Le fichier « vide.csv » est vide." in texts(at, "error")
     button(at, "Confirmer l'import").click().run()
     errors = texts(at, "error")
     assert "Import refusé : la base n'a pas été modifiée." in errors
 
-    lines = ETAB.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines.insert(2, lines[1].replace(",01001,", ",99999,").replace("00015", "00099"))
-    bad = tmp_path / "etab.csv"
-    bad.write_text("".join(lines), encoding="utf-8")
-    at.text_area(key="import_paths").set_value(f"{UL}\n{bad}").run()
+    at.multiselect(key="import_local").set_value([UL.name, "etab.csv"]).run()
     button(at, "Vérifier (sans rien écrire)").click().run()
     table = next(d.value for d in at.dataframe if "Motif" in d.value.columns)
     assert table.to_dict("records") == [
@@ -125,11 +139,13 @@ def test_password_protects_the_page(db, monkeypatch):
     assert "L'import de données est réservé : saisissez le mot de passe administrateur." in texts(
         at, "info"
     )
-    assert not at.text_area  # nothing else is drawn
+    assert not at.text_area and not at.multiselect  # nothing else is drawn
+    assert [t.label for t in at.main.text_input] == ["Mot de passe administrateur"]
     at.text_input[0].set_value("mauvais")
     at.button[0].click().run()
     assert "Mot de passe incorrect." in texts(at, "error")
     at.text_input[0].set_value("secret-atelier")
     at.button[0].click().run()
     assert not at.exception
-    assert at.text_area(key="import_paths") is not None
+    assert at.multiselect(key="import_local") is not None
+    assert at.get("file_uploader")

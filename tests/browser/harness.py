@@ -69,22 +69,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(db: Path, log: Path, timeout: float = 90.0) -> tuple[subprocess.Popen, str]:
-    """Start ``streamlit run app.py`` against ``db`` on a free local port; return (process, url)."""
+def start_app(
+    db: Path,
+    log: Path,
+    timeout: float = 90.0,
+    *,
+    command=None,
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run app.py`` against ``db`` on a free local port; return (process, url).
+
+    ``command(port)`` may give another server command (e.g. the LAN launcher's, on 0.0.0.0);
+    ``env`` replaces the server's environment (``ESS_DIAG_DB`` is still set).
+    """
     port = free_port()
-    env = {**os.environ, "ESS_DIAG_DB": str(db), "PYTHONUNBUFFERED": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app.py"),
-        "--server.address=127.0.0.1",
-        f"--server.port={port}",
-        "--server.headless=true",
-        "--server.fileWatcherType=none",
-        "--browser.gatherUsageStats=false",
-    ]
+    env = {**(os.environ if env is None else env), "ESS_DIAG_DB": str(db), "PYTHONUNBUFFERED": "1"}
+    cmd = (
+        command(port)
+        if command
+        else [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.address=127.0.0.1",
+            f"--server.port={port}",
+            "--server.headless=true",
+            "--server.fileWatcherType=none",
+            "--browser.gatherUsageStats=false",
+        ]
+    )
     handle = log.open("wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -114,9 +129,9 @@ def stop_app(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_app(db: Path, log: Path) -> Iterator[str]:
+def running_app(db: Path, log: Path, **options) -> Iterator[str]:
     """:func:`start_app` for the duration of a ``with`` block; yields the app's URL."""
-    proc, url = start_app(db, log)
+    proc, url = start_app(db, log, **options)
     try:
         yield url
     finally:
