@@ -35,11 +35,11 @@ from pydeck.bindings.json_tools import default_serialize
 
 from . import formatting, nomenclatures
 from .figures import FAMILY_COLORS  # one palette for charts and maps
+from .formatting import is_missing
 from .store import quote_identifier
+from .vocabulary import CHILD_LEVELS
 
 __all__ = [
-    "CHILD_LEVELS",
-    "LEVEL_LABELS_PLURAL",
     "FAMILY_COLORS",
     "CHOROPLETH_COLORS",
     "NO_DATA_COLOR",
@@ -65,26 +65,7 @@ __all__ = [
     "build_deck",
     "deck_json_bytes",
     "format_value",
-    "is_missing",
 ]
-
-#: For a selected level, the levels a map can break it down into (first = default).
-#: A national view never draws 35,000 communes: départements by default, EPCI on request.
-CHILD_LEVELS: dict[str, tuple[str, ...]] = {
-    "france": ("departement", "region", "epci"),
-    "region": ("epci", "departement"),
-    "departement": ("epci", "commune"),
-    "epci": ("commune",),
-    "commune": ("commune",),
-}
-
-LEVEL_LABELS_PLURAL: dict[str, str] = {
-    "commune": "communes",
-    "epci": "EPCI",
-    "departement": "départements",
-    "region": "régions",
-    "france": "France",
-}
 
 # Column of ``territories`` (commune rows) that names the parent of each level.
 _COMMUNE_PARENT_COLUMN = {
@@ -294,15 +275,6 @@ def format_value(value, kind: str) -> str:
     if kind == "index":
         return formatting.fmt_num(value, 2)
     return formatting.fmt_num(value)
-
-
-def is_missing(value) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def choropleth_classes(

@@ -12,29 +12,20 @@ than guessed.
 from __future__ import annotations
 
 from . import formatting
+from .figures import LEVEL_ADJECTIVES
+from .formatting import fmt_signed_pct, is_missing
 
 __all__ = ["summarize", "compare_phrase"]
 
-_ADJ = {
-    "commune": "communale",
-    "epci": "intercommunale",
-    "departement": "départementale",
-    "region": "régionale",
-    "france": "nationale",
-}
 #: Below this gap (in share points), two shares are "au niveau de" each other.
 _SAME_LEVEL = 0.0005
-
-
-def _missing(value) -> bool:
-    return value is None or value != value  # NaN
 
 
 def compare_phrase(value: float, reference: float, level: str) -> str:
     """``"2,0 points de plus que la moyenne régionale (14,2 %)"`` for two shares."""
     diff = value - reference
     ref = formatting.fmt_pct(reference)
-    where = f"la moyenne {_ADJ.get(level, level)}"
+    where = f"la moyenne {LEVEL_ADJECTIVES.get(level, level)}"
     if abs(diff) < _SAME_LEVEL:
         return f"au niveau de {where} ({ref})"
     points = formatting.fmt_num(abs(diff) * 100, 1)
@@ -54,7 +45,7 @@ def summarize(doc: dict) -> list[str]:
     year = doc.get("year")
     jobs = doc.get("ess_jobs")
     estab = doc.get("ess_establishments")
-    if _missing(jobs) and _missing(estab):
+    if is_missing(jobs) and is_missing(estab):
         return [
             f"Aucune donnée sur l'ESS n'est chargée pour {name} : importez le répertoire SIRENE "
             "ou des statistiques (URSSAF, observatoire)."
@@ -74,12 +65,12 @@ def summarize(doc: dict) -> list[str]:
     out.append(first + ".")
 
     share = doc.get("ess_share_private_jobs")
-    if not _missing(share):
+    if not is_missing(share):
         sentence = f"Elle pèse {formatting.fmt_pct(share)} de l'emploi privé"
         parents = [
             p
             for p in (doc.get("comparisons") or {}).get("parents", [])
-            if not _missing(p.get("ess_share_private_jobs"))
+            if not is_missing(p.get("ess_share_private_jobs"))
         ]
         if parents:
             # The nearest parent first, France last when it is not the nearest.
@@ -94,7 +85,9 @@ def summarize(doc: dict) -> list[str]:
         out.append(sentence + ".")
 
     fam_rows = [
-        r for r in (doc.get("by_family") or {}).get("rows", []) if not _missing(r.get("share_jobs"))
+        r
+        for r in (doc.get("by_family") or {}).get("rows", [])
+        if not is_missing(r.get("share_jobs"))
     ]
     if fam_rows:
         top = max(fam_rows, key=lambda r: r["share_jobs"])
@@ -105,7 +98,7 @@ def summarize(doc: dict) -> list[str]:
             )
 
     sec = doc.get("by_sector") or {}
-    sec_rows = [r for r in sec.get("rows", []) if not _missing(r.get("share_jobs"))]
+    sec_rows = [r for r in sec.get("rows", []) if not is_missing(r.get("share_jobs"))]
     sec_rows = [r for r in sec_rows if r["share_jobs"] > 0 and r.get("sector") != "non_classe"]
     if sec_rows:
         top = max(sec_rows, key=lambda r: r["share_jobs"])
@@ -115,7 +108,7 @@ def summarize(doc: dict) -> list[str]:
         )
         lq = top.get("location_quotient")
         ref = (sec.get("reference") or {}).get("name")
-        if not _missing(lq) and ref and lq >= 1.2:
+        if not is_missing(lq) and ref and lq >= 1.2:
             sentence += (
                 f", un poids {formatting.fmt_num(lq, 1)} fois plus fort qu'en moyenne ({ref})"
             )
@@ -123,7 +116,7 @@ def summarize(doc: dict) -> list[str]:
 
     rural = doc.get("rural") or {}
     rshare = rural.get("share_ess_jobs_rural")
-    if not _missing(rshare) and rural.get("rural_communes") and rural.get("urban_communes"):
+    if not is_missing(rshare) and rural.get("rural_communes") and rural.get("urban_communes"):
         out.append(
             f"{formatting.fmt_pct(rshare)} des emplois de l'ESS se trouvent dans des communes "
             "rurales."
@@ -132,28 +125,21 @@ def summarize(doc: dict) -> list[str]:
     evo = doc.get("evolution") or {}
     change = evo.get("change") or {}
     ess_change = change.get("ess_jobs")
-    if not _missing(ess_change) and evo.get("start_year") != evo.get("end_year"):
+    if not is_missing(ess_change) and evo.get("start_year") != evo.get("end_year"):
         sentence = (
             f"Entre {evo['start_year']} et {evo['end_year']}, les emplois de l'ESS ont évolué de "
-            f"{_signed_pct(ess_change)}"
+            f"{fmt_signed_pct(ess_change)}"
         )
         other = change.get("non_ess_private_jobs")
-        if not _missing(other):
-            sentence += f", contre {_signed_pct(other)} pour le reste de l'emploi privé"
+        if not is_missing(other):
+            sentence += f", contre {fmt_signed_pct(other)} pour le reste de l'emploi privé"
         out.append(sentence + ".")
 
     res = doc.get("resilience") or {}
     top5 = res.get("top5_employers_share")
-    if not _missing(top5) and res.get("employers", 0) > 5:
+    if not is_missing(top5) and res.get("employers", 0) > 5:
         out.append(
             f"Les cinq premiers employeurs de l'ESS concentrent {formatting.fmt_pct(top5)} "
             "de ses emplois."
         )
     return out
-
-
-def _signed_pct(value: float) -> str:
-    text = formatting.fmt_pct(value)
-    if value > 0 and not text.startswith("0,0"):
-        return "+" + text
-    return text.replace("-", "−")

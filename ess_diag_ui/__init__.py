@@ -10,7 +10,7 @@ import streamlit as st
 
 from ess_diag import config, store
 from ess_diag.formatting import escape, fmt_int
-from ess_diag.vocabulary import LEVEL_LABELS, LEVELS
+from ess_diag.vocabulary import FRANCE_CODE, LEVEL_LABELS, LEVEL_LABELS_PLURAL, LEVELS
 
 from . import data
 
@@ -20,6 +20,7 @@ __all__ = [
     "current_territory",
     "current_year",
     "territory_label",
+    "level_plural_title",
     "sidebar",
     "territory_picker",
     "demo_banner",
@@ -27,7 +28,7 @@ __all__ = [
     "page_setup",
 ]
 
-DEFAULT_TERRITORY = ("france", "FR")
+DEFAULT_TERRITORY = ("france", FRANCE_CODE)
 _ALL = "__all__"
 
 
@@ -76,6 +77,13 @@ def current_year() -> int | None:
         year = years[-1]
         st.session_state["year"] = year
     return int(year)
+
+
+def level_plural_title(level: str) -> str:
+    """``'Départements'``, ``'Intercommunalités (EPCI)'``: a level's plural as a title."""
+    if level == "epci":
+        return "Intercommunalités (EPCI)"
+    return LEVEL_LABELS_PLURAL[level].capitalize()
 
 
 def territory_label(level: str, code: str) -> str:
