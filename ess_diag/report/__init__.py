@@ -23,7 +23,7 @@ from . import html, pdf, xlsx
 from .content import (
     CATEGORY_COLOURS,
     KeyFigures,
-    Synthesis,
+    SynthesisReport,
     describe,
     file_stem,
     key_figures,
@@ -35,7 +35,7 @@ __all__ = [
     "CATEGORY_COLOURS",
     "FONT_CANDIDATES",
     "KeyFigures",
-    "Synthesis",
+    "SynthesisReport",
     "describe",
     "key_figures",
     "build_html",

@@ -2,7 +2,8 @@
 
 :func:`describe` gathers everything the synthesis shows — the session, the territory's key
 figures (from ``ess_diag.indicators``), the family and sector bars, the map's rings and
-circles, the voted priorities, the contributions by category — into a :class:`Synthesis`.
+circles, the voted priorities, the contributions by category — into a
+:class:`SynthesisReport`.
 The renderers (``html.py``, ``pdf.py``, ``xlsx.py``) only lay that description out: no query,
 no ranking, no wording of their own beyond their layout.
 
@@ -37,7 +38,7 @@ __all__ = [
     "Contribution",
     "CategoryBlock",
     "Priority",
-    "Synthesis",
+    "SynthesisReport",
     "key_figures",
     "describe",
     "slug",
@@ -381,7 +382,7 @@ def _priorities(blocks: list[CategoryBlock]) -> list[Priority]:
 
 
 @dataclass
-class Synthesis:
+class SynthesisReport:
     """Everything the synthesis shows, in display order, for every output."""
 
     title: str
@@ -425,14 +426,14 @@ def describe(
     year: int | None = None,
     *,
     figures: KeyFigures | None = None,
-) -> Synthesis:
+) -> SynthesisReport:
     """The synthesis of a workshop session (its figures computed unless given)."""
     content = workshop.synthesis(con, session_id)
     session, stats = content.session, content.stats
     if figures is None:
         figures = key_figures(con, session.territory_level, session.territory_code, year)
     categories = _categories(content)
-    return Synthesis(
+    return SynthesisReport(
         title=session.title,
         session_line=_session_line(session),
         stats_line=f"{fmt_int(stats['participants'])} participants · "

@@ -4,7 +4,7 @@ resource, so it opens anywhere, offline. Everything a participant wrote is escap
 from __future__ import annotations
 
 from ..formatting import NOT_AVAILABLE, escape, fmt_int
-from .content import BAR_COLOUR, Bars, CategoryBlock, KeyFigures, MapData, Priority, Synthesis
+from .content import BAR_COLOUR, Bars, CategoryBlock, KeyFigures, MapData, Priority, SynthesisReport
 
 __all__ = ["render"]
 
@@ -155,8 +155,8 @@ def _category(block: CategoryBlock) -> list[str]:
     return out
 
 
-def render(synthesis: Synthesis) -> str:
-    """The HTML page of a :class:`~ess_diag.report.content.Synthesis`."""
+def render(synthesis: SynthesisReport) -> str:
+    """The HTML page of a :class:`~ess_diag.report.content.SynthesisReport`."""
     title = escape(synthesis.title)
     out = [
         "<!DOCTYPE html>",

@@ -13,7 +13,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from ..formatting import NOT_AVAILABLE, fmt_int
-from .content import BAR_COLOUR, Bars, CategoryBlock, KeyFigures, MapData, Synthesis
+from .content import BAR_COLOUR, Bars, CategoryBlock, KeyFigures, MapData, SynthesisReport
 
 __all__ = ["render", "FONT_CANDIDATES"]
 
@@ -248,8 +248,8 @@ def _category(w: _Writer, block: CategoryBlock) -> None:
             w.para(f"   {c.meta}", 8, "", 4, 110)
 
 
-def render(synthesis: Synthesis, font_candidates: tuple[Path, ...] | None = None) -> bytes:
-    """The PDF of a :class:`~ess_diag.report.content.Synthesis`."""
+def render(synthesis: SynthesisReport, font_candidates: tuple[Path, ...] | None = None) -> bytes:
+    """The PDF of a :class:`~ess_diag.report.content.SynthesisReport`."""
     w = _Writer(synthesis.title, FONT_CANDIDATES if font_candidates is None else font_candidates)
     w.para(f"Synthèse de l'atelier : {synthesis.title}", 20, "B", 10)
     w.para(synthesis.session_line, 11, "", 6, 80)

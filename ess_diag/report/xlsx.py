@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .content import Contribution, Synthesis
+from .content import Contribution, SynthesisReport
 
 __all__ = ["render", "COLUMNS"]
 
@@ -54,7 +54,7 @@ def _row(category_label: str, c: Contribution) -> list:
     ]
 
 
-def _contributions_sheet(sheet: Worksheet, synthesis: Synthesis) -> None:
+def _contributions_sheet(sheet: Worksheet, synthesis: SynthesisReport) -> None:
     sheet.title = "Contributions"
     sheet.append([header for header, _ in COLUMNS])
     for cell in sheet[1]:
@@ -70,8 +70,9 @@ def _contributions_sheet(sheet: Worksheet, synthesis: Synthesis) -> None:
     sheet.auto_filter.ref = sheet.dimensions
 
 
-def render(synthesis: Synthesis) -> bytes:
-    """The XLSX of a :class:`~ess_diag.report.content.Synthesis` (sheets Contributions, Atelier)."""
+def render(synthesis: SynthesisReport) -> bytes:
+    """The XLSX of a :class:`~ess_diag.report.content.SynthesisReport` (two sheets:
+    Contributions, Atelier)."""
     book = Workbook()
     _contributions_sheet(book.active, synthesis)
     info = book.create_sheet("Atelier")
