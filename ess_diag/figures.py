@@ -20,6 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import formatting
+from .formatting import is_missing
 
 __all__ = [
     "FAMILY_COLORS",
@@ -205,15 +206,6 @@ def _notes_reason(section: dict, *keys: str) -> str | None:
     return None
 
 
-def _is_missing(value) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 # --------------------------------------------------------------------------- families
 def family_chart(by_family: dict, jobs_source: str | None = None) -> Chart:
     """ESS jobs by family (horizontal bars, share of ESS jobs as labels)."""
@@ -238,7 +230,7 @@ def family_chart(by_family: dict, jobs_source: str | None = None) -> Chart:
         ],
     )
     title = "Emplois de l'ESS par famille"
-    usable = [r for r in rows if not _is_missing(r["jobs"])]
+    usable = [r for r in rows if not is_missing(r["jobs"])]
     if not usable or not any(r["jobs"] for r in usable):
         reason = _notes_reason(by_family, "by_family", "share_jobs") or (
             "Aucun emploi de l'ESS connu pour ce territoire."
@@ -301,7 +293,7 @@ def comparison_chart(doc: dict, key: str = "ess_share_private_jobs") -> Chart:
         [{"territoire": r["name"], "niveau": r["level"], label: r["value"]} for r in rows],
         columns=["territoire", "niveau", label],
     )
-    usable = [r for r in rows if not _is_missing(r["value"])]
+    usable = [r for r in rows if not is_missing(r["value"])]
     if not usable:
         reason = (doc.get("notes") or {}).get(key) or "Indicateur non disponible."
         return Chart(f"comparaison_{key}", label, None, frame, reason)
@@ -390,7 +382,7 @@ def sector_jobs_chart(by_sector: dict) -> Chart:
     """ESS jobs by sector, largest first (sectors without ESS jobs left out)."""
     frame = _sector_frame(by_sector)
     title = "Emplois de l'ESS par secteur"
-    rows = [r for r in by_sector.get("rows") or [] if not _is_missing(r["jobs"]) and r["jobs"] > 0]
+    rows = [r for r in by_sector.get("rows") or [] if not is_missing(r["jobs"]) and r["jobs"] > 0]
     if not rows:
         reason = _notes_reason(by_sector, "by_sector", "share_jobs") or (
             "Aucun emploi de l'ESS connu pour ce territoire."
@@ -412,7 +404,7 @@ def sector_share_chart(by_sector: dict) -> Chart:
     """The ESS share of private jobs within each sector (where private jobs are known)."""
     frame = _sector_frame(by_sector)
     title = "Part de l'ESS dans l'emploi privé de chaque secteur"
-    rows = [r for r in by_sector.get("rows") or [] if not _is_missing(r["ess_share_in_sector"])]
+    rows = [r for r in by_sector.get("rows") or [] if not is_missing(r["ess_share_in_sector"])]
     rows = [r for r in rows if r["private_jobs"]]
     if not rows:
         reason = _notes_reason(by_sector, "ess_share_in_sector", "by_sector") or (
@@ -437,7 +429,7 @@ def specialisation_chart(by_sector: dict) -> Chart:
     frame = _sector_frame(by_sector)
     ref = (by_sector.get("reference") or {}).get("name", "la référence")
     title = f"Spécialisation de l'ESS (référence : {ref})"
-    rows = [r for r in by_sector.get("rows") or [] if not _is_missing(r["location_quotient"])]
+    rows = [r for r in by_sector.get("rows") or [] if not is_missing(r["location_quotient"])]
     rows = [r for r in rows if r["jobs"]]
     if not rows:
         reason = _notes_reason(by_sector, "location_quotient", "by_sector") or (
@@ -492,7 +484,7 @@ def rural_chart(rural: dict) -> Chart:
         ("Communes rurales", rural.get("ess_share_private_jobs_rural")),
         ("Communes urbaines", rural.get("ess_share_private_jobs_urban")),
     ]
-    usable = [(n, v) for n, v in pairs if not _is_missing(v)]
+    usable = [(n, v) for n, v in pairs if not is_missing(v)]
     if not usable:
         reason = _notes_reason(
             rural, "ess_share_private_jobs_rural", "ess_share_private_jobs_urban"
@@ -558,7 +550,7 @@ def index_chart(evolution: dict) -> Chart:
     fig = go.Figure()
     drawn = 0
     for key, name, color, dash in traces:
-        pts = [r for r in series if not _is_missing(r.get(key))]
+        pts = [r for r in series if not is_missing(r.get(key))]
         if len(pts) < 2:
             continue
         drawn += 1
@@ -590,7 +582,7 @@ def jobs_series_chart(evolution: dict) -> Chart:
     """ESS jobs per year (absolute numbers)."""
     title = "Emplois de l'ESS par année"
     frame = _series_frame(evolution)
-    pts = [r for r in evolution.get("series") or [] if not _is_missing(r.get("ess_jobs"))]
+    pts = [r for r in evolution.get("series") or [] if not is_missing(r.get("ess_jobs"))]
     if not pts:
         reason = _notes_reason(evolution, "series") or "Aucune série annuelle disponible."
         return Chart("evolution_emplois", title, None, frame, reason)

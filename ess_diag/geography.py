@@ -20,12 +20,9 @@ import pandas as pd
 import shapely
 
 from . import store
+from .vocabulary import FRANCE_CODE, LEVEL_LABELS, LEVEL_LABELS_LOWER, PARENT_LEVELS, check_level
 
 __all__ = [
-    "LEVELS",
-    "LEVEL_LABELS",
-    "PARENT_LEVELS",
-    "DENSITY_LEVELS",
     "UnknownCommuneError",
     "UnknownTerritoryError",
     "build",
@@ -37,37 +34,9 @@ __all__ = [
     "resolve_commune_codes",
     "territory",
     "territories",
-    "children_level",
     "parents",
     "rural_population_share",
 ]
-
-LEVELS = ("commune", "epci", "departement", "region", "france")
-LEVEL_LABELS = {
-    "commune": "Commune",
-    "epci": "Intercommunalité (EPCI)",
-    "departement": "Département",
-    "region": "Région",
-    "france": "France",
-}
-#: For each level, the parent levels shown in comparisons (nearest first).
-PARENT_LEVELS = {
-    "commune": ("epci", "departement", "region", "france"),
-    "epci": ("departement", "region", "france"),
-    "departement": ("region", "france"),
-    "region": ("france",),
-    "france": (),
-}
-#: INSEE's 7-level communal density grid; "rural" in INSEE's sense is levels 5, 6 and 7.
-DENSITY_LEVELS = {
-    1: "Grands centres urbains",
-    2: "Centres urbains intermédiaires",
-    3: "Ceintures urbaines",
-    4: "Petites villes",
-    5: "Bourgs ruraux",
-    6: "Rural à habitat dispersé",
-    7: "Rural à habitat très dispersé",
-}
 
 #: Simplification tolerance (degrees) of the stored outlines, per level.
 SIMPLIFY = {
@@ -360,7 +329,7 @@ def build_from_frames(
     ]
     membership = [
         pd.DataFrame({"level": "commune", "code": com["code"], "commune_code": com["code"]}),
-        pd.DataFrame({"level": "france", "code": "FR", "commune_code": com["code"]}),
+        pd.DataFrame({"level": "france", "code": FRANCE_CODE, "commune_code": com["code"]}),
     ]
     dissolved: dict[str, dict[str, object]] = {}
     specs = [
@@ -391,7 +360,7 @@ def build_from_frames(
             parent["region_code"].reindex(frame.index) if level in ("epci", "departement") else None
         )
         if has_geom:
-            say(f"Contours : fusion des communes par {LEVEL_LABELS[level].lower()}…")
+            say(f"Contours : fusion des communes par {LEVEL_LABELS_LOWER[level]}…")
             if level == "region" and "departement" in dissolved:
                 # Régions are made of whole départements: dissolve those, 18 small unions.
                 deps = departements[departements["code"].isin(list(dissolved["departement"]))]
@@ -424,7 +393,7 @@ def build_from_frames(
     france = pd.DataFrame(
         {
             "level": ["france"],
-            "code": ["FR"],
+            "code": [FRANCE_CODE],
             "name": ["France"],
             "population": [int(com["population"].sum())],
             "area_km2": [float(com["area_km2"].sum())],
@@ -610,15 +579,13 @@ def territories(
 
     An EPCI is "within" a département when any of its communes is.
     """
-    if level not in LEVELS:
-        raise ValueError(f"Niveau inconnu : « {level} » (attendu : {', '.join(LEVELS)}).")
+    check_level(level)
     cur = con.cursor()
     if parent_level is None:
         return cur.execute(
             "SELECT * FROM territories WHERE level = ? ORDER BY name, code", [level]
         ).df()
-    if parent_level not in LEVELS:
-        raise ValueError(f"Niveau inconnu : « {parent_level} ».")
+    check_level(parent_level)
     return cur.execute(
         """
         SELECT t.* FROM territories t
@@ -634,24 +601,13 @@ def territories(
     ).df()
 
 
-def children_level(level: str) -> str | None:
-    """The level shown below ``level`` on a map (France → départements)."""
-    return {
-        "france": "departement",
-        "region": "epci",
-        "departement": "epci",
-        "epci": "commune",
-        "commune": None,
-    }[level]
-
-
 def parents(con: duckdb.DuckDBPyConnection, level: str, code: str) -> list[dict]:
     """The parent territories of a territory, nearest first (département, région, France)."""
     info = territory(con, level, code)
     out: list[dict] = []
     for parent_level in PARENT_LEVELS[level]:
         if parent_level == "france":
-            out.append(territory(con, "france", "FR"))
+            out.append(territory(con, "france", FRANCE_CODE))
             continue
         parent_code = info.get(f"{parent_level}_code")
         if parent_code:

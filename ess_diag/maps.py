@@ -35,11 +35,11 @@ from pydeck.bindings.json_tools import default_serialize
 
 from . import formatting, nomenclatures
 from .figures import FAMILY_COLORS  # one palette for charts and maps
+from .formatting import is_missing
 from .store import quote_identifier
+from .vocabulary import CHILD_LEVELS
 
 __all__ = [
-    "CHILD_LEVELS",
-    "LEVEL_LABELS_PLURAL",
     "FAMILY_COLORS",
     "CHOROPLETH_COLORS",
     "NO_DATA_COLOR",
@@ -65,26 +65,7 @@ __all__ = [
     "build_deck",
     "deck_json_bytes",
     "format_value",
-    "is_missing",
 ]
-
-#: For a selected level, the levels a map can break it down into (first = default).
-#: A national view never draws 35,000 communes: départements by default, EPCI on request.
-CHILD_LEVELS: dict[str, tuple[str, ...]] = {
-    "france": ("departement", "region", "epci"),
-    "region": ("epci", "departement"),
-    "departement": ("epci", "commune"),
-    "epci": ("commune",),
-    "commune": ("commune",),
-}
-
-LEVEL_LABELS_PLURAL: dict[str, str] = {
-    "commune": "communes",
-    "epci": "EPCI",
-    "departement": "départements",
-    "region": "régions",
-    "france": "France",
-}
 
 # Column of ``territories`` (commune rows) that names the parent of each level.
 _COMMUNE_PARENT_COLUMN = {
@@ -294,15 +275,6 @@ def format_value(value, kind: str) -> str:
     if kind == "index":
         return formatting.fmt_num(value, 2)
     return formatting.fmt_num(value)
-
-
-def is_missing(value) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def choropleth_classes(
@@ -563,6 +535,19 @@ def _actor_radius(jobs) -> float:
     return round(min(2.5 + 1.2 * math.sqrt(float(jobs)), 20.0), 1)
 
 
+#: The deck's tooltip: white text on near-black, line breaks kept (text, never HTML).
+_TOOLTIP = {
+    "text": "{tip}",
+    "style": {
+        "backgroundColor": "#1a1a1a",
+        "color": "#ffffff",
+        "fontSize": "15px",
+        "whiteSpace": "pre-line",
+        "maxWidth": "360px",
+    },
+}
+
+
 def build_deck(
     outlines: pd.DataFrame,
     values: Mapping[str, float | None],
@@ -591,13 +576,72 @@ def build_deck(
     else:
         bounds = _bounds(boxes)
     tolerance, decimals = _detail_for(bounds)
-    simple = simplify_geojson(raw_geoms, tolerance, decimals)
 
     vals = [values.get(c) for c in codes]
     breaks, legend = choropleth_classes(vals, indicator.kind)
+    features, table_rows = _choropleth_features(
+        codes,
+        list(outlines.get("name", [])),
+        simplify_geojson(raw_geoms, tolerance, decimals),
+        vals,
+        indicator,
+        breaks,
+    )
+    layers: list[pdk.Layer] = [_territory_layer(features)]
+    if insets:
+        layers.extend(_inset_layers())
+    if parent_outline:
+        parent_simple = simplify_geojson([parent_outline], tolerance, decimals)[0]
+        layers.append(_parent_layer(parent_simple))
+
+    actors_total = 0 if actors is None else len(actors)
+    if actors_total and "total" in actors.columns:
+        actors_total = max(int(actors["total"].iloc[0]), actors_total)
+    shown = 0
+    actor_legend: list[LegendItem] = []
+    if actors is not None and actors_total:
+        kept = actors.head(max_actor_points)
+        shown = len(kept)
+        layers.append(_actor_layer(kept, insets, bounds))
+        present = set(kept["family"].dropna())
+        actor_legend = [
+            LegendItem(FAMILY_COLORS[f], label)
+            for f, label in nomenclatures.FAMILIES.items()
+            if f in present
+        ]
+
+    deck = CompactDeck(
+        layers=layers,
+        initial_view_state=view_state_for(bounds, height=height),
+        map_provider=None,
+        tooltip=_TOOLTIP,
+    )
+    view = MapView(
+        deck=deck,
+        legend_title=indicator.label,
+        legend=legend,
+        actor_legend=actor_legend,
+        actors_shown=shown,
+        actors_total=actors_total,
+        table=pd.DataFrame(table_rows, columns=["code", "territoire", indicator.label]),
+    )
+    view.json_bytes = deck_json_bytes(deck)
+    return view
+
+
+def _choropleth_features(
+    codes: list[str],
+    names: list[str],
+    geoms: list,
+    values: list,
+    indicator: MapIndicator,
+    breaks: list[float],
+) -> tuple[list[dict], list[dict]]:
+    """GeoJSON features coloured by class with their tooltip, and the rows of the data table
+    (a territory without outline is still in the table)."""
     features = []
     table_rows = []
-    for code, name, geom, value in zip(codes, outlines.get("name", []), simple, vals, strict=False):
+    for code, name, geom, value in zip(codes, names, geoms, values, strict=False):
         label = format_value(value, indicator.kind) if not is_missing(value) else "non disponible"
         table_rows.append({"code": code, "territoire": name, indicator.label: value})
         if geom is None:
@@ -612,139 +656,99 @@ def build_deck(
                 },
             }
         )
+    return features, table_rows
 
-    layers: list[pdk.Layer] = [
+
+def _territory_layer(features: list[dict]) -> pdk.Layer:
+    return pdk.Layer(
+        "GeoJsonLayer",
+        id="territoires",
+        data={"type": "FeatureCollection", "features": features},
+        stroked=True,
+        filled=True,
+        get_fill_color="properties.fill",
+        get_line_color=_OUTLINE_COLOR,
+        line_width_min_pixels=1,
+        get_line_width=1,
+        pickable=True,
+        auto_highlight=True,
+        highlight_color=[255, 255, 255, 90],
+    )
+
+
+def _inset_layers() -> list[pdk.Layer]:
+    """The frames of the overseas insets and their names."""
+    return [
         pdk.Layer(
             "GeoJsonLayer",
-            id="territoires",
-            data={"type": "FeatureCollection", "features": features},
+            id="encarts",
+            data=_inset_frames(),
             stroked=True,
-            filled=True,
-            get_fill_color="properties.fill",
-            get_line_color=_OUTLINE_COLOR,
+            filled=False,
+            get_line_color=[120, 120, 120, 255],
             line_width_min_pixels=1,
             get_line_width=1,
             pickable=True,
-            auto_highlight=True,
-            highlight_color=[255, 255, 255, 90],
-        )
+        ),
+        pdk.Layer(
+            "TextLayer",
+            id="encarts_noms",
+            data=[{"p": [i.target[0], i.target[3] + 0.03], "t": i.name} for i in OVERSEAS_INSETS],
+            get_position="p",
+            get_text="t",
+            get_size=12,
+            get_color=[80, 80, 80, 255],
+            get_text_anchor=pdk.types.String("start"),
+            get_alignment_baseline=pdk.types.String("bottom"),
+            font_family=pdk.types.String("'Source Sans', 'Source Sans Pro', sans-serif"),
+            character_set=pdk.types.String("auto"),
+            pickable=False,
+        ),
     ]
+
+
+def _parent_layer(geometry) -> pdk.Layer:
+    """The selected territory's outline, drawn thick over its parts."""
+    return pdk.Layer(
+        "GeoJsonLayer",
+        id="contour",
+        data={"type": "Feature", "geometry": geometry, "properties": {}},
+        stroked=True,
+        filled=False,
+        get_line_color=_PARENT_OUTLINE_COLOR,
+        line_width_min_pixels=3,
+        get_line_width=3,
+        pickable=False,
+    )
+
+
+def _actor_layer(kept: pd.DataFrame, insets: bool, bounds) -> pdk.Layer:
+    """The actors as points (moved into their inset on a national view)."""
+    points = [_actor_point(row) for row in kept.itertuples(index=False)]
     if insets:
-        layers.append(
-            pdk.Layer(
-                "GeoJsonLayer",
-                id="encarts",
-                data=_inset_frames(),
-                stroked=True,
-                filled=False,
-                get_line_color=[120, 120, 120, 255],
-                line_width_min_pixels=1,
-                get_line_width=1,
-                pickable=True,
-            )
-        )
-        layers.append(
-            pdk.Layer(
-                "TextLayer",
-                id="encarts_noms",
-                data=[
-                    {"p": [i.target[0], i.target[3] + 0.03], "t": i.name} for i in OVERSEAS_INSETS
-                ],
-                get_position="p",
-                get_text="t",
-                get_size=12,
-                get_color=[80, 80, 80, 255],
-                get_text_anchor=pdk.types.String("start"),
-                get_alignment_baseline=pdk.types.String("bottom"),
-                font_family=pdk.types.String("'Source Sans', 'Source Sans Pro', sans-serif"),
-                character_set=pdk.types.String("auto"),
-                pickable=False,
-            )
-        )
-    if parent_outline:
-        parent_simple = simplify_geojson([parent_outline], tolerance, decimals)[0]
-        layers.append(
-            pdk.Layer(
-                "GeoJsonLayer",
-                id="contour",
-                data={"type": "Feature", "geometry": parent_simple, "properties": {}},
-                stroked=True,
-                filled=False,
-                get_line_color=_PARENT_OUTLINE_COLOR,
-                line_width_min_pixels=3,
-                get_line_width=3,
-                pickable=False,
-            )
-        )
-
-    actors_total = 0 if actors is None else len(actors)
-    if actors_total and "total" in actors.columns:
-        actors_total = max(int(actors["total"].iloc[0]), actors_total)
-    shown = 0
-    actor_legend: list[LegendItem] = []
-    if actors is not None and actors_total:
-        kept = actors.head(max_actor_points)
-        shown = len(kept)
-        points = [_actor_point(row) for row in kept.itertuples(index=False)]
-        if insets:
-            scales = {inset.name: inset.scale() for inset in OVERSEAS_INSETS}
-            for point in points:
-                inset = _inset_for(point["lon"], point["lat"])
-                if inset is not None:
-                    kx, ky, dx, dy = scales[inset.name]
-                    point["lon"] = round(kx * point["lon"] + dx, 4)
-                    point["lat"] = round(ky * point["lat"] + dy, 4)
-        layers.append(
-            pdk.Layer(
-                "ScatterplotLayer",
-                id="acteurs",
-                data=points,
-                get_position=["lon", "lat"],
-                get_fill_color="c",
-                get_radius="r",
-                radius_units=pdk.types.String("pixels"),
-                radius_scale=_radius_scale(bounds),
-                radius_min_pixels=1.5,
-                stroked=True,
-                get_line_color=[255, 255, 255, 230],
-                line_width_min_pixels=1,
-                pickable=True,
-                opacity=0.9,
-            )
-        )
-        present = set(kept["family"].dropna())
-        actor_legend = [
-            LegendItem(FAMILY_COLORS[f], label)
-            for f, label in nomenclatures.FAMILIES.items()
-            if f in present
-        ]
-
-    deck = CompactDeck(
-        layers=layers,
-        initial_view_state=view_state_for(bounds, height=height),
-        map_provider=None,
-        tooltip={
-            "text": "{tip}",
-            "style": {
-                "backgroundColor": "#1a1a1a",
-                "color": "#ffffff",
-                "fontSize": "15px",
-                "whiteSpace": "pre-line",
-                "maxWidth": "360px",
-            },
-        },
+        scales = {inset.name: inset.scale() for inset in OVERSEAS_INSETS}
+        for point in points:
+            inset = _inset_for(point["lon"], point["lat"])
+            if inset is not None:
+                kx, ky, dx, dy = scales[inset.name]
+                point["lon"] = round(kx * point["lon"] + dx, 4)
+                point["lat"] = round(ky * point["lat"] + dy, 4)
+    return pdk.Layer(
+        "ScatterplotLayer",
+        id="acteurs",
+        data=points,
+        get_position=["lon", "lat"],
+        get_fill_color="c",
+        get_radius="r",
+        radius_units=pdk.types.String("pixels"),
+        radius_scale=_radius_scale(bounds),
+        radius_min_pixels=1.5,
+        stroked=True,
+        get_line_color=[255, 255, 255, 230],
+        line_width_min_pixels=1,
+        pickable=True,
+        opacity=0.9,
     )
-    view = MapView(
-        deck=deck,
-        legend_title=indicator.label,
-        legend=legend,
-        actor_legend=actor_legend,
-        actors_shown=shown,
-        actors_total=actors_total,
-        table=pd.DataFrame(table_rows, columns=["code", "territoire", indicator.label]),
-    )
-    view.json_bytes = deck_json_bytes(deck)
-    return view
 
 
 def _actor_point(row) -> dict:

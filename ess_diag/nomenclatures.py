@@ -2,10 +2,11 @@
 
 Every mapping is data (the tables below), tested one by one in ``tests/test_nomenclatures.py``
 and mirrored as SQL reference tables by :func:`register` so that whole tables are classified
-with joins instead of Python loops. Sources: ``DATA.md`` (observatoire national de l'ESS,
-INSEE catégories juridiques, SIRENE tranches d'effectifs).
+with joins instead of Python loops. Sources: the observatoire national de l'ESS (CNCRESS),
+INSEE's catégories juridiques, SIRENE's tranches d'effectifs; the rule is written out for
+users in ``docs/methodologie.md`` (« Le périmètre de l'ESS »).
 
-The perimeter rule, in the order DATA.md gives it:
+The perimeter rule, in this order:
 
 1. the legal form makes a unit an association, coopérative, mutuelle or fondation;
 2. those whose activity (NAF) is public administration (84.xx), an employers', consular or
@@ -75,7 +76,7 @@ _ASSOCIATIONS = _codes(9210, 9220, 9221, 9222, 9223, 9230, 9240, 9260)
 _FONDATIONS = _codes(9300)
 _MUTUELLES = _codes(8210, 8250, 8290, 6411)
 # Every catégorie juridique whose INSEE label says "coopérative", plus the cooperative and
-# mutual banks and the SICA (sociétés d'intérêt collectif agricole), as DATA.md lists them.
+# mutual banks and the SICA (sociétés d'intérêt collectif agricole).
 _COOPERATIVES = _codes(
     5203,
     5307,

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ess_diag import config, geography, store
+from ess_diag import config, store
 from ess_diag.formatting import escape, fmt_int
+from ess_diag.vocabulary import FRANCE_CODE, LEVEL_LABELS, LEVEL_LABELS_PLURAL, LEVELS
+
+from . import data
 
 __all__ = [
     "get_con",
     "data_version",
     "current_territory",
     "current_year",
-    "available_years",
     "territory_label",
-    "territory_info",
+    "level_plural_title",
     "sidebar",
     "territory_picker",
     "demo_banner",
@@ -26,7 +28,7 @@ __all__ = [
     "page_setup",
 ]
 
-DEFAULT_TERRITORY = ("france", "FR")
+DEFAULT_TERRITORY = ("france", FRANCE_CODE)
 _ALL = "__all__"
 
 
@@ -41,7 +43,8 @@ def get_con():
 
 
 def data_version() -> int:
-    """Bumped by every import/undo: use it as an argument of ``st.cache_data`` functions."""
+    """Bumped by every import/undo: the ``version`` argument of every ``ess_diag_ui.data``
+    function."""
     return store.data_version(get_con().cursor())
 
 
@@ -56,7 +59,7 @@ def current_territory() -> tuple[str, str]:
         # A shared or reloaded address keeps its territory: ?niveau=departement&territoire=35
         params = st.query_params
         level, code = params.get("niveau"), params.get("territoire")
-        if level in geography.LEVELS and code:
+        if level in LEVELS and code:
             value = (level, code)
         else:
             value = DEFAULT_TERRITORY
@@ -64,22 +67,9 @@ def current_territory() -> tuple[str, str]:
     return tuple(value)  # type: ignore[return-value]
 
 
-# Cached readers take the data version as an ordinary (hashed) argument, so that an import or
-# an undo, which bumps it, refreshes them.
-@st.cache_data(show_spinner=False)
-def available_years(version: int) -> list[int]:
-    """Years for which statistics are loaded (employment or ESS tables), newest last."""
-    cur = get_con().cursor()
-    rows = cur.execute(
-        "SELECT DISTINCT year FROM private_employment UNION SELECT DISTINCT year FROM ess_stats "
-        "ORDER BY 1"
-    ).fetchall()
-    return [int(r[0]) for r in rows]
-
-
 def current_year() -> int | None:
     """The selected year (the latest loaded by default), or None when no statistics exist."""
-    years = available_years(data_version())
+    years = data.available_years(data_version())
     if not years:
         return None
     year = st.session_state.get("year")
@@ -89,52 +79,26 @@ def current_year() -> int | None:
     return int(year)
 
 
-@st.cache_data(show_spinner=False)
-def territory_info(level: str, code: str, version: int) -> dict:
-    return geography.territory(get_con(), level, code)
+def level_plural_title(level: str) -> str:
+    """``'Départements'``, ``'Intercommunalités (EPCI)'``: a level's plural as a title."""
+    if level == "epci":
+        return "Intercommunalités (EPCI)"
+    return LEVEL_LABELS_PLURAL[level].capitalize()
 
 
 def territory_label(level: str, code: str) -> str:
     """``'Département Ain (01)'`` — a level is always named with its code."""
-    info = territory_info(level, code, data_version())
+    info = data.territory_info(level, code, data_version())
     if level == "france":
         return "France"
-    return f"{geography.LEVEL_LABELS[level]} {info['name']} ({code})"
-
-
-@st.cache_data(show_spinner=False)
-def _options(level: str, parent_level: str | None, parent_code: str | None, version: int):
-    frame = geography.territories(get_con(), level, parent_level, parent_code)
-    return list(zip(frame["code"], frame["name"], strict=True))
-
-
-@st.cache_data(show_spinner=False)
-def _search(text: str, version: int) -> list[tuple[str, str, str]]:
-    needle = f"%{text.strip()}%"
-    rows = (
-        get_con()
-        .cursor()
-        .execute(
-            """
-            SELECT level, code, name FROM territories
-            WHERE level <> 'france'
-              AND (strip_accents(lower(name)) LIKE strip_accents(lower(?)) OR code LIKE ?)
-            ORDER BY CASE level WHEN 'region' THEN 0 WHEN 'departement' THEN 1
-                                WHEN 'epci' THEN 2 ELSE 3 END, population DESC
-            LIMIT 30
-            """,
-            [needle, f"{text.strip()}%"],
-        )
-        .fetchall()
-    )
-    return [(r[0], r[1], r[2]) for r in rows]
+    return f"{LEVEL_LABELS[level]} {info['name']} ({code})"
 
 
 def _chain_from(level: str, code: str) -> dict[str, str]:
     """The picker's selections (région, département, EPCI, commune) for a territory."""
     if level == "france":
         return {}
-    info = territory_info(level, code, data_version())
+    info = data.territory_info(level, code, data_version())
     chain = {level: code}
     if level in ("departement", "epci", "commune") and info.get("region_code"):
         chain["region"] = info["region_code"]
@@ -182,7 +146,7 @@ def _on_search_pick() -> None:
 
 def _select(level: str, label: str, parent: tuple[str, str] | None, chosen: str | None):
     version = data_version()
-    options = _options(level, *(parent or (None, None)), version)
+    options = data.territory_options(level, *(parent or (None, None)), version)
     codes = [_ALL] + [c for c, _ in options]
     names = dict(options)
     key = _PICK_KEYS[level]
@@ -217,11 +181,9 @@ def territory_picker() -> tuple[str, str]:
         key="territory_search",
     )
     if query and len(query.strip()) >= 2:
-        hits = _search(query, data_version())
+        hits = data.territory_search(query, data_version())
         if hits:
-            labels = {
-                (lv, cd): f"{geography.LEVEL_LABELS[lv]} — {nm} ({cd})" for lv, cd, nm in hits
-            }
+            labels = {(lv, cd): f"{LEVEL_LABELS[lv]} — {nm} ({cd})" for lv, cd, nm in hits}
             st.selectbox(
                 "Résultats",
                 [None, *labels],
@@ -243,7 +205,7 @@ def territory_picker() -> tuple[str, str]:
 
 
 def year_picker() -> int | None:
-    years = available_years(data_version())
+    years = data.available_years(data_version())
     if not years:
         st.caption("Aucune statistique annuelle chargée.")
         return None
@@ -271,7 +233,7 @@ def sidebar() -> tuple[str, str]:
         territory = territory_picker()
         year_picker()
         level, code = territory
-        info = territory_info(level, code, data_version())
+        info = data.territory_info(level, code, data_version())
         st.caption(
             f"{escape(territory_label(level, code))} · {fmt_int(info['population'])} habitants"
         )

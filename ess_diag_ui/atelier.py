@@ -195,15 +195,11 @@ def tally_html(frame: pd.DataFrame, limit: int = 15) -> str:
     return _BOARD_CSS + "<table class='ws-tally'>" + "".join(rows) + "</table>"
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _commune_choices(level: str, code: str, version: int) -> list[tuple[str, str]]:
-    del version  # part of the cache key only
-    return workshop.commune_choices(ui.get_con(), level, code)
-
-
 def commune_choices(level: str, code: str) -> list[tuple[str, str]]:
     """The territory's communes ``(code, name)`` for a picker (cached until the next import)."""
-    return _commune_choices(level, code, ui.data_version())
+    from ess_diag_ui import data
+
+    return data.commune_choices(level, code, ui.data_version())
 
 
 def workshop_map(session: workshop.Session, year: int | None):

@@ -1,8 +1,10 @@
-"""Cached calls to the package for the dashboard pages.
+"""The one Streamlit data cache: every cached call to the package lives here.
 
 Every function takes the data version (``ess_diag_ui.data_version()``) as a *hashed* argument
-(no leading underscore: Streamlit leaves underscored arguments out of the cache key), so that
-an import or an undo invalidates what it changed; the connection itself is not an argument.
+named ``version`` (no leading underscore: Streamlit leaves underscored arguments out of the
+cache key), so that an import or an undo, which bumps it, invalidates what it changed; the
+connection itself is not an argument. The only other Streamlit cache is the connection
+resource in ``ess_diag_ui``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,15 @@ import pandas as pd
 import streamlit as st
 
 import ess_diag_ui as ui
-from ess_diag import actor_list, indicators, maps
+from ess_diag import actor_list, geography, indicators, maps, workshop
 
 __all__ = [
+    "available_years",
+    "territory_info",
+    "territory_options",
+    "territory_search",
+    "rural_population_share",
+    "commune_choices",
     "indicator_doc",
     "sector_breakdown",
     "key_figures_within",
@@ -23,6 +31,71 @@ __all__ = [
     "actors_table",
     "map_view",
 ]
+
+
+@st.cache_data(show_spinner=False)
+def available_years(version: int) -> list[int]:
+    """Years for which statistics are loaded (employment or ESS tables), newest last."""
+    del version  # part of the cache key only
+    return indicators.available_years(ui.get_con())
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def territory_info(level: str, code: str, version: int) -> dict:
+    """One territory (``geography.territory``): name, population, parents, area."""
+    del version
+    return geography.territory(ui.get_con(), level, code)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def territory_options(
+    level: str, parent_level: str | None, parent_code: str | None, version: int
+) -> list[tuple[str, str]]:
+    """``(code, name)`` of the ``level`` territories within a parent, for a picker."""
+    del version
+    frame = geography.territories(ui.get_con(), level, parent_level, parent_code)
+    return list(zip(frame["code"], frame["name"], strict=True))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def territory_search(text: str, version: int) -> list[tuple[str, str, str]]:
+    """Up to 30 ``(level, code, name)`` whose name contains ``text`` or whose code starts it."""
+    del version
+    needle = f"%{text.strip()}%"
+    rows = (
+        ui.get_con()
+        .cursor()
+        .execute(
+            """
+            SELECT level, code, name FROM territories
+            WHERE level <> 'france'
+              AND (strip_accents(lower(name)) LIKE strip_accents(lower(?)) OR code LIKE ?)
+            ORDER BY CASE level WHEN 'region' THEN 0 WHEN 'departement' THEN 1
+                                WHEN 'epci' THEN 2 ELSE 3 END, population DESC
+            LIMIT 30
+            """,
+            [needle, f"{text.strip()}%"],
+        )
+        .fetchall()
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def rural_population_share(level: str, code: str, version: int) -> dict:
+    """The territory's rural population share and the definition used (grid or estimate).
+
+    A density-grid import bumps the version: the next run shows the grid's share at once.
+    """
+    del version
+    return geography.rural_population_share(ui.get_con(), level, code)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def commune_choices(level: str, code: str, version: int) -> list[tuple[str, str]]:
+    """The territory's communes ``(code, name)`` for the workshop's commune picker."""
+    del version
+    return workshop.commune_choices(ui.get_con(), level, code)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -5,19 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 import ess_diag_ui as ui
-from ess_diag import geography
 from ess_diag.formatting import escape, fmt_int, fmt_num, fmt_pct
-
-
-@st.cache_data(show_spinner=False)
-def _rural(level: str, code: str, _version: int) -> dict:
-    return geography.rural_population_share(ui.get_con(), level, code)
-
+from ess_diag_ui import data
 
 level, code = ui.page_setup()
 version = ui.data_version()
-info = ui.territory_info(level, code, version)
-rural = _rural(level, code, version)
+info = data.territory_info(level, code, version)
+rural = data.rural_population_share(level, code, version)
 
 st.title("ESS Diag")
 st.markdown(

@@ -6,7 +6,7 @@ import streamlit as st
 
 import ess_diag_ui as ui
 from ess_diag import maps, nomenclatures
-from ess_diag.formatting import escape, fmt_int, fmt_num
+from ess_diag.formatting import escape, fmt_int, fmt_num, is_missing
 from ess_diag_ui import cards, data, downloads
 
 level, code = ui.page_setup()
@@ -31,9 +31,7 @@ indicator_key = c1.selectbox(
 child_level = c2.selectbox(
     "Découpage",
     child_options,
-    format_func=lambda lv: (
-        maps.LEVEL_LABELS_PLURAL[lv].capitalize() if lv != "epci" else "Intercommunalités (EPCI)"
-    ),
+    format_func=ui.level_plural_title,
     key=f"map_child_{level}",
 )
 show_actors = c3.toggle("Acteurs", value=level not in ("france", "region"), key="map_actors")
@@ -136,7 +134,7 @@ with st.expander("Données de la carte"):
     # Shown the French way; the CSV below keeps the raw numbers.
     shown = table.copy()
     shown[indicator.label] = [
-        "non disponible" if maps.is_missing(v) else maps.format_value(v, indicator.kind)
+        "non disponible" if is_missing(v) else maps.format_value(v, indicator.kind)
         for v in table[indicator.label]
     ]
     st.dataframe(shown, hide_index=True)

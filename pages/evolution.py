@@ -7,7 +7,7 @@ import streamlit as st
 
 import ess_diag_ui as ui
 from ess_diag import figures
-from ess_diag.formatting import NOT_AVAILABLE, escape, fmt_int, fmt_num, fmt_pct
+from ess_diag.formatting import NOT_AVAILABLE, escape, fmt_int, fmt_num, fmt_pct, fmt_signed_pct
 from ess_diag_ui import data, downloads
 
 level, code = ui.page_setup()
@@ -23,21 +23,14 @@ evo = doc["evolution"]
 res = doc["resilience"]
 
 
-def signed_pct(value) -> str:
-    if value is None:
-        return NOT_AVAILABLE
-    text = fmt_pct(value)
-    return ("+" + text) if value > 0 else text.replace("-", "−")
-
-
 st.header("Évolution de l'emploi")
 if evo["start_year"] is not None and evo["end_year"] is not None:
     period = f"{evo['start_year']} → {evo['end_year']}"
     c1, c2, c3 = st.columns(3)
-    c1.metric(f"Emplois de l'ESS, {period}", signed_pct(evo["change"]["ess_jobs"]), border=True)
+    c1.metric(f"Emplois de l'ESS, {period}", fmt_signed_pct(evo["change"]["ess_jobs"]), border=True)
     c2.metric(
         f"Reste de l'emploi privé, {period}",
-        signed_pct(evo["change"]["non_ess_private_jobs"]),
+        fmt_signed_pct(evo["change"]["non_ess_private_jobs"]),
         border=True,
     )
     declines = evo["decline_years"]["ess_jobs"]

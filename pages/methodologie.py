@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 import ess_diag_ui as ui
-from ess_diag import config, geography, store
+from ess_diag import config, store
 from ess_diag.formatting import escape, fmt_date, fmt_int
+from ess_diag.vocabulary import LEVEL_LABELS, LEVELS
 from ess_diag_ui import downloads
 
 ui.page_setup()
@@ -42,14 +43,6 @@ _SOURCE_LABELS = {
     "modele": "liste d'acteurs (modèle)",
     "saisie": "saisie",
 }
-#: Plural French names of the territory levels, largest first.
-_LEVEL_PLURALS = {
-    "france": "France",
-    "region": "Régions",
-    "departement": "Départements",
-    "epci": "Intercommunalités (EPCI)",
-    "commune": "Communes",
-}
 
 
 def _loaded_table(title: str, sql: str, empty: str) -> None:
@@ -62,7 +55,7 @@ def _loaded_table(title: str, sql: str, empty: str) -> None:
     if "source" in frame:
         frame["source"] = frame["source"].map(lambda k: _SOURCE_LABELS.get(k, k))
     if "niveau" in frame:
-        frame["niveau"] = frame["niveau"].map(lambda k: geography.LEVEL_LABELS.get(k, k))
+        frame["niveau"] = frame["niveau"].map(lambda k: LEVEL_LABELS.get(k, k))
     numbers = {
         c: st.column_config.NumberColumn(c, format="localized")
         for c in frame.columns
@@ -80,8 +73,8 @@ with tab_data:
     if levels:
         st.caption(
             " · ".join(
-                f"{label} : {fmt_int(levels[level])}"
-                for level, label in _LEVEL_PLURALS.items()
+                f"{ui.level_plural_title(level)} : {fmt_int(levels[level])}"
+                for level in reversed(LEVELS)
                 if level in levels and level != "france"
             )
         )

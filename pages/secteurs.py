@@ -7,6 +7,7 @@ import streamlit as st
 import ess_diag_ui as ui
 from ess_diag import figures, indicators
 from ess_diag.formatting import escape
+from ess_diag.vocabulary import FRANCE_CODE
 from ess_diag_ui import cards, data, downloads
 
 level, code = ui.page_setup()
@@ -18,11 +19,12 @@ st.title("Secteurs d'activité")
 st.markdown(f"**{escape(label)}**" + (f" — année {year}" if year else ""))
 
 doc = data.indicator_doc(level, code, year, version)
+FRANCE = ("france", FRANCE_CODE)
 # The reference of the specialisation index: France or one of the parents.
-references = [("france", "FR")] + [
+references = [FRANCE] + [
     (p["level"], p["code"]) for p in doc["comparisons"]["parents"] if p["level"] != "france"
 ]
-names = {("france", "FR"): "France"} | {
+names = {FRANCE: "France"} | {
     (p["level"], p["code"]): ui.territory_label(p["level"], p["code"])
     for p in doc["comparisons"]["parents"]
 }
@@ -39,7 +41,7 @@ reference = (
 # The document already holds the breakdown against France (the default reference).
 sectors = (
     doc["by_sector"]
-    if tuple(reference) == ("france", "FR")
+    if tuple(reference) == FRANCE
     else data.sector_breakdown(level, code, year, tuple(reference), version)
 )
 cards.jobs_source_caption(doc)

@@ -6,10 +6,13 @@ import ast
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from geo_fixture import PROJECT_ROOT, build_fixture_geography
 from streamlit.testing.v1 import AppTest
 
 from ess_diag import demo, nomenclatures, store
+from ess_diag.formatting import fmt_pct
+from ess_diag.ingest import core
 
 
 def _page_files() -> list[str]:
@@ -49,8 +52,6 @@ def test_app_entry_point_runs(fixture_db, monkeypatch):
 
 @pytest.mark.parametrize("page", PAGE_FILES)
 def test_page_runs_without_exception(page, fixture_db, monkeypatch):
-    if not (PROJECT_ROOT / page).exists():
-        pytest.skip(f"{page} n'existe pas encore")
     monkeypatch.setenv("ESS_DIAG_DB", str(fixture_db))
     at = AppTest.from_file(str(PROJECT_ROOT / page), default_timeout=60)
     at.session_state["territory"] = ("departement", "01")
@@ -112,3 +113,42 @@ def test_address_keeps_the_territory(fixture_db, monkeypatch):
     assert at.session_state["territory"] == ("france", "FR")
     assert at.query_params["niveau"] in ("france", ["france"])
     assert at.query_params["territoire"] in ("FR", ["FR"])
+
+
+def test_density_grid_import_changes_the_home_page_rural_share_at_once(tmp_path, monkeypatch):
+    """Issue #14: the home page reads the rural share through the cache keyed on the data
+    version, so a density-grid import shows on the very next run (same process, same cache)."""
+    path = tmp_path / "grid.duckdb"
+    con = store.connect(path)
+    build_fixture_geography(con)
+    con.close()
+    monkeypatch.setenv("ESS_DIAG_DB", str(path))
+    st.cache_data.clear()  # other tests' databases share the process-wide cache
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "accueil.py"), default_timeout=60)
+    at.session_state["territory"] = ("departement", "01")
+    at.run()
+    before = {m.label: m.value for m in at.metric}
+    # No grid yet: estimated from density. 01001 (800 inhabitants on ~21 km²) and 01002 (200)
+    # are sparse, 01004 and 01005 are towns: 1 000 rural inhabitants out of 18 000.
+    assert before["Population rurale (estimation)"] == fmt_pct(1000 / 18000) == "5,6\u202f%"
+
+    grid = tmp_path / "grille_densite.csv"
+    grid.write_text(
+        "CODGEO;LIBGEO;DENS;LIBDENS;PMUN21;P1;P2;P3;P4;P5;P6;P7\n"
+        "01001;A;6;x;800;;;;;;;\n"  # rural (habitat dispersé)
+        "01002;B;4;x;200;;;;;;;\n"  # petite ville: urban
+        "01004;C;5;x;15000;;;;;;;\n"  # bourg rural
+        "01005;D;2;x;2000;;;;;;;\n",  # centre urbain intermédiaire
+        encoding="utf-8",
+    )
+    # The page's own process-wide connection: DuckDB refuses a second one on the same file.
+    report = core.run_import(store.get_connection(path), [grid])
+    assert report.status == "committed", report.errors
+
+    at.run()
+    after = {m.label: m.value for m in at.metric}
+    # Rural by the grid (levels 5 to 7): 800 + 15 000 inhabitants out of 18 000.
+    assert "Population rurale (estimation)" not in after
+    assert after["Population rurale"] == fmt_pct(15800 / 18000) == "87,8\u202f%"
+    captions = " ".join(c.value for c in at.caption)
+    assert "2 communes rurales sur 4" in captions

@@ -1,4 +1,4 @@
-"""The ess-diag command: init and territories (contract in ARCHITECTURE.md)."""
+"""The ess-diag command: init and territories (the contract scripts rely on: exit codes, JSON)."""
 
 from __future__ import annotations
 

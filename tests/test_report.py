@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,9 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from workshop_fixtures import EVIL, drive_session, fresh_con
 
-from ess_diag import report, workshop
+from ess_diag import indicators, report, workshop
 from ess_diag.formatting import NBSP
+from ess_diag.report import content, html, pdf
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +59,57 @@ def test_key_figures_never_raise(driven):
     figures = report.key_figures(con, "departement", "99")
     assert figures.cards == []
     assert figures.unavailable.startswith("Chiffres clés indisponibles")
+
+
+def test_key_figures_let_other_errors_through(driven, monkeypatch):
+    """Only "unknown territory" is caught: a bug in the indicators is not hidden as a note."""
+    con, session, ids, exports = driven
+
+    def broken(*args, **kwargs):
+        raise KeyError("ess_jobs")
+
+    monkeypatch.setattr(indicators, "compute", broken)
+    with pytest.raises(KeyError):
+        report.key_figures(con, "departement", "01")
+
+
+def test_export_all_describes_once_and_draws_once_per_format(driven, monkeypatch):
+    con, session, ids, exports = driven
+    calls: Counter[str] = Counter()
+
+    def count(owner, name: str, key: str) -> None:
+        original = getattr(owner, name)
+
+        def counted(*args, **kwargs):
+            calls[key] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counted)
+
+    count(workshop, "synthesis", "synthesis")
+    count(content, "key_figures", "key_figures")
+    count(content, "_rings", "rings parsed")
+    count(content.MapData, "project", "map projected")
+    count(html, "_svg_bars", "html bars")
+    count(html, "_svg_map", "html map")
+    count(pdf, "_bars", "pdf bars")
+    count(pdf, "_map", "pdf map")
+    again = report.export_all(con, session.session_id)
+    outlines = len(workshop.synthesis(con, session.session_id).outlines)
+    calls["synthesis"] -= 1  # the line above
+    assert outlines > 0
+    assert dict(calls) == {
+        "synthesis": 1,
+        "key_figures": 1,
+        "rings parsed": outlines,  # each outline once, for both drawings
+        "map projected": 2,  # once into the SVG box, once onto the A4 page
+        "html map": 1,
+        "pdf map": 1,
+        "html bars": 2,  # one chart per series (families, sectors)
+        "pdf bars": 2,
+    }
+    assert set(again) == {"html", "pdf", "xlsx"}
+    assert again["pdf"].startswith(b"%PDF") and again["xlsx"][:2] == b"PK"
 
 
 def test_pdf_sections_in_order(driven):
