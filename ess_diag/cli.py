@@ -225,6 +225,37 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- acteurs
+
+
+def cmd_acteurs(args: argparse.Namespace) -> int:
+    """The territory's ESS actors as CSV or XLSX: the Acteurs page's download, for scripts."""
+    from . import actor_list, exports, geography, store
+
+    code = args.code or (FRANCE_CODE if args.level == "france" else None)
+    if code is None:
+        _err("indiquez le code du territoire (pour la France : FR).")
+        return 2
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        _err(f"le dossier « {out.parent} » n'existe pas.")
+        return 2
+    con = store.connect(args.db, read_only=True)
+    try:
+        geography.territory(con, args.level, code)  # unknown territory: French ValueError
+        frame = actor_list.export_table(
+            con, args.level, code, family=args.famille, sector=args.secteur
+        )
+    finally:
+        con.close()
+    data = (
+        exports.csv_bytes(frame) if args.format == "csv" else exports.xlsx_bytes(frame, "acteurs")
+    )
+    out.write_bytes(data)
+    print(f"{len(frame)} acteurs écrits dans {out}.", file=sys.stderr)
+    return 0
+
+
 # --------------------------------------------------------------------------- import
 
 
@@ -397,6 +428,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="sortie JSON (document stable)")
     _add_db(p)
     p.set_defaults(func=cmd_indicators)
+
+    p = sub.add_parser(
+        "acteurs",
+        help="exporter la liste des acteurs de l'ESS d'un territoire (CSV ou XLSX)",
+        description="Écrit les acteurs de l'ESS actifs du territoire, les plus grands employeurs "
+        "d'abord, avec les colonnes et les règles de confidentialité de la page Acteurs (les "
+        "entrées en diffusion partielle ne montrent ni nom ni adresse). Les cellules qu'un tableur "
+        "prendrait pour une formule sont écrites comme du texte.",
+    )
+    p.add_argument("--level", required=True, choices=LEVELS)
+    p.add_argument("code", nargs="?", metavar="CODE", help="code du territoire (France : FR)")
+    p.add_argument("--famille", metavar="F", help="clé de famille (ex. association)")
+    p.add_argument("--secteur", metavar="S", help="clé de secteur (ex. sante)")
+    p.add_argument("--format", required=True, choices=("csv", "xlsx"))
+    p.add_argument("--out", required=True, metavar="FICHIER", help="fichier à écrire")
+    _add_db(p)
+    p.set_defaults(func=cmd_acteurs)
 
     p = sub.add_parser(
         "import",

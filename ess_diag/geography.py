@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from . import store
+from .formatting import is_missing
 from .vocabulary import FRANCE_CODE, LEVEL_LABELS, LEVEL_LABELS_LOWER, PARENT_LEVELS, check_level
 
 __all__ = [
@@ -559,14 +560,7 @@ def territory(con: duckdb.DuckDBPyConnection, level: str, code: str) -> dict:
     if df.empty:
         raise UnknownTerritoryError(level, str(code))
     record = df.iloc[0].to_dict()
-    return {k: (None if _isnull(v) else v) for k, v in record.items()}
-
-
-def _isnull(value) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+    return {k: (None if is_missing(v) else v) for k, v in record.items()}
 
 
 def territories(

@@ -9,7 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from ess_diag import actor_list, exports
+from ess_diag import actor_list, cli, exports, store
 
 # actor_id, name, partial, commune, is_ess, family, sector, jobs, active
 ACTORS = [
@@ -32,15 +32,19 @@ ACTORS = [
 ]
 
 
-@pytest.fixture
-def con(geo_con):
+def _insert_actors(con):
     for a in ACTORS:
-        geo_con.execute(
+        con.execute(
             """INSERT INTO actors (actor_id, siret, name, partial_diffusion, commune_code, is_ess,
                    family, sector, jobs, active, source)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'modele')""",
             [a[0], None, *a[1:]],
         )
+
+
+@pytest.fixture
+def con(geo_con):
+    _insert_actors(geo_con)
     return geo_con
 
 
@@ -85,3 +89,47 @@ def test_formula_names_exported_as_text(con):
     }
     assert names['=HYPERLINK("http://x.invalid","clic")'] == "s"
     assert names["+1"] == "s" and names["-1+2"] == "s"
+
+
+@pytest.fixture
+def db_file(tmp_path):
+    path = tmp_path / "base.duckdb"
+    con = store.connect(path)
+    try:
+        from geo_fixture import build_fixture_geography
+
+        build_fixture_geography(con)
+        _insert_actors(con)
+    finally:
+        con.close()
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_cli_acteurs_writes_the_same_table(db_file, tmp_path, fmt, capsys):
+    out = tmp_path / f"acteurs.{fmt}"
+    argv = ["acteurs", "--level", "departement", "01", "--famille", "association"]
+    assert cli.main([*argv, "--format", fmt, "--out", str(out), "--db", str(db_file)]) == 0
+    if fmt == "csv":
+        back = pd.read_csv(out, sep=";", dtype=str)
+    else:
+        back = pd.read_excel(out, dtype=str, engine="openpyxl")
+    assert list(back.columns) == actor_list.COLUMNS
+    assert back["identifiant"].tolist() == ["A1", "A3"]
+    assert back["nom"].tolist()[1] == actor_list.PARTIAL
+    assert "2 acteurs écrits" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--level", "departement", "99"], "Territoire inconnu"),
+        (["--level", "departement", "01", "--secteur", "espace"], "Secteur inconnu"),
+    ],
+)
+def test_cli_acteurs_refuses_in_french(db_file, tmp_path, args, message, capsys):
+    out = tmp_path / "a.csv"
+    argv = ["acteurs", *args, "--format", "csv", "--out", str(out), "--db", str(db_file)]
+    assert cli.main(argv) == 1
+    assert message in capsys.readouterr().err
+    assert not out.exists()
