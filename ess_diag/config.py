@@ -11,6 +11,7 @@ __all__ = [
     "admin_password",
     "max_import_bytes",
     "import_dir",
+    "joins_per_minute",
 ]
 
 #: The repository root (the package is installed in editable mode by `make install`).
@@ -57,3 +58,19 @@ def import_dir() -> Path:
     if env:
         return Path(env).expanduser().resolve()
     return db_path().parent / "imports"
+
+
+def joins_per_minute() -> int:
+    """Participants who may join one workshop from one client address per minute
+    (``ESS_DIAG_JOINS_PER_MINUTE``, default 120).
+
+    A room shares one address: the venue's Wi-Fi or a phone hotspot (NAT), or a reverse proxy
+    in front of the app. When the QR code goes up, 100 phones arrive within a minute or two
+    from that one address, so the default lets a full room of 100 join within a single minute,
+    with margin. A phone that reloads keeps its participant (the browser keeps the id), so the
+    limit is not what stops a person from voting twice; it stops a script from creating
+    participants — fresh vote budgets — by the thousand. Lower it for a workshop whose
+    participants come from many networks (their own 4G): 10 is plenty there.
+    """
+    value = int(os.environ.get("ESS_DIAG_JOINS_PER_MINUTE", "120"))
+    return max(value, 1)

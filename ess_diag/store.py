@@ -292,6 +292,12 @@ CREATE OR REPLACE VIEW workshop_counted_votes AS
 SELECT session_id, participant_id, root_id FROM workshop_voted_roots WHERE counted;
 """
 
+# Migration 3: joins are limited per client address (issue 12). Only a salted hash of the
+# address is kept (see workshop.address_hash), enough to count and to group participants.
+WORKSHOP_CLIENT_HASH_V3 = """
+ALTER TABLE workshop_participants ADD COLUMN IF NOT EXISTS client_hash VARCHAR;
+"""
+
 META_DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
@@ -300,6 +306,7 @@ CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 MIGRATIONS: dict[int, list[str]] = {
     1: [META_DDL, GEOGRAPHY_DDL, RURALITY_VIEW, ACTORS_DDL, STATS_DDL, IMPORTS_DDL, WORKSHOP_DDL],
     2: [WORKSHOP_COUNTED_VOTES_V2],
+    3: [WORKSHOP_CLIENT_HASH_V3],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

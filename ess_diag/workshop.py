@@ -6,7 +6,15 @@ a restart of the app. The module never imports Streamlit: the pages ``atelier`` 
 
 Rules kept here, in one place:
 
+* every text a person writes (contribution, first name, title, place) goes through
+  :func:`ess_diag.text.clean` at the door: control and format characters removed, length bounded
+  (:data:`MAX_LENGTH`, :data:`NAME_MAX_LENGTH`, :data:`TITLE_MAX_LENGTH`,
+  :data:`PLACE_MAX_LENGTH`); it is stored raw otherwise, so every page shows it as text;
 * a contribution is 1 to :data:`MAX_LENGTH` characters, in one of :data:`CATEGORIES`;
+* joining is limited per client address (``joins_per_minute``, see :func:`join`): a phone that
+  reloads keeps its participant (the pages re-bind it), and a stranger cannot make new
+  participants — new vote budgets — faster than the limit; only a salted hash of the address is
+  stored, enough to count and to show the facilitator how many participants share one address;
 * a participant posts at most :data:`RATE_LIMIT_POSTS` contributions per
   :data:`RATE_LIMIT_SECONDS` seconds (the facilitator is not limited);
 * dot-voting: each participant has ``votes_per_participant`` votes per session, at most one per
@@ -15,8 +23,10 @@ Rules kept here, in one place:
   A or B (a participant who voted for both counts once and gets the extra vote back);
 * hide, edit, merge and delete are logged in ``workshop_actions`` and can be undone.
 
-Write operations that check then write (rate limit, vote budget) run under one process lock:
-the Streamlit server is one process sharing one DuckDB connection, with a cursor per call.
+Write operations that check then write (rate limit, vote budget, join limit) run under one
+process lock: the Streamlit server is one process sharing one DuckDB connection, with a cursor
+per call. Nothing else is kept between calls: every answer is read from the database, so the
+module holds no cache to go stale (issue 14).
 
 >>> import ess_diag.store as store
 >>> con = store.connect(":memory:")
@@ -31,6 +41,7 @@ the Streamlit server is one process sharing one DuckDB connection, with a cursor
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import secrets
 import threading
@@ -41,13 +52,17 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from . import store
+from . import config, store
+from .text import clean
 
 __all__ = [
     "CATEGORIES",
     "CATEGORY_ORDER",
     "VOTABLE_CATEGORIES",
     "MAX_LENGTH",
+    "NAME_MAX_LENGTH",
+    "TITLE_MAX_LENGTH",
+    "PLACE_MAX_LENGTH",
     "RATE_LIMIT_POSTS",
     "RATE_LIMIT_SECONDS",
     "DEFAULT_VOTES",
@@ -55,6 +70,7 @@ __all__ = [
     "UnknownSessionError",
     "RateLimitError",
     "VoteBudgetError",
+    "JoinLimitError",
     "Session",
     "Synthesis",
     "create_session",
@@ -65,6 +81,8 @@ __all__ = [
     "delete_session",
     "join",
     "participant_name",
+    "address_hash",
+    "shared_addresses",
     "post",
     "edit",
     "set_hidden",
@@ -101,6 +119,14 @@ CATEGORY_ORDER: tuple[str, ...] = tuple(CATEGORIES)
 VOTABLE_CATEGORIES: tuple[str, ...] = ("besoins", "pistes")
 #: Longest contribution accepted: a sticky note, not an essay.
 MAX_LENGTH = 280
+#: A first name, as shown on the board and in the exports.
+NAME_MAX_LENGTH = 40
+#: A workshop title: one line on the projector and in a file name.
+TITLE_MAX_LENGTH = 200
+#: A place ("Salle du conseil, mairie de …").
+PLACE_MAX_LENGTH = 120
+#: Longest text read at all before the length check (a pasted page is refused, not processed).
+_INPUT_MAX = 10 * MAX_LENGTH
 #: Flood control: at most this many posts by one participant in the sliding window.
 RATE_LIMIT_POSTS = 6
 RATE_LIMIT_SECONDS = 60
@@ -128,6 +154,10 @@ class RateLimitError(WorkshopError):
 
 class VoteBudgetError(WorkshopError):
     """The participant has no vote left."""
+
+
+class JoinLimitError(WorkshopError):
+    """Too many participants joined from one client address in the last minute."""
 
 
 @dataclass(frozen=True)
@@ -185,22 +215,6 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable | dict = ()) 
         cur.close()
 
 
-# Every write bumps this counter; reads of the board and the counts are cached until the next
-# write. The projector polls every few seconds and every participant's page shows the board:
-# without the cache, 30 phones would recompute the same board dozens of times a second. All
-# workshop writes of a database go through this module in the one app process (DuckDB lets a
-# single process write a file), so an in-process counter sees every change.
-_REVISION = [0]
-# Sessions change far less often than contributions: their own counter keeps session lookups
-# (every page run makes one) cached while the room is posting.
-_SESSION_REVISION = [0]
-_CACHE: dict[tuple, tuple[int, object, object]] = {}
-# Participants are never deleted: a (database, session, participant) seen once stays valid.
-_KNOWN_PARTICIPANTS: set[tuple] = set()
-_KNOWN_PARTICIPANTS_NAMES: dict[tuple, str | None] = {}
-_CACHE_MAX = 64
-
-
 def _write(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]) -> None:
     """Run several statements in one transaction on a fresh cursor."""
     with _WRITE_LOCK:
@@ -211,25 +225,6 @@ def _write(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]) -
                     cur.execute(sql, params)
         finally:
             cur.close()
-            _REVISION[0] += 1
-            if any("workshop_sessions" in sql for sql, _ in statements):
-                _SESSION_REVISION[0] += 1
-
-
-def _cached(con, key: tuple, compute, counter: list[int] = _REVISION):
-    """``compute()`` unless this database has not been written since it was last computed."""
-    # Keyed by the connection's id; the entry holds the connection itself so that the id
-    # cannot be reused by another connection while the entry lives.
-    full_key = (id(con), *key)
-    revision = counter[0]
-    hit = _CACHE.get(full_key)
-    if hit is not None and hit[0] == revision and hit[2] is con:
-        return hit[1]
-    value = compute()
-    if len(_CACHE) >= _CACHE_MAX:
-        _CACHE.clear()
-    _CACHE[full_key] = (revision, value, con)
-    return value
 
 
 def normalize_code(code: str | None) -> str:
@@ -260,27 +255,33 @@ ORDER BY s.created_at DESC, s.session_id
 
 def _find_sessions(con, **filters) -> list[Session]:
     params = {"id": None, "join_code": None, "level": None, "code": None, **filters}
-    return list(
-        _cached(
-            con,
-            ("sessions", *sorted(params.items())),
-            lambda: [_session(r) for r in _rows(con, _SESSION_SQL, params)],
-            counter=_SESSION_REVISION,
-        )
-    )
+    return [_session(r) for r in _rows(con, _SESSION_SQL, params)]
 
 
 def _session(row: tuple) -> Session:
     return Session(*row)
 
 
-def _clean_text(value: str | None, what: str, max_length: int = 200) -> str:
-    text = " ".join(str(value or "").split())
+def _one_line(value: str | None) -> str:
+    """Cleaned at the door (control/format characters out), blanks collapsed, read up to
+    :data:`_INPUT_MAX` characters: callers then check their own, smaller bound."""
+    return " ".join(clean(value, _INPUT_MAX, multiline=False).split())
+
+
+def _clean_text(value: str | None, what: str, max_length: int = TITLE_MAX_LENGTH) -> str:
+    text = _one_line(value)
     if not text:
         raise WorkshopError(f"{what} est obligatoire.")
     if len(text) > max_length:
         raise WorkshopError(f"{what} dépasse {max_length} caractères.")
     return text
+
+
+def _clean_place(value: str | None) -> str | None:
+    text = _one_line(value)
+    if len(text) > PLACE_MAX_LENGTH:
+        raise WorkshopError(f"Le lieu dépasse {PLACE_MAX_LENGTH} caractères.")
+    return text or None
 
 
 def create_session(
@@ -294,7 +295,7 @@ def create_session(
 ) -> Session:
     """Create a workshop for the territory ``(level, code)`` and give it a fresh join code."""
     title = _clean_text(title, "Le titre")
-    place = " ".join(str(place or "").split()) or None
+    place = _clean_place(place)
     if not 1 <= int(votes_per_participant) <= 50:
         raise WorkshopError("Le nombre de votes par participant doit être entre 1 et 50.")
     with _WRITE_LOCK:
@@ -386,7 +387,7 @@ def update_session(
                 [
                     new_title,
                     session_date if session_date is not None else current.session_date,
-                    (" ".join(place.split()) or None) if place is not None else current.place,
+                    _clean_place(place) if place is not None else current.place,
                     new_votes,
                     session_id,
                 ],
@@ -415,33 +416,103 @@ def delete_session(con: duckdb.DuckDBPyConnection, session_id: str) -> None:
 # --- participants -----------------------------------------------------------------------------
 
 
-def join(con: duckdb.DuckDBPyConnection, join_code: str, display_name: str | None = None) -> str:
+def join(
+    con: duckdb.DuckDBPyConnection,
+    join_code: str,
+    display_name: str | None = None,
+    *,
+    client: str | None = None,
+    joins_per_minute: int | None = None,
+    now: dt.datetime | None = None,
+) -> str:
     """Register a participant in the session with ``join_code``; returns their id.
 
-    No account: the id is a random token the participant's browser keeps.
+    No account: the id is a random token (96 bits) that the participant's browser keeps (see
+    ``ess_diag_ui.atelier``). ``client`` is the address the request came from (None: not a
+    network client — the command line, the facilitator, a test): at most ``joins_per_minute``
+    participants (default :func:`ess_diag.config.joins_per_minute`) join one session from one
+    address in 60 seconds, else :class:`JoinLimitError`. Only a salted hash of the address is
+    stored (:func:`address_hash`).
     """
     session = session_by_code(con, join_code)
-    name = " ".join(str(display_name or "").split())[:40] or None
+    name = clean(display_name, NAME_MAX_LENGTH, multiline=False) or None
     participant_id = secrets.token_urlsafe(12)
-    _write(
-        con,
-        [
-            (
-                "INSERT INTO workshop_participants VALUES (?, ?, ?, ?)",
-                [participant_id, session.session_id, name, _now()],
-            )
-        ],
-    )
+    now = now or _now()
+    with _WRITE_LOCK:
+        hashed = address_hash(con, client) if client is not None else None
+        if hashed is not None:
+            limit = config.joins_per_minute() if joins_per_minute is None else joins_per_minute
+            recent = _rows(
+                con,
+                "SELECT count(*) FROM workshop_participants WHERE session_id = ? "
+                "AND client_hash = ? AND created_at > ?",
+                [session.session_id, hashed, now - dt.timedelta(seconds=60)],
+            )[0][0]
+            if recent >= limit:
+                raise JoinLimitError(
+                    f"Trop d'arrivées depuis cette connexion ({limit} par minute au plus). "
+                    "Patientez une minute puis réessayez, ou demandez à l'animateur."
+                )
+        _write(
+            con,
+            [
+                (
+                    "INSERT INTO workshop_participants (participant_id, session_id, display_name,"
+                    " created_at, client_hash) VALUES (?, ?, ?, ?, ?)",
+                    [participant_id, session.session_id, name, now, hashed],
+                )
+            ],
+        )
     return participant_id
+
+
+_SALT_KEY = "workshop_address_salt"
+_UNKNOWN_PARTICIPANT = "Participant inconnu pour cet atelier : rejoignez-le avec son code."
+
+
+def address_hash(con: duckdb.DuckDBPyConnection, client: str) -> str:
+    """A client address → 16 hex characters of SHA-256 over a random salt kept in the database.
+
+    Enough to count joins per address and to group participants sharing one; the address itself
+    is never stored, and without the salt the hash cannot be reversed by trying all IPv4s.
+    """
+    with _WRITE_LOCK:
+        salt = store.get_meta(con.cursor(), _SALT_KEY)
+        if salt is None:
+            salt = secrets.token_hex(16)
+            cur = con.cursor()
+            try:
+                with store.transaction(cur):
+                    store.set_meta(cur, _SALT_KEY, salt)
+            finally:
+                cur.close()
+    return hashlib.sha256(f"{salt}|{client}".encode()).hexdigest()[:16]
+
+
+def shared_addresses(con: duckdb.DuckDBPyConnection, session_id: str) -> pd.DataFrame:
+    """Client addresses shared by several participants, most shared first.
+
+    Columns: ``address`` (a short label of the hash, ``adresse 1``, ``adresse 2``…),
+    ``participants``. Many participants behind one address is normal (the room's Wi-Fi, a
+    hotspot, a reverse proxy); the facilitator compares it with the people in the room.
+    """
+    rows = _rows(
+        con,
+        "SELECT client_hash, count(*) AS n FROM workshop_participants "
+        "WHERE session_id = ? AND client_hash IS NOT NULL GROUP BY client_hash HAVING n > 1 "
+        "ORDER BY n DESC, client_hash",
+        [session_id],
+    )
+    return pd.DataFrame(
+        [(f"adresse {i}", int(n)) for i, (_hash, n) in enumerate(rows, 1)],
+        columns=["address", "participants"],
+    )
 
 
 def participant_name(
     con: duckdb.DuckDBPyConnection, session_id: str, participant_id: str
 ) -> str | None:
     """A participant's display name; raises :class:`WorkshopError` if not in this session."""
-    key = (con, session_id, participant_id)  # the connection itself: its id may be reused
-    if key in _KNOWN_PARTICIPANTS:
-        return _KNOWN_PARTICIPANTS_NAMES.get(key)
     rows = _rows(
         con,
         "SELECT display_name FROM workshop_participants WHERE session_id = ? "
@@ -449,12 +520,7 @@ def participant_name(
         [session_id, participant_id],
     )
     if not rows:
-        raise WorkshopError("Participant inconnu pour cet atelier : rejoignez-le avec son code.")
-    if len(_KNOWN_PARTICIPANTS) > 10_000:
-        _KNOWN_PARTICIPANTS.clear()
-        _KNOWN_PARTICIPANTS_NAMES.clear()
-    _KNOWN_PARTICIPANTS.add(key)
-    _KNOWN_PARTICIPANTS_NAMES[key] = rows[0][0]
+        raise WorkshopError(_UNKNOWN_PARTICIPANT)
     return rows[0][0]
 
 
@@ -462,8 +528,8 @@ def participant_name(
 
 
 def _check_text(text: str | None) -> str:
-    # Collapse runs of blanks (a pasted text's line breaks) but keep the words as typed.
-    cleaned = " ".join(str(text or "").split())
+    # Cleaned at the door, runs of blanks collapsed (a pasted text's line breaks), words kept.
+    cleaned = _one_line(text)
     if not cleaned:
         raise WorkshopError("La contribution est vide.")
     if len(cleaned) > MAX_LENGTH:
@@ -534,14 +600,18 @@ def post(
     contribution_id = _new_id()
     with _WRITE_LOCK:
         if participant_id is not None:
-            participant_name(con, session_id, participant_id)
+            # One query: is this a participant of the session, and how much did they post in
+            # the window (a post is the hot path of a busy room).
             since = now - dt.timedelta(seconds=RATE_LIMIT_SECONDS)
-            recent = _rows(
+            known, *recent = _rows(
                 con,
-                "SELECT count(*), min(created_at) FROM workshop_contributions "
-                "WHERE session_id = ? AND participant_id = ? AND created_at > ?",
-                [session_id, participant_id, since],
+                "SELECT (SELECT count(*) FROM workshop_participants WHERE session_id = $s "
+                "AND participant_id = $p), count(*), min(created_at) FROM workshop_contributions "
+                "WHERE session_id = $s AND participant_id = $p AND created_at > $since",
+                {"s": session_id, "p": participant_id, "since": since},
             )[0]
+            if not known:
+                raise WorkshopError(_UNKNOWN_PARTICIPANT)
             if recent[0] >= RATE_LIMIT_POSTS:
                 wait = RATE_LIMIT_SECONDS - int((now - recent[1]).total_seconds())
                 raise RateLimitError(
@@ -921,13 +991,7 @@ def board_records(
     con: duckdb.DuckDBPyConnection, session_id: str, *, include_hidden: bool = False
 ) -> list[dict]:
     """:func:`board` as a list of dicts (same keys and order), for rendering row by row."""
-    rows = _cached(
-        con,
-        ("board", session_id, bool(include_hidden)),
-        lambda: _board_rows(con, session_id, include_hidden),
-    )
-    # Copies: callers may change a row without touching the cached ones.
-    return [dict(r) for r in rows]
+    return _board_rows(con, session_id, include_hidden)
 
 
 def _board_rows(con, session_id: str, include_hidden: bool) -> list[dict]:
@@ -964,10 +1028,6 @@ def tally(con: duckdb.DuckDBPyConnection, session_id: str) -> pd.DataFrame:
 
 def stats(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, int]:
     """Counts for the header: participants, contributions (on the board), votes, hidden."""
-    return dict(_cached(con, ("stats", session_id), lambda: _stats(con, session_id)))
-
-
-def _stats(con, session_id: str) -> dict[str, int]:
     row = _rows(
         con,
         "SELECT (SELECT count(*) FROM workshop_participants WHERE session_id = $1),"

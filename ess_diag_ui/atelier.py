@@ -1,13 +1,37 @@
 """Workshop widgets shared by the pages *Animer un atelier*, *Mode projection* and *Participer*.
 
 Everything a participant wrote goes through :func:`ess_diag.formatting.escape` and is shown with
-``st.html`` (no Markdown interpretation, sanitised by Streamlit), never raw.
+``st.html`` (no Markdown interpretation, sanitised by Streamlit) or in a dataframe, never
+through ``st.markdown``, a caption or a widget label: an escaped ``![](http://…)`` is still a
+Markdown image.
+
+**Who is this phone?** (issue 12) A participant is a random id of 96 bits
+(``secrets.token_urlsafe(12)``) checked against the database: whoever holds it *is* that
+participant, and nobody can guess one. It is kept in three places, read in this order by
+:func:`bound_participant`:
+
+1. ``st.session_state`` — survives what Streamlit re-binds by itself: a phone whose screen went
+   off, a Wi-Fi blip (the browser reconnects to the same server session);
+2. a cookie ``essdiag_p_<session id>`` (two days, ``SameSite=Lax``) — survives a reload, the QR
+   code scanned again, the tab closed and reopened. Streamlit 1.67 reads cookies
+   (``st.context.cookies``) but cannot set them, so a two-line script in the page writes it
+   (:func:`remember_participant`): no new dependency, no component to build;
+3. the address ``?p=…`` — when the browser refuses cookies, a reload still keeps the id.
+
+A browser bound to a participant never sees the join form again for that workshop, so a reload
+gives back the same vote budget and rate limit, both counted in the database per participant.
+The id is not signed: it is already an unguessable bearer token checked against the database,
+and a signature would only add a server secret to manage. What a cookie cannot stop — another
+browser, a private window — is bounded per client address by ``workshop.join`` (see
+:func:`ess_diag.config.joins_per_minute` for the default and why) and shown to the facilitator
+(:func:`shared_addresses_panel`).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 
 import pandas as pd
 import pydeck as pdk
@@ -36,6 +60,15 @@ __all__ = [
     "current_session",
     "commune_choices",
     "session_label",
+    "PARTICIPANT_KEY",
+    "client_address",
+    "browser_cookies",
+    "cookie_name",
+    "bound_participant",
+    "bind_participant",
+    "remember_participant",
+    "shared_addresses_panel",
+    "session_header_html",
 ]
 
 #: st.session_state key of the workshop the facilitator is running (shared by the pages).
@@ -195,7 +228,7 @@ def tally_html(frame: pd.DataFrame, limit: int = 15) -> str:
     return _BOARD_CSS + "<table class='ws-tally'>" + "".join(rows) + "</table>"
 
 
-def commune_choices(level: str, code: str) -> list[tuple[str, str]]:
+def commune_choices(level: str, code: str) -> tuple[tuple[str, str], ...]:
     """The territory's communes ``(code, name)`` for a picker (cached until the next import)."""
     from ess_diag_ui import data
 
@@ -317,3 +350,99 @@ def session_label(s: workshop.Session) -> str:
 
     when = fmt_date(s.session_date) if s.session_date else fmt_date(s.created_at)
     return f"{s.title} — {s.territory_name or s.territory_code} — {when} (code {s.join_code})"
+
+
+# --- participants -----------------------------------------------------------------------------
+
+#: st.session_state key of the participant this browser session is: ``(session_id, id)``.
+PARTICIPANT_KEY = "participant"
+#: How long a phone stays its participant without the address (?p=): a workshop day and more.
+COOKIE_MAX_AGE_S = 2 * 24 * 3600
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def client_address() -> str:
+    """The address this browser's connection comes from, as the join limit counts it.
+
+    Streamlit gives no address for a loopback connection (a local test, or a reverse proxy in
+    front of the app, where the whole room is one address): those count as ``127.0.0.1``.
+    """
+    try:
+        return st.context.ip_address or "127.0.0.1"
+    except Exception:  # outside a browser session
+        return "127.0.0.1"
+
+
+def browser_cookies() -> dict[str, str]:
+    """The cookies the browser sent when it opened this session (read-only in Streamlit)."""
+    try:
+        return dict(st.context.cookies)
+    except Exception:  # outside a browser session (AppTest has no cookies)
+        return {}
+
+
+def cookie_name(session_id: str) -> str:
+    return f"essdiag_p_{session_id}"
+
+
+def bind_participant(session: workshop.Session, participant_id: str) -> None:
+    st.session_state[PARTICIPANT_KEY] = (session.session_id, participant_id)
+
+
+def bound_participant(con, session: workshop.Session) -> str | None:
+    """The participant this browser already is in ``session`` (session, cookie, ``?p=``)."""
+    candidates = []
+    held = st.session_state.get(PARTICIPANT_KEY)
+    if held and held[0] == session.session_id:
+        candidates.append(held[1])
+    candidates.append(browser_cookies().get(cookie_name(session.session_id)))
+    candidates.append(st.query_params.get("p"))
+    for pid in dict.fromkeys(c for c in candidates if c and _TOKEN.match(c)):
+        try:
+            workshop.participant_name(con, session.session_id, pid)
+        except workshop.WorkshopError:
+            continue
+        bind_participant(session, pid)
+        return pid
+    return None
+
+
+def remember_participant(session: workshop.Session, participant_id: str) -> None:
+    """Write the participant's cookie unless the browser already sent it (see module doc)."""
+    name = cookie_name(session.session_id)
+    if not _TOKEN.match(participant_id) or browser_cookies().get(name) == participant_id:
+        return
+    st.html(
+        f"<script>document.cookie='{name}={participant_id}; path=/; "
+        f"max-age={COOKIE_MAX_AGE_S}; SameSite=Lax';</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
+def session_header_html(session: workshop.Session) -> str:
+    """The workshop's title and territory as escaped HTML (never Markdown)."""
+    return (
+        "<div style='font-size:1.5rem;font-weight:700;line-height:1.2;color:#1a1a1a;"
+        f"overflow-wrap:anywhere'>{escape(session.title)}</div>"
+        "<div style='color:#555;font-size:.9rem'>"
+        f"{escape(session.territory_name or session.territory_code)}</div>"
+    )
+
+
+def shared_addresses_panel(con, session_id: str) -> None:
+    """For the facilitator: how many participants joined from one client address."""
+    frame = workshop.shared_addresses(con, session_id)
+    if frame.empty:
+        st.caption("Aucune adresse réseau n'est partagée par plusieurs participants.")
+        return
+    top = int(frame["participants"].iloc[0])
+    st.caption(
+        f"{fmt_int(len(frame))} adresse{'s' if len(frame) > 1 else ''} réseau partagée"
+        f"{'s' if len(frame) > 1 else ''} par plusieurs participants ; jusqu'à {fmt_int(top)} "
+        "participants sur une même adresse. Le Wi-Fi de la salle ou un partage de connexion en "
+        "regroupe normalement beaucoup : comparez avec le nombre de personnes présentes."
+    )
+    st.dataframe(
+        frame.rename(columns={"address": "Adresse (anonymisée)", "participants": "Participants"}),
+        hide_index=True,
+    )

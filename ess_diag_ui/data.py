@@ -91,11 +91,13 @@ def rural_population_share(level: str, code: str, version: int) -> dict:
     return geography.rural_population_share(ui.get_con(), level, code)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def commune_choices(level: str, code: str, version: int) -> list[tuple[str, str]]:
+# A resource cache: the same tuple for every phone, not a pickled copy per run (the
+# participant form asks for it at each post). Callers only read it.
+@st.cache_resource(show_spinner=False, max_entries=64)
+def commune_choices(level: str, code: str, version: int) -> tuple[tuple[str, str], ...]:
     """The territory's communes ``(code, name)`` for the workshop's commune picker."""
     del version
-    return workshop.commune_choices(ui.get_con(), level, code)
+    return tuple(workshop.commune_choices(ui.get_con(), level, code))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -47,10 +47,18 @@ if choice == NEW:
     st.subheader("Nouvel atelier")
     st.caption(f"Territoire : {escape(ui.territory_label(level, code))} (choisi dans le menu).")
     with st.form("create_session"):
-        title = st.text_input("Titre", placeholder="Atelier diagnostic ESS du …", max_chars=200)
+        title = st.text_input(
+            "Titre",
+            placeholder="Atelier diagnostic ESS du …",
+            max_chars=workshop.TITLE_MAX_LENGTH,
+        )
         c1, c2, c3 = st.columns(3)
         day = c1.date_input("Date", value=dt.date.today(), format="DD/MM/YYYY")
-        place = c2.text_input("Lieu", placeholder="Salle du conseil, mairie de …")
+        place = c2.text_input(
+            "Lieu",
+            placeholder="Salle du conseil, mairie de …",
+            max_chars=workshop.PLACE_MAX_LENGTH,
+        )
         votes = c3.number_input(
             "Votes par participant", min_value=1, max_value=50, value=workshop.DEFAULT_VOTES
         )
@@ -81,8 +89,9 @@ sid = session.session_id
 url = ws.participant_url(session.join_code)
 left, right = st.columns([3, 1])
 with left:
-    st.markdown(
-        f"**{escape(session.territory_name or session.territory_code)}**"
+    # st.html of escaped text, never Markdown: a place is typed by a person.
+    st.html(
+        f"<b>{escape(session.territory_name or session.territory_code)}</b>"
         + (f" · {escape(fmt_date(session.session_date))}" if session.session_date else "")
         + (f" · {escape(session.place)}" if session.place else "")
     )
@@ -108,6 +117,8 @@ def live_counts() -> None:
     cols[1].metric("Contributions", fmt_int(s["contributions"]))
     cols[2].metric("Votes", fmt_int(s["votes"]))
     cols[3].metric("Masquées", fmt_int(s["hidden"]))
+    with st.expander("Participants par adresse réseau"):
+        ws.shared_addresses_panel(con, sid)
 
 
 live_counts()
@@ -289,8 +300,10 @@ with tab_export:
 
 with tab_settings:
     with st.form("settings"):
-        new_title = st.text_input("Titre", value=session.title, max_chars=200)
-        new_place = st.text_input("Lieu", value=session.place or "")
+        new_title = st.text_input("Titre", value=session.title, max_chars=workshop.TITLE_MAX_LENGTH)
+        new_place = st.text_input(
+            "Lieu", value=session.place or "", max_chars=workshop.PLACE_MAX_LENGTH
+        )
         new_date = st.date_input("Date", value=session.session_date, format="DD/MM/YYYY")
         new_votes = st.number_input(
             "Votes par participant", 1, 50, value=session.votes_per_participant
@@ -309,9 +322,9 @@ with tab_settings:
             except workshop.WorkshopError as exc:
                 st.error(str(exc))
     st.subheader("Supprimer l'atelier")
-    sure_delete = st.checkbox(
-        f"Je confirme la suppression de « {session.title} »", key="confirm_delete"
-    )
+    # The title stays out of the label: a widget label is Markdown.
+    st.html(f"Atelier : <b>{escape(session.title)}</b>")
+    sure_delete = st.checkbox("Je confirme la suppression de cet atelier", key="confirm_delete")
     if st.button("Supprimer l'atelier", disabled=not sure_delete, key="delete"):
         workshop.delete_session(con, sid)
         st.session_state["atelier_deleted"] = sid

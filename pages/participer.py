@@ -33,24 +33,14 @@ def _session_from_code(code: str) -> workshop.Session | None:
 
 
 # --- who am I? ------------------------------------------------------------------------------
+# The participant lives in the session, a cookie and the address (ess_diag_ui.atelier explains
+# why): a reload or the QR code scanned again gives back the same participant, votes and limits.
 params = st.query_params
-session = None
-participant = st.session_state.get("participant")  # (session_id, participant_id)
-if params.get("code"):
-    session = _session_from_code(params["code"])
-if session and params.get("p") and not participant:
-    # Reloading the page on the phone keeps the same participant (and their votes).
-    try:
-        workshop.participant_name(con, session.session_id, params["p"])
-        participant = (session.session_id, params["p"])
-        st.session_state["participant"] = participant
-    except workshop.WorkshopError:
-        pass
-if session and participant and participant[0] != session.session_id:
-    participant = None
+session = _session_from_code(params["code"]) if params.get("code") else None
+pid = ws.bound_participant(con, session) if session else None
 
-if session is None or participant is None:
-    st.markdown("## Participer à l'atelier")
+if session is None or pid is None:
+    st.html("<h2 style='margin:.2rem 0'>Participer à l'atelier</h2>")
     with st.form("join"):
         typed = st.text_input(
             "Code de l'atelier (affiché à l'écran)",
@@ -58,23 +48,32 @@ if session is None or participant is None:
             max_chars=12,
             placeholder="Ex. : ACD347",
         )
-        name = st.text_input("Votre prénom (facultatif)", max_chars=40)
+        name = st.text_input("Votre prénom (facultatif)", max_chars=workshop.NAME_MAX_LENGTH)
         if st.form_submit_button("Rejoindre", type="primary", width="stretch"):
             joined = _session_from_code(typed)
             if joined:
-                pid = workshop.join(con, joined.join_code, name)
-                st.session_state["participant"] = (joined.session_id, pid)
-                st.query_params["code"] = joined.join_code
-                st.query_params["p"] = pid
-                st.rerun()
+                # The same browser joining again is the same participant (a second tab, the
+                # code typed again): only a browser unknown to this workshop gets a new id.
+                pid = ws.bound_participant(con, joined)
+                try:
+                    pid = pid or workshop.join(
+                        con, joined.join_code, name, client=ws.client_address()
+                    )
+                except workshop.WorkshopError as exc:
+                    st.error(str(exc))
+                else:
+                    ws.bind_participant(joined, pid)
+                    st.query_params["code"] = joined.join_code
+                    st.query_params["p"] = pid
+                    st.rerun()
     st.caption(
         "Aucun compte n'est nécessaire. Vos contributions sont anonymes si vous le souhaitez."
     )
     st.stop()
 
-sid, pid = participant
-st.markdown(f"### {escape(session.title)}")
-st.caption(escape(session.territory_name or session.territory_code))
+sid = session.session_id
+ws.remember_participant(session, pid)
+st.html(ws.session_header_html(session))
 
 
 def _toggle_vote(contribution_id: str, voted: bool) -> None:
@@ -100,45 +99,54 @@ view = st.segmented_control(
 )
 
 if view != "Voter":
+    # A fragment: sending a contribution reruns only the form, not the page around it (the
+    # navigation, the participant check, the header). With 100 phones posting, the page run
+    # is what the server spends its time on (issue 12: posts acknowledged within 1 s).
+    # Read by the page run; a fragment rerun reuses the values of the last page run.
     communes = ws.commune_choices(session.territory_level, session.territory_code)
     names = dict(communes)
-    with st.form("post", clear_on_submit=True):
-        category = st.radio(
-            "Catégorie", workshop.CATEGORY_ORDER, format_func=workshop.CATEGORIES.get
-        )
-        text = st.text_area(
-            "Votre contribution",
-            max_chars=workshop.MAX_LENGTH,
-            placeholder="Une idée par contribution.",
-        )
-        commune = st.selectbox(
-            "Commune concernée (facultatif)",
-            [c for c, _ in communes],
-            index=None,
-            format_func=lambda c: names[c],
-            placeholder="Tapez le nom de la commune…",
-        )
-        sector = st.selectbox(
-            "Secteur (facultatif)",
-            list(SECTOR_LABELS),
-            index=None,
-            format_func=SECTOR_LABELS.get,
-            placeholder="Choisir…",
-        )
-        if st.form_submit_button("Envoyer", type="primary", width="stretch"):
-            try:
-                workshop.post(
-                    con,
-                    sid,
-                    category,
-                    text,
-                    participant_id=pid,
-                    commune_code=commune,
-                    sector=sector,
-                )
-                st.success("Merci ! Votre contribution est au tableau.")
-            except workshop.WorkshopError as exc:
-                st.error(str(exc))
+
+    @st.fragment
+    def contribute() -> None:
+        with st.form("post", clear_on_submit=True):
+            category = st.radio(
+                "Catégorie", workshop.CATEGORY_ORDER, format_func=workshop.CATEGORIES.get
+            )
+            text = st.text_area(
+                "Votre contribution",
+                max_chars=workshop.MAX_LENGTH,
+                placeholder="Une idée par contribution.",
+            )
+            commune = st.selectbox(
+                "Commune concernée (facultatif)",
+                [c for c, _ in communes],
+                index=None,
+                format_func=names.get,
+                placeholder="Tapez le nom de la commune…",
+            )
+            sector = st.selectbox(
+                "Secteur (facultatif)",
+                list(SECTOR_LABELS),
+                index=None,
+                format_func=SECTOR_LABELS.get,
+                placeholder="Choisir…",
+            )
+            if st.form_submit_button("Envoyer", type="primary", width="stretch"):
+                try:
+                    workshop.post(
+                        con,
+                        sid,
+                        category,
+                        text,
+                        participant_id=pid,
+                        commune_code=commune,
+                        sector=sector,
+                    )
+                    st.success("Merci ! Votre contribution est au tableau.")
+                except workshop.WorkshopError as exc:
+                    st.error(str(exc))
+
+    contribute()
 
 
 else:
@@ -148,8 +156,8 @@ else:
         if "vote_error" in st.session_state:
             st.error(st.session_state.pop("vote_error"))
         left = workshop.votes_left(con, sid, pid)
-        st.markdown(
-            f"**Il vous reste {fmt_int(left)} vote{'s' if left > 1 else ''}** "
+        st.html(
+            f"<b>Il vous reste {fmt_int(left)} vote{'s' if left > 1 else ''}</b> "
             f"sur {fmt_int(session.votes_per_participant)} : choisissez les besoins et les "
             "pistes d'action prioritaires."
         )

@@ -144,6 +144,14 @@ def test_participant_phone(browser, workshop_app):
         pg.get_by_text(EVIL).first.wait_for()
         _no_raw_html(pg)
         shot(pg, "workshop_phone_4_vote", full_page=False)
+        # The phone keeps its participant in a cookie: the QR code's address opened again (no
+        # ?p=) is the same participant, with the vote already given (issue 12).
+        names = {c["name"] for c in context.cookies()}
+        assert f"essdiag_p_{session.session_id}" in names, names
+        open_page(pg, url, "participer", code=session.join_code)
+        assert pg.get_by_role("button", name="Rejoindre").count() == 0
+        pg.locator("[data-testid='stButtonGroup'] button", has_text="Voter").click()
+        pg.get_by_text("Il vous reste 4 votes").wait_for(timeout=30_000)
         # Nothing wider than the phone: no horizontal scrolling.
         width = pg.evaluate("document.documentElement.scrollWidth")
         assert width <= 390
