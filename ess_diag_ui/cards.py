@@ -9,7 +9,14 @@ import streamlit as st
 from ess_diag import formatting
 from ess_diag.formatting import escape
 
-__all__ = ["CARD_SPECS", "card_texts", "key_figure_cards", "legend", "jobs_source_caption"]
+__all__ = [
+    "CARD_SPECS",
+    "card_texts",
+    "key_figure_cards",
+    "legend",
+    "jobs_source_caption",
+    "fiche_html",
+]
 
 #: (key in the indicators document, French label, kind): the order of the cards.
 #: Labels are short enough for one line in a fifth of a projected page; the help says more.
@@ -135,3 +142,17 @@ def jobs_source_caption(doc: dict) -> None:
         )
     elif source == "statistiques":
         st.caption(f"Emplois issus des statistiques importées ({escape(names)}).")
+
+
+def fiche_html(fiche: dict[str, str]) -> str:
+    """An actor's fiche as an HTML table in which every label and value is escaped text.
+
+    (``st.table`` would read Markdown in a name or comment that a file or a user wrote:
+    ``![](http://…)`` would load an outside image.)
+    """
+    rows = "".join(
+        f"<tr><th scope='row' style='text-align:left;padding:.2rem .8rem .2rem 0;"
+        f"vertical-align:top'>{escape(label)}</th><td style='padding:.2rem 0'>{escape(value)}</td></tr>"
+        for label, value in fiche.items()
+    )
+    return f"<table class='ess-fiche' style='border-collapse:collapse'>{rows}</table>"

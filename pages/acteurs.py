@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 import ess_diag_ui as ui
 from ess_diag import actor_list, nomenclatures
 from ess_diag.formatting import escape, fmt_int
-from ess_diag_ui import data, downloads
+from ess_diag_ui import cards, data, downloads
 
 level, code = ui.page_setup()
 version = ui.data_version()
@@ -88,6 +87,4 @@ else:
     actor_id = visible.iloc[rows[0]]["identifiant"]
     fiche = actor_list.actor_fiche(ui.get_con(), actor_id)
     if fiche:
-        st.table(
-            pd.DataFrame({"": list(fiche.keys()), "valeur": list(fiche.values())}).set_index("")
-        )
+        st.html(cards.fiche_html(fiche))
