@@ -27,9 +27,10 @@ import io
 import pandas as pd
 
 from .. import nomenclatures
-from .checks import install_macros
-from .core import FormatSpec, ImportContext, register_format, register_group
+from .context import ImportContext
+from .errors import Reason
 from .observatoire import family_key, sector_key
+from .registry import FormatSpec, register_format, register_group
 
 __all__ = [
     "TEMPLATE",
@@ -201,21 +202,21 @@ def _mapping_table(ctx: ImportContext, table: str, column: str, fn) -> str:
 
 def prepare(ctx: ImportContext) -> None:
     """Validate, place and classify the listed actors; declare the ``actors`` rows."""
-    view = ctx.staged("modele_acteurs")
-    if view is None:
-        return
     files = ctx.files("modele_acteurs")
+    if not files:
+        return
     for f in files:
         if "code_commune" not in f.mapping and "commune" not in f.mapping:
-            ctx.report.errors.append(
+            ctx.refuse(
                 f"Le fichier « {f.name} » n'indique pas la commune des acteurs : il faut une "
-                "colonne « Code commune » ou « Commune » (voir le modèle téléchargeable)."
+                "colonne « Code commune » ou « Commune » (voir le modèle téléchargeable).",
+                Reason.MISSING_COLUMNS,
             )
     if ctx.report.errors:
         return
-    if not ctx.require_geography("placer les acteurs"):
+    view = ctx.staged_for("modele_acteurs", geography="placer les acteurs")
+    if view is None:
         return
-    install_macros(ctx)
     con = ctx.con
     base = ctx.temp_name("tpl_base")
     con.execute(
@@ -391,9 +392,8 @@ def prepare(ctx: ImportContext) -> None:
         ctx.scalar(f"SELECT count(*) FROM {checked} WHERE _reason LIKE 'Doublon%'")  # noqa: S608
     )
     # Column names as the file spells them.
-    for idx, f in enumerate(ctx._staged):  # noqa: SLF001
-        if f.report.format != "modele_acteurs":
-            continue
+    for f in ctx.staged_files("modele_acteurs"):
+        idx = f.index
         for canonical, header in f.report.mapping.items():
             con.execute(
                 f"UPDATE {checked} SET _column = ? WHERE _file = ? AND _column = ?",  # noqa: S608

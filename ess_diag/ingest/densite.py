@@ -1,7 +1,7 @@
 """INSEE *grille communale de densité* (7 levels): the Excel file as published, or its CSV form.
 
 The published workbook has title rows and a two-line French header before the row of column
-codes (``CODGEO, LIBGEO, DENS, LIBDENS, PMUN21, P1…P7``); the core finds that row by looking
+codes (``CODGEO, LIBGEO, DENS, LIBDENS, PMUN21, P1…P7``); the inspection finds that row by looking
 for ``CODGEO`` and ``DENS`` among the first rows. Each code is resolved through
 ``commune_aliases``: codes of communes merged since the grid's geography become *communes
 déléguées* of their new commune and resolve to it; codes that resolve to nothing are set aside
@@ -17,24 +17,14 @@ non-numeric population, the same code twice with different levels.
 
 from __future__ import annotations
 
-from .checks import install_macros, refuse_conflicts, refuse_rows
-from .core import FormatSpec, ImportContext, register_format, register_group
+from .checks import refuse_conflicts, refuse_rows
+from .context import ImportContext
+from .registry import FormatSpec, register_format, register_group
 
-__all__ = ["DENSITY_GRID", "GRID_KEY", "DENSITY_LABELS", "prepare", "grid_rural_share"]
+__all__ = ["DENSITY_GRID", "GRID_KEY", "prepare", "grid_rural_share"]
 
 #: Value of ``density_grid.grid``: one grid is stored at a time, replaced as a whole.
 GRID_KEY = "insee_7_niveaux"
-
-#: INSEE's labels of the 7 levels (levels 5, 6 and 7 are "rural").
-DENSITY_LABELS: dict[int, str] = {
-    1: "Grands centres urbains",
-    2: "Centres urbains intermédiaires",
-    3: "Ceintures urbaines",
-    4: "Petites villes",
-    5: "Bourgs ruraux",
-    6: "Rural à habitat dispersé",
-    7: "Rural à habitat très dispersé",
-}
 
 # The population column is named after its year (PMUN21 in the 2024 grid, PMUN20 before…).
 _POPULATION_ALIASES = {f"PMUN{y:02d}": "population" for y in range(10, 40)}
@@ -56,12 +46,9 @@ DENSITY_GRID = register_format(
 
 def prepare(ctx: ImportContext) -> None:
     """Validate and resolve the staged grid rows; declare the replacement of ``density_grid``."""
-    staged = ctx.staged("grille_densite")
+    staged = ctx.staged_for("grille_densite", geography="rattacher la grille aux communes")
     if staged is None:
         return
-    if not ctx.require_geography("rattacher la grille aux communes"):
-        return
-    install_macros(ctx)
     con = ctx.con
     checked = ctx.temp_name("grid_checked")
     con.execute(

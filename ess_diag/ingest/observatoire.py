@@ -1,7 +1,7 @@
 """ESS statistics tables (observatoires / CRESS, and the shared loader of ``ess_stats``).
 
 Formats read here (French headers with spaces and accents; ``;`` and decimal commas are
-sniffed by the core):
+sniffed at inspection):
 
 * ``observatoire_long`` — one figure per row: territory, ``Année``, ``Famille``, ``Secteur``,
   ``Indicateur`` (établissements, effectifs, masse salariale, effectifs femmes), ``Valeur``;
@@ -37,16 +37,10 @@ from collections.abc import Callable
 import pandas as pd
 
 from .. import nomenclatures
-from .checks import (
-    YEAR_MAX,
-    YEAR_MIN,
-    install_macros,
-    refuse_conflicts,
-    refuse_rows,
-    warn_if_demo,
-)
-from .core import FormatSpec, ImportContext, normalize_header, register_format, register_group
-from .errors import IngestError
+from .checks import YEAR_MAX, YEAR_MIN, line_of, refuse_conflicts, refuse_rows, warn_if_demo
+from .context import ImportContext
+from .errors import IngestError, Reason
+from .registry import FormatSpec, formats, normalize_header, register_format, register_group
 
 __all__ = [
     "OBSERVATOIRE_LONG",
@@ -61,6 +55,7 @@ __all__ = [
     "measure_key",
     "level_key",
     "register_builder",
+    "header_case",
     "prepare_stats",
     "measure_aliases",
     "territory_aliases",
@@ -398,14 +393,13 @@ def _header(ctx: ImportContext, kind: str, canonical: str) -> str:
     return files[0].mapping.get(canonical, canonical) if files else canonical
 
 
-def _header_case(ctx: ImportContext, kind: str, canonical: str) -> str:
+def header_case(ctx: ImportContext, kind: str, canonical: str) -> str:
     """SQL giving the file's header of ``canonical`` for each row (files may differ)."""
-    idx = [i for i, s in enumerate(ctx._staged) if s.report.format == kind]  # noqa: SLF001
-    if not idx:
+    files = ctx.staged_files(kind)
+    if not files:
         return _q(canonical)
     whens = " ".join(
-        f"WHEN {i} THEN {_q(ctx._staged[i].report.mapping.get(canonical, canonical))}"  # noqa: SLF001
-        for i in idx
+        f"WHEN {s.index} THEN {_q(s.report.mapping.get(canonical, canonical))}" for s in files
     )
     return f"CASE _file {whens} END"
 
@@ -413,22 +407,18 @@ def _header_case(ctx: ImportContext, kind: str, canonical: str) -> str:
 def _in_files(ctx: ImportContext, kind: str, canonical: str) -> str:
     """SQL condition: the row comes from a file that has column ``canonical`` (files of one
     import may give different years or measures)."""
-    idx = [
-        i
-        for i, s in enumerate(ctx._staged)  # noqa: SLF001
-        if s.report.format == kind and canonical in s.report.mapping
-    ]
+    idx = [s.index for s in ctx.staged_files(kind) if canonical in s.report.mapping]
     return f"_file IN ({', '.join(str(i) for i in idx)})" if idx else "false"
 
 
 def _long_builder(ctx: ImportContext, view: str, kind: str) -> str:
     return f"""
         SELECT _file, _row, {territory_sql()},
-               ess_text(annee) AS year_text, {_header_case(ctx, kind, "annee")} AS year_col,
+               ess_text(annee) AS year_text, {header_case(ctx, kind, "annee")} AS year_col,
                ess_text(famille) AS family_text, ess_text(secteur) AS sector_text,
                NULL::VARCHAR AS champ_text,
                ess_text(indicateur) AS measure_text, valeur AS value_text,
-               {_header_case(ctx, kind, "valeur")} AS value_col
+               {header_case(ctx, kind, "valeur")} AS value_col
         FROM {view}
     """  # noqa: S608
 
@@ -441,11 +431,11 @@ def measures_builder(ctx: ImportContext, view: str, kind: str, champ: str = "NUL
     parts = [
         f"""
         SELECT _file, _row, {territory_sql()},
-               ess_text(annee) AS year_text, {_header_case(ctx, kind, "annee")} AS year_col,
+               ess_text(annee) AS year_text, {header_case(ctx, kind, "annee")} AS year_col,
                ess_text({famille}) AS family_text, ess_text({secteur}) AS sector_text,
                {champ} AS champ_text,
                {_q(m)} AS measure_text, {m} AS value_text,
-               {_header_case(ctx, kind, m)} AS value_col
+               {header_case(ctx, kind, m)} AS value_col
         FROM {view} WHERE {_in_files(ctx, kind, m)}
         """  # noqa: S608
         for m in present
@@ -462,16 +452,17 @@ def _years_builder(ctx: ImportContext, view: str, kind: str) -> str:
             "mais n'a ni colonnes d'années (« 2019 », « 2020 »… : une colonne par année) ni "
             "colonne « Valeur » (une valeur par ligne, avec une colonne « Année ») : rien à "
             "importer.",
+            code=Reason.NOTHING_TO_IMPORT,
             file=name,
         )
     parts = [
         f"""
         SELECT _file, _row, {territory_sql()},
-               {_q(c[1:])} AS year_text, {_header_case(ctx, kind, c)} AS year_col,
+               {_q(c[1:])} AS year_text, {header_case(ctx, kind, c)} AS year_col,
                ess_text(famille) AS family_text, ess_text(secteur) AS sector_text,
                NULL::VARCHAR AS champ_text,
                ess_text(indicateur) AS measure_text, {c} AS value_text,
-               {_header_case(ctx, kind, c)} AS value_col
+               {header_case(ctx, kind, c)} AS value_col
         FROM {view} WHERE {_in_files(ctx, kind, c)}
         """  # noqa: S608
         for c in present
@@ -480,8 +471,6 @@ def _years_builder(ctx: ImportContext, view: str, kind: str) -> str:
 
 
 def _spec_columns(kind: str) -> tuple[str, ...]:
-    from .core import formats
-
     return formats()[kind].columns
 
 
@@ -514,6 +503,7 @@ def check_year_headers(ctx: ImportContext, kind: str, prefixes: tuple[str, ...] 
                         f"Import refusé — fichier « {f.name} », colonne « {col} » : « {rest} » "
                         f"n'est pas une année (une année de {_HEADER_YEARS.start} à "
                         f"{_HEADER_YEARS.stop - 1} est attendue dans le nom de la colonne).",
+                        code=Reason.INVALID_VALUE,
                         file=f.name,
                         column=col,
                     )
@@ -566,7 +556,6 @@ def prepare_stats(ctx: ImportContext) -> None:
     kinds = [k for k in sorted(ctx.kinds()) if k in _BUILDERS]
     if not kinds:
         return
-    install_macros(ctx)
     con = ctx.con
     selects = []
     for kind in kinds:
@@ -792,8 +781,6 @@ def _report_set_aside(ctx: ImportContext, checked: str) -> None:
     A line none of whose figures was loaded is set aside (with the reason of its first figure);
     a figure left out of a line otherwise loaded (a secret cell, say) is reported as a warning.
     """
-    from .checks import line_of
-
     lines = ctx.temp_name("stats_lines")
     ctx.con.execute(
         f"""

@@ -18,7 +18,8 @@ commune missing or unknown, SIRET/SIREN twice in the import.
 from __future__ import annotations
 
 from .. import store
-from .core import FormatSpec, ImportContext, register_format, register_group
+from .context import ImportContext
+from .registry import FormatSpec, register_format, register_group
 
 __all__ = ["ETABLISSEMENTS", "UNITES_LEGALES", "ESS_FRANCE", "prepare"]
 

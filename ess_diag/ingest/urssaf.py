@@ -22,10 +22,11 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import nomenclatures
-from .checks import install_macros, refuse_conflicts, refuse_rows, warn_if_demo
-from .core import FormatSpec, ImportContext, normalize_header, register_format, register_group
-from .errors import IngestError
-from .observatoire import check_year_headers, measures_builder, register_builder
+from .checks import refuse_conflicts, refuse_rows, warn_if_demo
+from .context import ImportContext
+from .errors import IngestError, Reason
+from .observatoire import check_year_headers, header_case, measures_builder, register_builder
+from .registry import FormatSpec, normalize_header, register_format, register_group
 
 __all__ = [
     "COMMUNE_APE",
@@ -185,12 +186,9 @@ def prepare_private_employment(ctx: ImportContext) -> None:
     Communes and APE codes are checked once per file line (a national file has ~300,000
     lines); only the figures are unpivoted (lines × years), parsed once.
     """
-    view = ctx.staged("urssaf_commune_ape")
+    view = ctx.staged_for("urssaf_commune_ape", geography="rattacher les communes")
     if view is None:
         return
-    if not ctx.require_geography("rattacher les communes"):
-        return
-    install_macros(ctx)
     warn_if_demo(ctx)
     kind = "urssaf_commune_ape"
     check_year_headers(
@@ -202,11 +200,10 @@ def prepare_private_employment(ctx: ImportContext) -> None:
         raise IngestError(
             f"Le fichier « {name} » n'a aucune colonne d'année (« Nombre d'établissements "
             "2022 », « Effectifs salariés 2022 »…) : rien à importer.",
+            code=Reason.NOTHING_TO_IMPORT,
             file=name,
         )
     con = ctx.con
-    from .observatoire import _header_case  # the file's header of a canonical column
-
     # 1. Figures: one row per line and year, parsed once.
     long = ctx.temp_name("pe_long")
     parts = [
@@ -228,9 +225,7 @@ def prepare_private_employment(ctx: ImportContext) -> None:
     ):
         column = (
             "CASE year "
-            + " ".join(
-                f"WHEN {y} THEN ({_header_case(ctx, kind, f'{measure}_{y}')})" for y in years
-            )
+            + " ".join(f"WHEN {y} THEN ({header_case(ctx, kind, f'{measure}_{y}')})" for y in years)
             + " END"
         )
         refuse_rows(
@@ -286,7 +281,7 @@ def prepare_private_employment(ctx: ImportContext) -> None:
                CASE WHEN w.code_raw IS NULL THEN 'Code commune absent'
                     WHEN a.commune_code IS NULL THEN 'Code commune inconnu'
                END AS _reason,
-               {_header_case(ctx, kind, "code_commune")} AS _column,
+               {header_case(ctx, kind, "code_commune")} AS _column,
                CASE WHEN a.commune_code IS NULL
                     THEN 'code commune = ' || COALESCE('« ' || w.code_raw || ' »', 'vide')
                          || COALESCE(' (' || w.commune_name || ')', '') END AS _example
