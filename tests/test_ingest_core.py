@@ -10,7 +10,7 @@ import pytest
 
 from ess_diag import ingest
 from ess_diag.ingest import macros, registry, sniff
-from ess_diag.ingest.errors import FileRejected
+from ess_diag.ingest.errors import FileRejected, Reason
 from ess_diag.ingest.report import fmt_size
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "sirene"
@@ -91,6 +91,23 @@ def test_recognise_names_missing_columns_and_closest_format():
     assert "« x.csv » ressemble le plus au format « SIRENE établissements" in message
     assert "les colonnes codeCommuneEtablissement, etatAdministratifEtablissement" in message
     assert exc.value.column == "codeCommuneEtablissement"
+    assert exc.value.code == Reason.MISSING_COLUMNS and exc.value.code.columns
+
+
+@pytest.mark.parametrize(
+    ("header", "kind", "code"),
+    [
+        (["a", "b"], None, Reason.UNKNOWN_COLUMNS),
+        (["siren"], "inconnu", Reason.UNKNOWN_FORMAT),
+        (["siret"], "sirene_etablissements", Reason.MISSING_COLUMNS),
+    ],
+)
+def test_recognise_refusals_carry_their_reason(header, kind, code):
+    with pytest.raises(FileRejected) as exc:
+        registry.recognise(header, kind, name="x.csv")
+    assert exc.value.code == code
+    # only a refusal about columns may be answered with a column mapping
+    assert exc.value.code.columns == (code != Reason.UNKNOWN_FORMAT)
 
 
 def test_recognise_prefers_the_format_matching_most_columns():

@@ -184,11 +184,25 @@ def test_bad_input_is_refused_and_database_unchanged(geo_con, tmp_path, content,
     assert snapshot(geo_con) == before
 
 
-def test_without_geography_the_import_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "grille_densite_extrait.csv",
+        "urssaf_commune_ape_extrait.csv",
+        "modele_acteurs_exemple.csv",
+        "sirene/StockEtablissement_extrait.csv",
+    ],
+)
+def test_without_geography_the_import_is_refused(tmp_path, fixture):
+    """Every reader that places rows in communes opens with ``ctx.staged_for(kind,
+    geography=…)``: without the reference geography, a refusal with its code."""
     con = store.connect(":memory:")
-    report = ingest.run_import(con, [FIXTURES / "grille_densite_extrait.csv"])
+    before = snapshot(con)
+    report = ingest.run_import(con, [FIXTURES / fixture])
     assert report.status == "rejected"
     assert "géographie de référence" in report.errors[0]
+    assert report.error_codes == [ingest.Reason.NO_GEOGRAPHY]
+    assert snapshot(con) == before
 
 
 def test_real_grid(real_data, national_db, tmp_path):
