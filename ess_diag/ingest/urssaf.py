@@ -203,8 +203,28 @@ def prepare_private_employment(ctx: ImportContext) -> None:
             code=Reason.NOTHING_TO_IMPORT,
             file=name,
         )
+    long = _figures(ctx, view, kind, years)
+    lines = _lines(ctx, view, kind)
+    _repeated_lines(ctx, long, lines)
+    ctx.collect_set_aside(lines)
+    ctx.report.unresolved_communes = sorted(
+        set(ctx.report.unresolved_communes)
+        | {
+            c
+            for (c,) in ctx.sql(
+                f"SELECT DISTINCT code_raw FROM {lines} "  # noqa: S608
+                "WHERE code_raw IS NOT NULL AND commune_code IS NULL"
+            )
+        }
+    )
+    target = _private_employment(ctx, long, lines)
+    _report_counts(ctx, lines, target)
+
+
+def _figures(ctx: ImportContext, view: str, kind: str, years: list[int]) -> str:
+    """TEMP table of the figures: one row per line and year, parsed once; a figure that is
+    not a number, or negative, refuses the import."""
     con = ctx.con
-    # 1. Figures: one row per line and year, parsed once.
     long = ctx.temp_name("pe_long")
     parts = [
         f"SELECT _file, _row, {y} AS year, etablissements_{y} AS etab_text, "
@@ -247,8 +267,13 @@ def prepare_private_employment(ctx: ImportContext) -> None:
             problem="« {value} » est négatif (un effectif ou un nombre d'établissements ne "
             "peut pas l'être)",
         )
-    # 2. Lines: commune and APE, checked once per line. APE → NAF → sector through the
-    # nomenclature itself (a few hundred distinct codes).
+    return long
+
+
+def _lines(ctx: ImportContext, view: str, kind: str) -> str:
+    """TEMP table of the lines: commune and APE, checked once per line. APE → NAF → sector
+    through the nomenclature itself (a few hundred distinct codes)."""
+    con = ctx.con
     codes = [r[0] for r in ctx.sql(f"SELECT DISTINCT ess_text(ape) FROM {view}")]  # noqa: S608
     naf = [_naf_of(c) for c in codes]
     frame = pd.DataFrame(
@@ -290,64 +315,64 @@ def prepare_private_employment(ctx: ImportContext) -> None:
         LEFT JOIN commune_aliases a ON a.code = w.code_raw
         """  # noqa: S608
     )
-    # 3. The same commune × APE on two lines: refused when the figures differ, the later line
-    # set aside when they are the same.
+    return lines
+
+
+def _repeated_lines(ctx: ImportContext, long: str, lines: str) -> None:
+    """The same commune × APE on two lines: refused when the figures differ, the later line
+    set aside when they are the same."""
+    con = ctx.con
     repeated = ctx.scalar(
         f"SELECT count(*) FROM (SELECT code_raw, naf FROM {lines} GROUP BY ALL "  # noqa: S608
         "HAVING count(*) > 1)"
     )
-    if repeated:
-        subset = ctx.temp_name("pe_dup")
-        con.execute(
-            f"""
-            CREATE TEMP TABLE {subset} AS
-            SELECT f.*, l.code_raw, l.naf FROM {long} f
-            JOIN {lines} l ON l._file = f._file AND l._row = f._row
-            JOIN (SELECT code_raw, naf FROM {lines} GROUP BY ALL HAVING count(*) > 1) d
-              ON d.code_raw IS NOT DISTINCT FROM l.code_raw AND d.naf IS NOT DISTINCT FROM l.naf
-            """  # noqa: S608
-        )
-        refuse_conflicts(
-            ctx,
-            subset,
-            ("code_raw", "naf", "year"),
-            ("establishments", "jobs"),
-            describe_key="'commune ' || a.code_raw || ', APE ' || COALESCE(a.naf, 'vide') "
-            "|| ', ' || a.year",
-        )
-        # Figures given twice with the same values count once (the first line's); a line
-        # all of whose figures repeat earlier ones is set aside as a duplicate line.
-        con.execute(
-            f"""
-            UPDATE {long} f SET _dup = true
-            FROM (SELECT _file, _row, year, row_number() OVER (PARTITION BY code_raw, naf, year
-                    ORDER BY _file, _row) AS k FROM {subset}) d
-            WHERE d._file = f._file AND d._row = f._row AND d.year = f.year AND d.k > 1
-            """  # noqa: S608
-        )
-        ctx.report.duplicates += int(
-            ctx.scalar(f"SELECT count(*) FROM {long} WHERE _dup")  # noqa: S608
-        )
-        con.execute(
-            f"""
-            UPDATE {lines} c SET _reason = 'Ligne en double (mêmes chiffres qu''une ligne '
-                   || 'précédente)', _example = 'code commune = « ' || c.code_raw
-                   || ' », APE = « ' || c.ape_text || ' »'
-            FROM (SELECT _file, _row FROM {long} GROUP BY ALL HAVING bool_and(_dup)) d
-            WHERE d._file = c._file AND d._row = c._row AND c._reason IS NULL
-            """  # noqa: S608
-        )
-    ctx.collect_set_aside(lines)
-    ctx.report.unresolved_communes = sorted(
-        set(ctx.report.unresolved_communes)
-        | {
-            c
-            for (c,) in ctx.sql(
-                f"SELECT DISTINCT code_raw FROM {lines} "  # noqa: S608
-                "WHERE code_raw IS NOT NULL AND commune_code IS NULL"
-            )
-        }
+    if not repeated:
+        return
+    subset = ctx.temp_name("pe_dup")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {subset} AS
+        SELECT f.*, l.code_raw, l.naf FROM {long} f
+        JOIN {lines} l ON l._file = f._file AND l._row = f._row
+        JOIN (SELECT code_raw, naf FROM {lines} GROUP BY ALL HAVING count(*) > 1) d
+          ON d.code_raw IS NOT DISTINCT FROM l.code_raw AND d.naf IS NOT DISTINCT FROM l.naf
+        """  # noqa: S608
     )
+    refuse_conflicts(
+        ctx,
+        subset,
+        ("code_raw", "naf", "year"),
+        ("establishments", "jobs"),
+        describe_key="'commune ' || a.code_raw || ', APE ' || COALESCE(a.naf, 'vide') "
+        "|| ', ' || a.year",
+    )
+    # Figures given twice with the same values count once (the first line's); a line
+    # all of whose figures repeat earlier ones is set aside as a duplicate line.
+    con.execute(
+        f"""
+        UPDATE {long} f SET _dup = true
+        FROM (SELECT _file, _row, year, row_number() OVER (PARTITION BY code_raw, naf, year
+                ORDER BY _file, _row) AS k FROM {subset}) d
+        WHERE d._file = f._file AND d._row = f._row AND d.year = f.year AND d.k > 1
+        """  # noqa: S608
+    )
+    ctx.report.duplicates += int(
+        ctx.scalar(f"SELECT count(*) FROM {long} WHERE _dup")  # noqa: S608
+    )
+    con.execute(
+        f"""
+        UPDATE {lines} c SET _reason = 'Ligne en double (mêmes chiffres qu''une ligne '
+               || 'précédente)', _example = 'code commune = « ' || c.code_raw
+               || ' », APE = « ' || c.ape_text || ' »'
+        FROM (SELECT _file, _row FROM {long} GROUP BY ALL HAVING bool_and(_dup)) d
+        WHERE d._file = c._file AND d._row = c._row AND c._reason IS NULL
+        """  # noqa: S608
+    )
+
+
+def _private_employment(ctx: ImportContext, long: str, lines: str) -> str:
+    """TEMP table of the ``private_employment`` rows (commune × year × NAF)."""
+    con = ctx.con
     target = ctx.temp_name("t_private_employment")
     con.execute(
         f"""
@@ -361,6 +386,11 @@ def prepare_private_employment(ctx: ImportContext) -> None:
         GROUP BY l.commune_code, f.year, l.naf, l.sector
         """  # noqa: S608
     )
+    return target
+
+
+def _report_counts(ctx: ImportContext, lines: str, target: str) -> None:
+    """What the file brings (rows, communes, years, jobs of the last year)."""
     stats = ctx.sql(
         f"SELECT count(*), count(DISTINCT commune_code), min(year), max(year), "  # noqa: S608
         f"sum(jobs) FILTER (WHERE year = (SELECT max(year) FROM {target})) FROM {target}"
