@@ -3,6 +3,8 @@ forward projection, reference points computed with PROJ, and the SQL macros agai
 
 from __future__ import annotations
 
+import doctest
+
 import duckdb
 import numpy as np
 import pytest
@@ -87,3 +89,7 @@ def test_lambert93_matches_proj_to_the_centimetre(name, lon, lat, x, y):
         "SELECT ess_l93_lon(?, ?), ess_l93_lat(?, ?)", [x, y, x, y]
     ).fetchall()[0]
     assert (sql_lon, sql_lat) == (pytest.approx(lon, abs=1e-7), pytest.approx(lat, abs=1e-7))
+
+
+def test_module_example_runs():
+    assert doctest.testmod(projection).failed == 0
