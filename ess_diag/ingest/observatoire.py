@@ -573,8 +573,20 @@ def prepare_stats(ctx: ImportContext) -> None:
 
 
 def _load_long(ctx: ImportContext, long: str) -> None:
-    con = ctx.con
+    """Check, place and classify the long rows; declare the ``ess_stats`` rows."""
     # Refusals first: they concern the file as a whole.
+    _refuse_bad_values(ctx, long)
+    checked = _checked(ctx, long)
+    _set_aside_repeated_figures(ctx, checked)
+    _report_set_aside(ctx, checked)
+    _report_unknown_territories(ctx, checked)
+    target = _stats(ctx, checked)
+    _report_counts(ctx, target)
+    ctx.add_target("ess_stats", target, ("level", "code", "year", "family", "sector", "measure"))
+
+
+def _refuse_bad_values(ctx: ImportContext, long: str) -> None:
+    """A year that is not a year, a figure that is not a number or is negative: refused."""
     refuse_rows(
         ctx,
         long,
@@ -607,6 +619,12 @@ def _load_long(ctx: ImportContext, long: str) -> None:
         problem="« {value} » est négatif (un effectif, un nombre d'établissements ou une masse "
         "salariale ne peut pas l'être)",
     )
+
+
+def _checked(ctx: ImportContext, long: str) -> str:
+    """TEMP table of the long rows with level, territory, family, sector and measure keys
+    (``_reason`` set for the rows set aside)."""
+    con = ctx.con
     levels = _register_mapping(ctx, long, "level_text", _level_fn)
     families = _register_mapping(ctx, long, "family_text", family_key)
     sectors = _register_mapping(ctx, long, "sector_text", sector_key)
@@ -688,6 +706,13 @@ def _load_long(ctx: ImportContext, long: str) -> None:
                                AND t.code = c.code_raw
         """  # noqa: S608
     )
+    return checked
+
+
+def _set_aside_repeated_figures(ctx: ImportContext, checked: str) -> None:
+    """The same figure twice: refused when the values differ, the later line set aside when
+    they are the same."""
+    con = ctx.con
     given = ctx.temp_name("stats_given")
     con.execute(f"CREATE TEMP VIEW {given} AS SELECT * FROM {checked} WHERE value IS NOT NULL")  # noqa: S608
     dup = refuse_conflicts(
@@ -698,21 +723,26 @@ def _load_long(ctx: ImportContext, long: str) -> None:
         describe_key="a.level || ' ' || a.code_raw || ', ' || a.year || ', ' || a.measure"
         " || COALESCE(', ' || a.family_text, '') || COALESCE(', ' || a.sector_text, '')",
     )
-    if dup:
-        con.execute(
-            f"""
-            UPDATE {checked} c SET _reason = 'Ligne en double (mêmes chiffres qu''une ligne '
-                   || 'précédente)'
-            FROM (SELECT _file, _row, measure, year, row_number() OVER (
-                    PARTITION BY level, code_raw, year, champ_text, family_norm, sector_norm,
-                                 measure ORDER BY _file, _row) AS k
-                  FROM {checked} WHERE _reason IS NULL) d
-            WHERE d._file = c._file AND d._row = c._row AND d.measure IS NOT DISTINCT FROM
-                  c.measure AND d.year IS NOT DISTINCT FROM c.year AND d.k > 1
-            """  # noqa: S608
-        )
-        ctx.report.duplicates += dup
-    _report_set_aside(ctx, checked)
+    if not dup:
+        return
+    con.execute(
+        f"""
+        UPDATE {checked} c SET _reason = 'Ligne en double (mêmes chiffres qu''une ligne '
+               || 'précédente)'
+        FROM (SELECT _file, _row, measure, year, row_number() OVER (
+                PARTITION BY level, code_raw, year, champ_text, family_norm, sector_norm,
+                             measure ORDER BY _file, _row) AS k
+              FROM {checked} WHERE _reason IS NULL) d
+        WHERE d._file = c._file AND d._row = c._row AND d.measure IS NOT DISTINCT FROM
+              c.measure AND d.year IS NOT DISTINCT FROM c.year AND d.k > 1
+        """  # noqa: S608
+    )
+    ctx.report.duplicates += dup
+
+
+def _report_unknown_territories(ctx: ImportContext, checked: str) -> None:
+    """Commune codes that resolve to nothing (listed in the report), other unknown territories
+    (a warning)."""
     unresolved = ctx.sql(
         f"SELECT DISTINCT code_raw FROM {checked} WHERE level = 'commune' "  # noqa: S608
         "AND code_raw IS NOT NULL AND code IS NULL ORDER BY 1"
@@ -730,10 +760,14 @@ def _load_long(ctx: ImportContext, long: str) -> None:
             + ", ".join(o for (o,) in other[:20])
             + ("…" if len(other) > 20 else "")
         )
+
+
+def _stats(ctx: ImportContext, checked: str) -> str:
+    """TEMP table of the ``ess_stats`` rows."""
     # Sum what falls together (NA88 divisions of one ESS sector, merged communes), then add
     # the totals the file does not give, derived from its family × sector rows.
     target = ctx.temp_name("t_ess_stats")
-    con.execute(
+    ctx.con.execute(
         f"""
         CREATE TEMP TABLE {target} AS
         WITH given AS (
@@ -760,6 +794,11 @@ def _load_long(ctx: ImportContext, long: str) -> None:
               AND g.sector IS NOT DISTINCT FROM d.sector)
         """  # noqa: S608
     )
+    return target
+
+
+def _report_counts(ctx: ImportContext, target: str) -> None:
+    """Rows written, territories, years and levels."""
     stats = ctx.sql(
         f"SELECT count(*), count(DISTINCT level || code), min(year), max(year), "  # noqa: S608
         f"list(DISTINCT level ORDER BY level) FROM {target}"
@@ -772,7 +811,6 @@ def _load_long(ctx: ImportContext, long: str) -> None:
             str(stats[2]) if stats[2] == stats[3] else f"{stats[2]} à {stats[3]}",
         )
         ctx.count("statistiques_niveaux", ", ".join(_LEVEL_NAMES[lv] for lv in stats[4]))
-    ctx.add_target("ess_stats", target, ("level", "code", "year", "family", "sector", "measure"))
 
 
 def _report_set_aside(ctx: ImportContext, checked: str) -> None:
