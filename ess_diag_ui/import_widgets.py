@@ -15,7 +15,8 @@ import re
 
 import streamlit as st
 
-from ess_diag.ingest import actors_template, core, mapping
+from ess_diag import ingest
+from ess_diag.ingest import actors_template, mapping
 
 from . import get_con
 
@@ -164,7 +165,7 @@ def template_downloads(key: str = "modele_acteurs") -> None:
 
 def formats_help(expanded: bool = False) -> None:
     """What the import page reads besides SIRENE (statistics, density grid, actor lists)."""
-    known = core.formats()
+    known = ingest.formats()
     with st.expander(
         "Statistiques, grille de densité et listes d'acteurs : fichiers acceptés", expanded=expanded
     ):
@@ -182,7 +183,7 @@ def formats_help(expanded: bool = False) -> None:
 def _visible_columns(kind: str) -> list[str]:
     """Columns worth asking about: required ones and optional ones not named after a year
     (year columns are recognised by their headers)."""
-    spec = core.formats()[kind]
+    spec = ingest.formats()[kind]
     return list(spec.required) + [
         c for c in spec.optional if not _YEAR_COLUMN.match(c) and c not in spec.required
     ]
@@ -191,7 +192,7 @@ def _visible_columns(kind: str) -> list[str]:
 def _best_kind(headers: list[str]) -> str:
     """The format whose columns the headers resemble most (for the default choice)."""
     best, best_score = None, -1
-    for kind, spec in core.formats().items():
+    for kind, spec in ingest.formats().items():
         exact, _missing = spec.match(headers)
         suggestion = mapping.suggest(kind, headers)
         score = (
@@ -201,7 +202,7 @@ def _best_kind(headers: list[str]) -> str:
         )
         if score > best_score:
             best, best_score = kind, score
-    return best or next(iter(core.formats()))
+    return best or next(iter(ingest.formats()))
 
 
 def column_mapping(
@@ -217,7 +218,7 @@ def column_mapping(
     if done:
         st.success(
             f"« {name} » : correspondance de colonnes enregistrée "
-            f"(format « {core.formats()[done[0]].label} »)."
+            f"(format « {ingest.formats()[done[0]].label} »)."
         )
         return done
     try:
@@ -230,10 +231,10 @@ def column_mapping(
         kind_r, map_r = remembered
         st.info(
             f"« {name} » : correspondance de colonnes mémorisée pour ces en-têtes, appliquée "
-            f"(format « {core.formats()[kind_r].label} »)."
+            f"(format « {ingest.formats()[kind_r].label} »)."
         )
         try:
-            _info, frame = core.preview(path, name=name, kind=kind_r, column_map=map_r)
+            _info, frame = ingest.preview(path, name=name, kind=kind_r, column_map=map_r)
             st.dataframe(frame.dropna(axis=1, how="all").fillna(""), hide_index=True)
         except Exception as exc:  # noqa: BLE001 — shown, the user may choose again
             st.warning(str(exc))
@@ -248,7 +249,7 @@ def column_mapping(
         "contient chaque colonne ; ce choix sera retenu pour les prochains fichiers ayant les "
         "mêmes colonnes."
     )
-    formats = core.formats()
+    formats = ingest.formats()
     kinds = list(formats)
     default = _best_kind(headers)
     kind = st.selectbox(

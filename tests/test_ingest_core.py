@@ -1,4 +1,4 @@
-"""Ingest core: sniffing, format recognition, Lambert 93, report text."""
+"""Ingest pieces: sniffing, format recognition, SQL macros, report text, reason codes."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import gzip
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pytest
 
-from ess_diag.ingest import core
-from ess_diag.ingest.errors import FileRejected
+from ess_diag import ingest
+from ess_diag.ingest import macros, registry, sniff
+from ess_diag.ingest.errors import FileRejected, Reason
+from ess_diag.ingest.report import fmt_size
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "sirene"
 UL = FIX / "StockUniteLegale_extrait.csv"
@@ -32,7 +33,7 @@ UL_HEADER = "siren{sep}categorieJuridiqueUniteLegale{sep}denominationUniteLegale
 def test_sniff_separator_and_decimal_comma(tmp_path, content, encoding, separator, decimal_comma):
     path = tmp_path / "f.csv"
     path.write_text(content, encoding=encoding)
-    info = core.inspect_file(path)
+    info = ingest.inspect_file(path)
     assert (info.encoding, info.separator, info.decimal_comma) == (
         encoding,
         separator,
@@ -57,19 +58,19 @@ def test_sniff_encoding(tmp_path, raw, encoding):
     if raw == "BOM":  # the byte-order mark opens the file
         bom, raw = b"\xef\xbb\xbf", "Crèche Œillet".encode()
     path.write_bytes(bom + UL_HEADER.format(sep=";").encode() + b"100000001;9220;" + raw + b"\n")
-    assert core.inspect_file(path).encoding == encoding
+    assert ingest.inspect_file(path).encoding == encoding
 
 
 def test_utf8_character_cut_by_the_sample_is_still_utf8():
     raw = "é".encode() * 10
-    assert core._decode_sample(raw[:-1], complete=False)[0] == "utf-8"
-    assert core._decode_sample(raw[:-1], complete=True)[0] == "cp1252"
+    assert sniff.decode_sample(raw[:-1], complete=False)[0] == "utf-8"
+    assert sniff.decode_sample(raw[:-1], complete=True)[0] == "cp1252"
 
 
 def test_gzip_and_header_matching_ignores_case_and_accents(tmp_path):
     path = tmp_path / "ul.csv.gz"
     path.write_bytes(gzip.compress(b"SIREN;Categorie Juridique Unite Legale\n100000001;9220\n"))
-    info = core.inspect_file(path)
+    info = ingest.inspect_file(path)
     assert info.compression == "gzip"
     assert info.format == "sirene_unites_legales"
     assert info.mapping == {
@@ -79,28 +80,45 @@ def test_gzip_and_header_matching_ignores_case_and_accents(tmp_path):
 
 
 def test_normalize_header():
-    assert core.normalize_header("\ufeff Code Commune (INSEE) ") == "codecommuneinsee"
-    assert core.normalize_header("Numéro SIREN") == "numerosiren"
+    assert registry.normalize_header("\ufeff Code Commune (INSEE) ") == "codecommuneinsee"
+    assert registry.normalize_header("Numéro SIREN") == "numerosiren"
 
 
 def test_recognise_names_missing_columns_and_closest_format():
     with pytest.raises(FileRejected) as exc:
-        core.recognise(["siret", "activitePrincipaleEtablissement"], name="x.csv")
+        registry.recognise(["siret", "activitePrincipaleEtablissement"], name="x.csv")
     message = str(exc.value)
     assert "« x.csv » ressemble le plus au format « SIRENE établissements" in message
     assert "les colonnes codeCommuneEtablissement, etatAdministratifEtablissement" in message
     assert exc.value.column == "codeCommuneEtablissement"
+    assert exc.value.code == Reason.MISSING_COLUMNS and exc.value.code.columns
+
+
+@pytest.mark.parametrize(
+    ("header", "kind", "code"),
+    [
+        (["a", "b"], None, Reason.UNKNOWN_COLUMNS),
+        (["siren"], "inconnu", Reason.UNKNOWN_FORMAT),
+        (["siret"], "sirene_etablissements", Reason.MISSING_COLUMNS),
+    ],
+)
+def test_recognise_refusals_carry_their_reason(header, kind, code):
+    with pytest.raises(FileRejected) as exc:
+        registry.recognise(header, kind, name="x.csv")
+    assert exc.value.code == code
+    # only a refusal about columns may be answered with a column mapping
+    assert exc.value.code.columns == (code != Reason.UNKNOWN_FORMAT)
 
 
 def test_recognise_prefers_the_format_matching_most_columns():
-    spec, mapping = core.recognise(["siren", "categorieJuridiqueUniteLegale"])
+    spec, mapping = registry.recognise(["siren", "categorieJuridiqueUniteLegale"])
     assert spec.kind == "sirene_unites_legales"
-    spec, _ = core.recognise(["SIREN", "Raison sociale"])
+    spec, _ = registry.recognise(["SIREN", "Raison sociale"])
     assert spec.kind == "ess_france"
 
 
 def test_preview_returns_first_rows(tmp_path):
-    info, frame = core.preview(UL, rows=3)
+    info, frame = ingest.preview(UL, rows=3)
     assert info.format == "sirene_unites_legales"
     assert frame["siren"].tolist() == ["100000001", "100000002", "100000003"]
     assert frame.columns[0] == "siren"
@@ -110,65 +128,7 @@ def test_preview_returns_first_rows(tmp_path):
     ("size", "text"), [(500, "1 ko"), (2 * 1024**3, "2\u202f048 Mo"), (3 * 1024**2, "3 Mo")]
 )
 def test_fmt_size(size, text):
-    assert core.fmt_size(size) == text
-
-
-# --- Lambert 93 ---------------------------------------------------------------------------
-
-E = 0.0818191910428158
-
-
-def _forward(lon, lat):
-    """Lambert 93 forward projection (IGN ALG0003), written independently of the inverse."""
-    n, c, xs, ys = 0.7256077650532670, 11754255.426096, 700000.0, 12655612.049876
-    phi = np.radians(lat)
-    iso = np.log(
-        np.tan(np.pi / 4 + phi / 2) * ((1 - E * np.sin(phi)) / (1 + E * np.sin(phi))) ** (E / 2)
-    )
-    r = c * np.exp(-n * iso)
-    gamma = n * (np.radians(lon) - np.radians(3.0))
-    return xs + r * np.sin(gamma), ys - r * np.cos(gamma)
-
-
-def test_lambert93_origin_and_round_trip():
-    lon, lat = core.lambert93_to_wgs84([700000.0], [6600000.0])
-    assert lon[0] == pytest.approx(3.0, abs=1e-12)
-    assert lat[0] == pytest.approx(46.5, abs=1e-9)
-    lons = np.array([-4.5, 2.35, 7.7, 9.4, 3.0])
-    lats = np.array([48.4, 48.85, 48.58, 42.7, 50.6])
-    x, y = _forward(lons, lats)
-    back_lon, back_lat = core.lambert93_to_wgs84(x, y)
-    np.testing.assert_allclose(back_lon, lons, atol=1e-9)
-    np.testing.assert_allclose(back_lat, lats, atol=1e-9)
-
-
-def test_lambert93_paris_notre_dame():
-    # The brief's reference pair is rounded: (652 469, 6 861 573) ≈ (2.3499, 48.8530),
-    # i.e. within ~200 m.
-    lon, lat = core.lambert93_to_wgs84([652469.0], [6861573.0])
-    assert lon[0] == pytest.approx(2.3499, abs=3e-3)
-    assert lat[0] == pytest.approx(48.8530, abs=1e-3)
-
-
-def test_sql_macros_match_numpy():
-    con = duckdb.connect()
-    for statement in core.SQL_MACROS.split(";"):
-        if statement.strip():
-            con.execute(statement)
-    con.execute(
-        "CREATE TABLE p AS SELECT 100000 + (i % 100) * 11000.0 AS x, "
-        "6050000 + (i // 100) * 11000.0 AS y FROM range(10000) t(i)"
-    )
-    x, y, lon, lat = (
-        np.array(v)
-        for v in zip(
-            *con.execute("SELECT x, y, ess_l93_lon(x, y), ess_l93_lat(x, y) FROM p").fetchall(),
-            strict=True,
-        )
-    )
-    ref_lon, ref_lat = core.lambert93_to_wgs84(x, y)
-    np.testing.assert_allclose(lon, ref_lon, atol=1e-10)
-    np.testing.assert_allclose(lat, ref_lat, atol=1e-9)
+    assert fmt_size(size) == text
 
 
 @pytest.mark.parametrize(
@@ -189,21 +149,19 @@ def test_sql_macros_match_numpy():
 )
 def test_sql_cleaning_macros(macro, value, expected):
     con = duckdb.connect()
-    for statement in core.SQL_MACROS.split(";"):
-        if statement.strip():
-            con.execute(statement)
+    macros.install(con)
     assert con.execute(f"SELECT {macro}(?)", [value]).fetchall() == [(expected,)]  # noqa: S608
 
 
 def test_report_summary_french():
-    report = core.ImportReport(
+    report = ingest.ImportReport(
         status="committed",
         import_id="imp-1",
         rows_read=10,
         rows_loaded=9,
         rows_set_aside=1,
         set_aside=[
-            core.SetAside(
+            ingest.SetAside(
                 "Code commune inconnu",
                 1,
                 [5],

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from ingest_helpers import FIXTURES, snapshot, write
 
-from ess_diag import geography, store
-from ess_diag.ingest import core, densite
+from ess_diag import geography, ingest, store
+from ess_diag.ingest import densite
 
 HEADER = "CODGEO;LIBGEO;DENS;LIBDENS;PMUN21;P1;P2;P3;P4;P5;P6;P7\n"
 
@@ -33,7 +33,7 @@ EXPECTED_GRID = pd.DataFrame(
 
 @pytest.mark.parametrize("name", ["grille_densite_extrait.csv", "grille_densite_extrait.xlsx"])
 def test_fixture_grid_imports(geo_con, name):
-    report = core.run_import(geo_con, [FIXTURES / name])
+    report = ingest.run_import(geo_con, [FIXTURES / name])
     assert report.status == "committed", report.errors
     f = report.files[0]
     assert f.format == "grille_densite"
@@ -79,14 +79,14 @@ def test_fixture_grid_imports(geo_con, name):
 
 def test_reimport_replaces_and_undo_restores(geo_con, tmp_path):
     before = snapshot(geo_con)
-    first = core.run_import(geo_con, [FIXTURES / "grille_densite_extrait.csv"])
+    first = ingest.run_import(geo_con, [FIXTURES / "grille_densite_extrait.csv"])
     assert first.status == "committed"
     # A later grid without 01005 and with 01004 reclassified replaces the whole grid.
     newer = write(
         tmp_path / "grille_2025.csv",
         HEADER + "01001;A;6;x;830;;;;;;;\n01004;B;3;x;15000;;;;;;;\n",
     )
-    second = core.run_import(geo_con, [newer])
+    second = ingest.run_import(geo_con, [newer])
     assert second.status == "committed", second.errors
     assert geo_con.execute(
         "SELECT code, density_level FROM density_grid ORDER BY code"
@@ -97,14 +97,14 @@ def test_reimport_replaces_and_undo_restores(geo_con, tmp_path):
             "SELECT commune_code FROM commune_rurality WHERE source = 'estimation'"
         ).fetchall()
     }
-    core.undo_import(geo_con, second.import_id)
+    ingest.undo_import(geo_con, second.import_id)
     pd.testing.assert_frame_equal(_grid(geo_con), EXPECTED_GRID)
-    core.undo_import(geo_con, first.import_id)
+    ingest.undo_import(geo_con, first.import_id)
     after = snapshot(geo_con)
     assert after["density_grid"] == before["density_grid"] == []
     # Re-importing the same file twice never doubles a row.
-    core.run_import(geo_con, [FIXTURES / "grille_densite_extrait.csv"])
-    again = core.run_import(geo_con, [FIXTURES / "grille_densite_extrait.csv"])
+    ingest.run_import(geo_con, [FIXTURES / "grille_densite_extrait.csv"])
+    again = ingest.run_import(geo_con, [FIXTURES / "grille_densite_extrait.csv"])
     assert again.status == "committed"
     assert again.previous_imports
     assert geo_con.execute("SELECT count(*) FROM density_grid").fetchall() == [(6,)]
@@ -115,7 +115,7 @@ def test_identical_duplicate_rows_are_loaded_once(geo_con, tmp_path):
         tmp_path / "g.csv",
         HEADER + "01001;A;6;x;832;;;;;;;\n01002;B;7;x;267;;;;;;;\n01001;A;6;x;832;;;;;;;\n",
     )
-    report = core.run_import(geo_con, [path])
+    report = ingest.run_import(geo_con, [path])
     assert report.status == "committed", report.errors
     assert report.duplicates == 1
     assert (report.rows_read, report.rows_loaded, report.rows_set_aside) == (3, 2, 1)
@@ -173,10 +173,10 @@ BAD = [
 
 @pytest.mark.parametrize(("content", "fragments"), BAD)
 def test_bad_input_is_refused_and_database_unchanged(geo_con, tmp_path, content, fragments):
-    core.run_import(geo_con, [FIXTURES / "grille_densite_extrait.csv"])
+    ingest.run_import(geo_con, [FIXTURES / "grille_densite_extrait.csv"])
     before = snapshot(geo_con)
     path = write(tmp_path / "g.csv", content)
-    report = core.run_import(geo_con, [path])
+    report = ingest.run_import(geo_con, [path])
     assert report.status == "rejected"
     message = " ".join(report.errors)
     for fragment in fragments:
@@ -184,11 +184,25 @@ def test_bad_input_is_refused_and_database_unchanged(geo_con, tmp_path, content,
     assert snapshot(geo_con) == before
 
 
-def test_without_geography_the_import_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "grille_densite_extrait.csv",
+        "urssaf_commune_ape_extrait.csv",
+        "modele_acteurs_exemple.csv",
+        "sirene/StockEtablissement_extrait.csv",
+    ],
+)
+def test_without_geography_the_import_is_refused(tmp_path, fixture):
+    """Every reader that places rows in communes opens with ``ctx.staged_for(kind,
+    geography=…)``: without the reference geography, a refusal with its code."""
     con = store.connect(":memory:")
-    report = core.run_import(con, [FIXTURES / "grille_densite_extrait.csv"])
+    before = snapshot(con)
+    report = ingest.run_import(con, [FIXTURES / fixture])
     assert report.status == "rejected"
     assert "géographie de référence" in report.errors[0]
+    assert report.error_codes == [ingest.Reason.NO_GEOGRAPHY]
+    assert snapshot(con) == before
 
 
 def test_real_grid(real_data, national_db, tmp_path):
@@ -198,7 +212,7 @@ def test_real_grid(real_data, national_db, tmp_path):
     shutil.copy(national_db, db)
     con = store.connect(db)
     try:
-        report = core.run_import(con, [path])
+        report = ingest.run_import(con, [path])
         assert report.status == "committed", report.errors
         assert report.files[0].header_row == 5
         assert report.rows_read == 34935
@@ -244,7 +258,7 @@ def test_note_under_the_table_is_set_aside(geo_con, tmp_path):
         tmp_path / "g.csv",
         HEADER + "01001;A;6;x;832;;;;;;;\nSource : Insee, grille communale de densité;;;;;;;;;;;\n",
     )
-    report = core.run_import(geo_con, [path])
+    report = ingest.run_import(geo_con, [path])
     assert report.status == "committed", report.errors
     assert [(s.reason, s.rows) for s in report.set_aside] == [
         ("Ligne sans niveau de densité (note, titre ou ligne vide)", [3])

@@ -6,7 +6,8 @@ import pytest
 from ingest_helpers import snapshot, write
 from openpyxl import Workbook
 
-from ess_diag.ingest import core, mapping
+from ess_diag import ingest
+from ess_diag.ingest import mapping
 
 HEADERS = ["Commune INSEE", "Activité", "Nombre d'établissements 2023", "Effectifs salariés 2023"]
 BODY = "01001;8810A;2;30\n01004;8610Z;3;120\n"
@@ -18,7 +19,7 @@ def _file(tmp_path, name="emploi.csv", headers=HEADERS):
 
 
 def test_unknown_headers_are_refused_with_the_closest_format(geo_con, tmp_path):
-    report = core.run_import(geo_con, [_file(tmp_path)])
+    report = ingest.run_import(geo_con, [_file(tmp_path)])
     assert report.status == "rejected"
     assert "URSSAF — établissements et effectifs salariés privés" in report.errors[0]
 
@@ -36,7 +37,7 @@ def test_read_headers_and_suggest(tmp_path):
 
 def test_explicit_choice_then_remembered(geo_con, tmp_path):
     path = _file(tmp_path)
-    report = core.run_import(
+    report = ingest.run_import(
         geo_con, [path], column_maps={"emploi.csv": ("urssaf_commune_ape", CHOICE)}
     )
     assert report.status == "committed", report.errors
@@ -49,7 +50,7 @@ def test_explicit_choice_then_remembered(geo_con, tmp_path):
     other = _file(
         tmp_path, "emploi_2024.csv", [h.upper() for h in HEADERS[:1]] + ["ACTIVITE"] + HEADERS[2:]
     )
-    again = core.run_import(geo_con, [other])
+    again = ingest.run_import(geo_con, [other])
     assert again.status == "committed", again.errors
     assert any("correspondance de colonnes mémorisée" in w for w in again.warnings)
     assert mapping.recall(geo_con, HEADERS) == ("urssaf_commune_ape", CHOICE)
@@ -67,7 +68,7 @@ def test_remembered_choice_for_a_workbook_with_title_rows(geo_con, tmp_path):
     wb.save(path)
     assert mapping.read_headers(path) == HEADERS
     mapping.remember(geo_con, "urssaf_commune_ape", HEADERS, CHOICE)
-    report = core.run_import(geo_con, [path])
+    report = ingest.run_import(geo_con, [path])
     assert report.status == "committed", report.errors
     assert report.files[0].header_row == 3
     assert geo_con.execute("SELECT commune_code, jobs FROM private_employment").fetchall() == [

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from ingest_helpers import FIXTURES, snapshot, write
 
-from ess_diag.ingest import core, observatoire
+from ess_diag import ingest
+from ess_diag.ingest import observatoire
 
 
 def _stats(con, where: str = "TRUE") -> list[tuple]:
@@ -17,7 +18,7 @@ def _stats(con, where: str = "TRUE") -> list[tuple]:
 
 
 def test_long_layout(geo_con):
-    report = core.run_import(geo_con, [FIXTURES / "observatoire_long.csv"])
+    report = ingest.run_import(geo_con, [FIXTURES / "observatoire_long.csv"])
     assert report.status == "committed", report.errors
     f = report.files[0]
     assert (f.format, f.separator, f.decimal_comma) == ("observatoire_long", ";", True)
@@ -39,7 +40,7 @@ def test_long_layout(geo_con):
 
 
 def test_measure_columns_merged_commune_and_derived_totals(geo_con):
-    report = core.run_import(geo_con, [FIXTURES / "observatoire_mesures.csv"])
+    report = ingest.run_import(geo_con, [FIXTURES / "observatoire_mesures.csv"])
     assert report.status == "committed", report.errors
     assert report.files[0].format == "observatoire_mesures"
     rows = _stats(geo_con, "code = '01001' AND measure = 'effectifs'")
@@ -96,7 +97,7 @@ def test_measure_columns_merged_commune_and_derived_totals(geo_con):
 
 
 def test_year_columns(geo_con):
-    report = core.run_import(geo_con, [FIXTURES / "observatoire_annees.csv"])
+    report = ingest.run_import(geo_con, [FIXTURES / "observatoire_annees.csv"])
     assert report.status == "committed", report.errors
     assert report.files[0].format == "observatoire_annees"
     assert report.rows_set_aside == 0
@@ -113,12 +114,12 @@ def test_year_columns(geo_con):
 
 
 def test_reimport_replaces_the_same_figures(geo_con):
-    core.run_import(geo_con, [FIXTURES / "observatoire_long.csv"])
+    ingest.run_import(geo_con, [FIXTURES / "observatoire_long.csv"])
     n = geo_con.execute("SELECT count(*) FROM ess_stats").fetchall()
-    again = core.run_import(geo_con, [FIXTURES / "observatoire_long.csv"])
+    again = ingest.run_import(geo_con, [FIXTURES / "observatoire_long.csv"])
     assert again.status == "committed"
     assert geo_con.execute("SELECT count(*) FROM ess_stats").fetchall() == n
-    core.undo_import(geo_con, again.import_id)
+    ingest.undo_import(geo_con, again.import_id)
     assert geo_con.execute("SELECT count(*) FROM ess_stats").fetchall() == n
 
 
@@ -208,9 +209,9 @@ BAD = [
 
 @pytest.mark.parametrize(("content", "fragments"), BAD)
 def test_bad_input_is_refused_and_database_unchanged(geo_con, tmp_path, content, fragments):
-    core.run_import(geo_con, [FIXTURES / "observatoire_long.csv"])
+    ingest.run_import(geo_con, [FIXTURES / "observatoire_long.csv"])
     before = snapshot(geo_con)
-    report = core.run_import(geo_con, [write(tmp_path / "obs.csv", content)])
+    report = ingest.run_import(geo_con, [write(tmp_path / "obs.csv", content)])
     assert report.status == "rejected"
     message = " ".join(report.errors)
     for fragment in fragments:
@@ -228,7 +229,7 @@ def test_rows_that_do_not_belong_are_set_aside(geo_con, tmp_path):
         "01004;2023;Syndicats;Effectifs;4\n"  # not an ESS family
         "01004;2023;Ensemble;Chiffre d'affaires;4\n",  # unknown indicator
     )
-    report = core.run_import(geo_con, [path])
+    report = ingest.run_import(geo_con, [path])
     assert report.status == "committed", report.errors
     assert report.rows_loaded == 1
     reasons = {s.reason.split(" (")[0]: s.rows for s in report.set_aside}
@@ -249,7 +250,7 @@ def test_two_files_with_different_year_columns(geo_con, tmp_path):
         tmp_path / "a.csv", "Niveau;Code;Indicateur;2020;2021\nEPCI;200000001;Effectifs;40;42\n"
     )
     b = write(tmp_path / "b.csv", "Niveau;Code;Indicateur;2022\nEPCI;200000001;Effectifs;44\n")
-    report = core.run_import(geo_con, [a, b])
+    report = ingest.run_import(geo_con, [a, b])
     assert report.status == "committed", report.errors
     assert (report.rows_set_aside, report.warnings) == (0, [])
     assert [r[2:7] for r in _stats(geo_con)] == [
@@ -263,7 +264,7 @@ def test_identical_figure_in_two_lines_counts_once(geo_con, tmp_path):
         "Niveau;Code;Indicateur;2021;2022\nEPCI;200000001;Effectifs;42;44\n"
         "EPCI;200000001;Effectifs;42;44\n",
     )
-    report = core.run_import(geo_con, [path])
+    report = ingest.run_import(geo_con, [path])
     assert report.status == "committed", report.errors
     assert (report.rows_loaded, report.rows_set_aside, report.duplicates) == (1, 1, 2)
     assert [r[2:7] for r in _stats(geo_con)] == [
@@ -274,7 +275,7 @@ def test_identical_figure_in_two_lines_counts_once(geo_con, tmp_path):
 
 def test_cress_workbook_with_title_rows_and_notes(geo_con):
     """An observatory workbook as published: title rows, a note below the table, secrets."""
-    report = core.run_import(geo_con, [FIXTURES / "observatoire_cress_communes.xlsx"])
+    report = ingest.run_import(geo_con, [FIXTURES / "observatoire_cress_communes.xlsx"])
     assert report.status == "committed", report.errors
     f = report.files[0]
     assert (f.format, f.container, f.header_row) == ("observatoire_mesures", "xlsx", 4)

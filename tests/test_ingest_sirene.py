@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from geo_fixture import build_fixture_geography
 
-from ess_diag import ingest, nomenclatures, store
-from ess_diag.ingest import run_import, undo_import
+from ess_diag import derived, ingest, nomenclatures, store
+from ess_diag.ingest import Reason, run_import, undo_import
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "sirene"
 UL = FIX / "StockUniteLegale_extrait.csv"
@@ -330,6 +330,60 @@ def test_reimport_is_idempotent_and_undo_restores_exactly(db):
         undo_import(db, "imp-inconnu")
 
 
+def test_undo_refusals_carry_a_reason_code(db):
+    first = run_import(db, [UL])
+    second = run_import(db, [UL])
+    for import_id, code in (
+        ("imp-inconnu", Reason.UNKNOWN_IMPORT),
+        (first.import_id, Reason.LATER_IMPORT),
+    ):
+        with pytest.raises(ingest.UndoError) as exc:
+            undo_import(db, import_id)
+        assert exc.value.code == code
+    undo_import(db, second.import_id)
+    with pytest.raises(ingest.UndoError) as exc:
+        undo_import(db, second.import_id)
+    assert exc.value.code == Reason.ALREADY_UNDONE
+
+
+def test_derived_tables_refreshed_in_the_import_and_undo_transactions(db, monkeypatch):
+    """derived.refresh runs inside the transaction, before data_version is bumped: when it
+    fails, the import (or the undo) is rolled back whole."""
+    seen = []
+
+    def refresh(con):
+        seen.append(
+            (store.data_version(con), con.execute("SELECT count(*) FROM actors").fetchall()[0][0])
+        )
+
+    monkeypatch.setattr(derived, "refresh", refresh)
+    v0 = store.data_version(db)
+    report = run_import(db, [UL, ETAB])
+    assert report.status == "committed"
+    loaded = db.execute("SELECT count(*) FROM actors").fetchall()[0][0]
+    assert loaded > 0
+    assert seen == [(v0, loaded)]  # the new rows visible, the version not bumped yet
+    undo_import(db, report.import_id)
+    assert seen[1] == (v0 + 1, 0)
+
+    def failing(con):
+        raise duckdb.ConversionException("refresh failed")
+
+    monkeypatch.setattr(derived, "refresh", failing)
+    before = dump(db)
+    rejected = run_import(db, [UL, ETAB])
+    assert rejected.status == "rejected"
+    assert rejected.error_codes == [Reason.DATABASE]
+    assert dump(db) == before
+    monkeypatch.setattr(derived, "refresh", refresh)
+    committed = run_import(db, [UL, ETAB])
+    monkeypatch.setattr(derived, "refresh", failing)
+    before = dump(db)
+    with pytest.raises(duckdb.Error):
+        undo_import(db, committed.import_id)
+    assert dump(db) == before
+
+
 def test_data_version_bumped(db):
     v0 = store.data_version(db)
     report = run_import(db, [UL])
@@ -402,6 +456,21 @@ def _bad_file(kind: str, tmp: Path) -> tuple[list[Path], str]:
     raise AssertionError(kind)
 
 
+#: The reason code each bad input is refused with (``report.error_codes``).
+BAD_CODES = {
+    "empty": Reason.EMPTY,
+    "header_only": Reason.NO_DATA,
+    "binary": Reason.BINARY,
+    "xlsx_renamed": Reason.RENAMED_XLSX,
+    "old_xls": Reason.OLD_XLS,
+    "wrong_columns": Reason.MISSING_COLUMNS,
+    "unknown_columns": Reason.UNKNOWN_COLUMNS,
+    "truncated_gzip": Reason.DAMAGED,
+    "too_large": Reason.TOO_LARGE,
+    "one_good_one_bad": Reason.EMPTY,
+    "missing": Reason.NOT_FOUND,
+}
+
 BAD = [
     "empty",
     "header_only",
@@ -434,6 +503,8 @@ def test_bad_input_is_rejected_and_leaves_database_unchanged(db, tmp_path, kind,
     assert report.status == "rejected"
     assert report.import_id is None
     assert any(message in e for e in report.errors), report.errors
+    assert report.error_codes == [BAD_CODES[kind]] * len(report.errors)
+    assert json.loads(report.to_json())["error_codes"] == report.error_codes
     db.execute("CHECKPOINT")
     assert dump(db) == before
     assert path.stat().st_size == size_before
@@ -452,6 +523,7 @@ def test_no_geography_is_rejected(tmp_path):
     report = run_import(con, [UL, ETAB])
     assert report.status == "rejected"
     assert "géographie de référence n'est pas chargée" in report.errors[0]
+    assert report.error_codes[0] == Reason.NO_GEOGRAPHY
     assert con.execute("SELECT count(*) FROM unites_legales").fetchall() == [(0,)]
 
 

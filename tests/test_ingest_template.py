@@ -11,8 +11,8 @@ from geo_fixture import fixture_frames
 from ingest_helpers import FIXTURES, snapshot, write
 from openpyxl import load_workbook
 
-from ess_diag import actor_list, geography, maps, store
-from ess_diag.ingest import actors_template, core
+from ess_diag import actor_list, geography, ingest, maps, store
+from ess_diag.ingest import actors_template
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def _centre(con, code):
 
 
 def test_example_list(con):
-    report = core.run_import(con, [FIXTURES / "modele_acteurs_exemple.csv"])
+    report = ingest.run_import(con, [FIXTURES / "modele_acteurs_exemple.csv"])
     assert report.status == "committed", report.errors
     f = report.files[0]
     assert (f.format, f.encoding, f.separator) == ("modele_acteurs", "utf-8-sig", ";")
@@ -169,10 +169,10 @@ def test_example_list(con):
     assert ids[3] == "12345678900012"
     assert all(i.startswith("modele-") for i in ids[:3] + ids[4:])
     # Re-importing the same list replaces, never doubles; undo restores the empty table.
-    again = core.run_import(con, [FIXTURES / "modele_acteurs_exemple.csv"])
+    again = ingest.run_import(con, [FIXTURES / "modele_acteurs_exemple.csv"])
     assert con.execute("SELECT count(*) FROM actors").fetchall() == [(5,)]
-    core.undo_import(con, again.import_id)
-    core.undo_import(con, report.import_id)
+    ingest.undo_import(con, again.import_id)
+    ingest.undo_import(con, report.import_id)
     assert con.execute("SELECT count(*) FROM actors").fetchall() == [(0,)]
 
 
@@ -189,7 +189,7 @@ def test_template_files_round_trip(con, tmp_path):
     # The empty template is recognised, and refused for having no row.
     path = tmp_path / "modele.xlsx"
     path.write_bytes(xlsx)
-    report = core.run_import(con, [path])
+    report = ingest.run_import(con, [path])
     assert report.status == "rejected"
     assert "Aucune ligne de données" in report.errors[0]
 
@@ -224,7 +224,7 @@ def test_fifty_actors_filled_in_the_xlsx_template(con, tmp_path):
             ws.cell(row=i + 2, column=j, value=value)
     path = tmp_path / "liste.xlsx"
     wb.save(path)
-    report = core.run_import(con, [path])
+    report = ingest.run_import(con, [path])
     assert report.status == "committed", report.errors
     assert report.files[0].container == "xlsx"
     assert (report.rows_read, report.rows_loaded, report.rows_set_aside) == (50, 45, 5)
@@ -276,7 +276,7 @@ def test_fifty_actors_filled_in_the_xlsx_template(con, tmp_path):
 def test_bad_rows_are_set_aside_with_reason(con, tmp_path, line, reason, column):
     header = ";".join(actors_template.TEMPLATE_COLUMNS.values())
     path = write(tmp_path / "liste.csv", f"{header}\nBon;01004;;;;;;;;;\n{line}\n")
-    report = core.run_import(con, [path])
+    report = ingest.run_import(con, [path])
     assert report.status == "committed", report.errors
     [aside] = report.set_aside
     assert aside.reason.startswith(reason)
@@ -293,9 +293,9 @@ def test_bad_rows_are_set_aside_with_reason(con, tmp_path, line, reason, column)
     ],
 )
 def test_refused_lists_leave_the_database_unchanged(con, tmp_path, content, fragment):
-    core.run_import(con, [FIXTURES / "modele_acteurs_exemple.csv"])
+    ingest.run_import(con, [FIXTURES / "modele_acteurs_exemple.csv"])
     before = snapshot(con)
-    report = core.run_import(con, [write(tmp_path / "liste.csv", content)])
+    report = ingest.run_import(con, [write(tmp_path / "liste.csv", content)])
     assert report.status == "rejected"
     assert fragment in " ".join(report.errors)
     assert snapshot(con) == before
@@ -304,10 +304,10 @@ def test_refused_lists_leave_the_database_unchanged(con, tmp_path, content, frag
 def test_xlsx_example_loads_like_the_csv(con):
     """The same list typed in the Excel template (numbers as numbers, codes as text)."""
     columns = "name, commune_code, family, sector, jobs, lon, lat, coord_source, is_ess"
-    report = core.run_import(con, [FIXTURES / "modele_acteurs_exemple.csv"])
+    report = ingest.run_import(con, [FIXTURES / "modele_acteurs_exemple.csv"])
     from_csv = con.execute(f"SELECT {columns} FROM actors ORDER BY name").fetchall()
-    core.undo_import(con, report.import_id)
-    report = core.run_import(con, [FIXTURES / "modele_acteurs_exemple.xlsx"])
+    ingest.undo_import(con, report.import_id)
+    report = ingest.run_import(con, [FIXTURES / "modele_acteurs_exemple.xlsx"])
     assert report.status == "committed", report.errors
     assert (report.files[0].container, report.rows_loaded, report.rows_set_aside) == ("xlsx", 5, 2)
     assert con.execute(f"SELECT {columns} FROM actors ORDER BY name").fetchall() == from_csv

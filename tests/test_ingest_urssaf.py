@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 from ingest_helpers import FIXTURES, snapshot, write
 
-from ess_diag import cli, indicators, store
-from ess_diag.ingest import core
+from ess_diag import cli, indicators, ingest, store
 
 APE_HEADER = (
     "Code commune;APE;Nombre d'établissements 2022;Effectifs salariés 2022;"
@@ -30,7 +29,7 @@ def _private(con, year: int) -> pd.DataFrame:
 
 
 def test_commune_ape_wide_years_become_rows(geo_con):
-    report = core.run_import(geo_con, [FIXTURES / "urssaf_commune_ape_extrait.csv"])
+    report = ingest.run_import(geo_con, [FIXTURES / "urssaf_commune_ape_extrait.csv"])
     assert report.status == "committed", report.errors
     assert report.files[0].format == "urssaf_commune_ape"
     assert (report.rows_read, report.rows_loaded, report.rows_set_aside) == (11, 10, 1)
@@ -88,7 +87,7 @@ def test_commune_years_replace_stored_rows_and_undo_restores(geo_con):
     )
     store.set_meta(geo_con, "demo", "1")
     before = snapshot(geo_con)
-    report = core.run_import(geo_con, [FIXTURES / "urssaf_commune_ape_extrait.csv"])
+    report = ingest.run_import(geo_con, [FIXTURES / "urssaf_commune_ape_extrait.csv"])
     assert report.status == "committed"
     assert any("données de démonstration" in w for w in report.warnings)
     demo = geo_con.execute(
@@ -96,17 +95,17 @@ def test_commune_years_replace_stored_rows_and_undo_restores(geo_con):
     ).fetchall()
     # The file covers 01001 and 01002 in 2023: their stored rows are replaced; 2015 is kept.
     assert demo == [("01001", 2015)]
-    again = core.run_import(geo_con, [FIXTURES / "urssaf_commune_ape_extrait.csv"])
+    again = ingest.run_import(geo_con, [FIXTURES / "urssaf_commune_ape_extrait.csv"])
     assert again.status == "committed"
     assert geo_con.execute("SELECT count(*) FROM private_employment").fetchall() == [(31,)]
-    core.undo_import(geo_con, again.import_id)
-    core.undo_import(geo_con, report.import_id)
+    ingest.undo_import(geo_con, again.import_id)
+    ingest.undo_import(geo_con, report.import_id)
     after = snapshot(geo_con)
     assert after["private_employment"] == before["private_employment"]
 
 
 def test_ess_france_by_family_and_na88(geo_con):
-    report = core.run_import(geo_con, [FIXTURES / "urssaf_ess_france_familles_na88.csv"])
+    report = ingest.run_import(geo_con, [FIXTURES / "urssaf_ess_france_familles_na88.csv"])
     assert report.status == "committed", report.errors
     assert report.files[0].format == "urssaf_ess"
     assert [(s.reason, s.rows) for s in report.set_aside] == [
@@ -142,7 +141,7 @@ def test_ess_france_by_family_and_na88(geo_con):
 
 
 def test_ess_departements_windows_1252(geo_con):
-    report = core.run_import(geo_con, [FIXTURES / "urssaf_ess_departements_cp1252.csv"])
+    report = ingest.run_import(geo_con, [FIXTURES / "urssaf_ess_departements_cp1252.csv"])
     assert report.status == "committed", report.errors
     f = report.files[0]
     assert (f.format, f.encoding, f.separator) == ("urssaf_ess", "cp1252", ";")
@@ -220,9 +219,9 @@ BAD = [
 
 @pytest.mark.parametrize(("name", "content", "fragments"), BAD)
 def test_bad_input_is_refused_and_database_unchanged(geo_con, tmp_path, name, content, fragments):
-    core.run_import(geo_con, [FIXTURES / "urssaf_commune_ape_extrait.csv"])
+    ingest.run_import(geo_con, [FIXTURES / "urssaf_commune_ape_extrait.csv"])
     before = snapshot(geo_con)
-    report = core.run_import(geo_con, [write(tmp_path / name, content)])
+    report = ingest.run_import(geo_con, [write(tmp_path / name, content)])
     assert report.status == "rejected"
     message = " ".join(report.errors)
     for fragment in fragments:
@@ -235,7 +234,7 @@ def test_identical_repeated_line_is_loaded_once(geo_con, tmp_path):
         tmp_path / "ape.csv",
         APE_HEADER + "01001;8810A;2;28;2;30\n01001;8810A;2;28;2;30\n",
     )
-    report = core.run_import(geo_con, [path])
+    report = ingest.run_import(geo_con, [path])
     assert report.status == "committed", report.errors
     # Both figures of line 3 (2022 and 2023) repeat line 2: the line is set aside.
     assert (report.rows_read, report.rows_loaded, report.duplicates) == (2, 1, 2)
@@ -249,7 +248,7 @@ def test_indicators_use_imported_statistics(geo_con, tmp_path):
     """After URSSAF private employment and observatory ESS figures: the key figures come from
     the statistics (``jobs_source``) and shares are taken on the imported private jobs."""
     for name in ("urssaf_commune_ape_extrait.csv", "observatoire_long.csv"):
-        report = core.run_import(geo_con, [FIXTURES / name])
+        report = ingest.run_import(geo_con, [FIXTURES / name])
         assert report.status == "committed", report.errors
     doc = indicators.compute(geo_con, "departement", "01", year=2023)
     assert doc["jobs_source"] == "statistiques"
@@ -303,7 +302,7 @@ def test_two_files_with_different_years(geo_con, tmp_path):
     """Two yearly files of the same communes are not duplicates of each other."""
     a = write(tmp_path / "a.csv", "Code commune;APE;Effectifs salariés 2022\n01001;8810A;28\n")
     b = write(tmp_path / "b.csv", "Code commune;APE;Effectifs salariés 2023\n01001;8810A;30\n")
-    report = core.run_import(geo_con, [a, b])
+    report = ingest.run_import(geo_con, [a, b])
     assert report.status == "committed", report.errors
     assert (report.rows_loaded, report.duplicates) == (2, 0)
     assert geo_con.execute(

@@ -1,11 +1,18 @@
-"""Importers of real files: SIRENE (and ESS France's list) today; the statistics, density grid
-and actor template readers register their formats here the same way.
+"""Importers of real files: SIRENE (and ESS France's list), URSSAF, the observatoires'
+statistics, INSEE's density grid and hand-made actor lists.
 
-Public entry points (see :mod:`ess_diag.ingest.core` for how an import runs)::
+Public entry points (see :mod:`ess_diag.ingest.run` for how an import runs)::
 
     report = run_import(con, ["ul.csv", "etab.csv.gz"], dry_run=False)
     report.to_json()                      # the validation report (ARCHITECTURE.md contract)
     list_imports(con); undo_import(con, report.import_id)
+
+Modules, one concept each: :mod:`.sniff` (what a file is), :mod:`.registry` (the registry and
+recognition by header), :mod:`.inspection` (a file before import, preview), :mod:`.staging`
+(files into TEMP tables), :mod:`.context` (what a reader works with), :mod:`.macros` (SQL
+cleaning macros), :mod:`.run` (the import run), :mod:`.history` (apply, history, undo),
+:mod:`.report` (the validation report), :mod:`.mapping` (remembered column choices),
+:mod:`.checks` (refusals shared by the statistics readers) and one module per reader.
 """
 
 from __future__ import annotations
@@ -17,23 +24,13 @@ from . import (
     sirene,  # noqa: F401  (registers the SIRENE formats)
     urssaf,  # noqa: F401  (URSSAF private employment and ESS datasets)
 )
-from .core import (
-    FileReport,
-    FormatSpec,
-    ImportContext,
-    ImportReport,
-    SetAside,
-    formats,
-    inspect_file,
-    lambert93_to_wgs84,
-    list_imports,
-    preview,
-    register_format,
-    register_group,
-    run_import,
-    undo_import,
-)
-from .errors import FileRejected, IngestError, UndoError
+from .context import ImportContext
+from .errors import FileRejected, IngestError, Reason, UndoError
+from .history import list_imports, undo_import
+from .inspection import inspect_file, preview
+from .registry import FormatSpec, formats, register_format, register_group
+from .report import FileReport, ImportReport, SetAside
+from .run import Progress, run_import
 
 __all__ = [
     "FileRejected",
@@ -42,11 +39,12 @@ __all__ = [
     "ImportContext",
     "ImportReport",
     "IngestError",
+    "Progress",
+    "Reason",
     "SetAside",
     "UndoError",
     "formats",
     "inspect_file",
-    "lambert93_to_wgs84",
     "list_imports",
     "preview",
     "register_format",

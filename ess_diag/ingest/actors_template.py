@@ -27,9 +27,10 @@ import io
 import pandas as pd
 
 from .. import nomenclatures
-from .checks import install_macros
-from .core import FormatSpec, ImportContext, register_format, register_group
+from .context import ImportContext
+from .errors import Reason
 from .observatoire import family_key, sector_key
+from .registry import FormatSpec, register_format, register_group
 
 __all__ = [
     "TEMPLATE",
@@ -199,26 +200,73 @@ def _mapping_table(ctx: ImportContext, table: str, column: str, fn) -> str:
     return name
 
 
+#: Why a listed actor is set aside: code → (template column, French reason).
+SET_ASIDE: dict[str, tuple[str, str]] = {
+    "nom_absent": ("nom", "Nom absent"),
+    "code_commune_inconnu": ("code_commune", "Code commune inconnu"),
+    "commune_absente": ("commune", "Commune absente"),
+    "departement_inconnu": ("departement", "Département inconnu"),
+    "commune_ambigue": (
+        "commune",
+        "Commune ambiguë : plusieurs communes portent ce nom (précisez le département ou le "
+        "code commune)",
+    ),
+    "commune_introuvable": ("commune", "Commune introuvable (nom inconnu)"),
+    "commune_introuvable_departement": (
+        "commune",
+        "Commune introuvable (nom inconnu dans ce département)",
+    ),
+    "siret_invalide": ("siret", "SIRET invalide (14 chiffres attendus)"),
+    "famille_inconnue": (
+        "famille",
+        "Famille inconnue (Association, Coopérative, Mutuelle, Fondation, Société commerciale "
+        "de l'ESS, Hors ESS)",
+    ),
+    "secteur_inconnu": ("secteur", "Secteur inconnu (voir la notice du modèle)"),
+    "emplois_pas_un_nombre": ("emplois", "Emplois : pas un nombre"),
+    "emplois_negatif": ("emplois", "Emplois : nombre négatif"),
+    "coordonnees_incompletes": (
+        "latitude",
+        "Coordonnées incomplètes (latitude et longitude vont ensemble)",
+    ),
+    "coordonnees_invalides": ("latitude", "Coordonnées invalides (degrés décimaux attendus)"),
+    "doublon": ("nom", "Doublon : même acteur qu'une ligne précédente"),
+}
+
+
 def prepare(ctx: ImportContext) -> None:
     """Validate, place and classify the listed actors; declare the ``actors`` rows."""
-    view = ctx.staged("modele_acteurs")
+    files = ctx.files("modele_acteurs")
+    if not files or not _has_commune_columns(ctx, files):
+        return
+    view = ctx.staged_for("modele_acteurs", geography="placer les acteurs")
     if view is None:
         return
-    files = ctx.files("modele_acteurs")
+    base = _cleaned(ctx, view)
+    placed = _placed(ctx, base)
+    checked = _checked(ctx, placed)
+    _report_set_aside(ctx, checked)
+    target = _actors(ctx, checked)
+    _report_counts(ctx, checked, target)
+    ctx.add_target("actors", target, ("actor_id",))
+
+
+def _has_commune_columns(ctx: ImportContext, files) -> bool:
+    """Every list names the actors' commune (by code or by name); else a refusal."""
     for f in files:
         if "code_commune" not in f.mapping and "commune" not in f.mapping:
-            ctx.report.errors.append(
+            ctx.refuse(
                 f"Le fichier « {f.name} » n'indique pas la commune des acteurs : il faut une "
-                "colonne « Code commune » ou « Commune » (voir le modèle téléchargeable)."
+                "colonne « Code commune » ou « Commune » (voir le modèle téléchargeable).",
+                Reason.MISSING_COLUMNS,
             )
-    if ctx.report.errors:
-        return
-    if not ctx.require_geography("placer les acteurs"):
-        return
-    install_macros(ctx)
-    con = ctx.con
+    return not ctx.report.errors
+
+
+def _cleaned(ctx: ImportContext, view: str) -> str:
+    """TEMP table of the staged rows, cleaned (codes, names, French numbers)."""
     base = ctx.temp_name("tpl_base")
-    con.execute(
+    ctx.con.execute(
         f"""
         CREATE TEMP TABLE {base} AS
         SELECT _file, _row,
@@ -240,6 +288,13 @@ def prepare(ctx: ImportContext) -> None:
         FROM {view}
         """  # noqa: S608
     )
+    return base
+
+
+def _placed(ctx: ImportContext, base: str) -> str:
+    """TEMP table of the cleaned rows with their commune (by code, else by name within the
+    département given), family and sector keys."""
+    con = ctx.con
     families = _mapping_table(ctx, base, "family_text", family_key)
     sectors = _mapping_table(ctx, base, "sector_text", sector_key)
     # Département given by code (01, 2A, 974) or by name (Ain, Côtes-d'Armor).
@@ -306,6 +361,19 @@ def prepare(ctx: ImportContext) -> None:
         LEFT JOIN {sectors} se ON se.raw IS NOT DISTINCT FROM d.sector_text
         """  # noqa: S608
     )
+    return placed
+
+
+def _checked(ctx: ImportContext, placed: str) -> str:
+    """TEMP table of the placed rows with ``actor_id``, commune centre and, for the rows set
+    aside, ``_code`` (a key of :data:`SET_ASIDE`), ``_reason``, ``_column``, ``_example``."""
+    con = ctx.con
+    reasons = ctx.temp_name("tpl_reasons")
+    con.execute(f"CREATE TEMP TABLE {reasons} (code VARCHAR, col VARCHAR, reason VARCHAR)")
+    con.executemany(
+        f"INSERT INTO {reasons} VALUES (?, ?, ?)",  # noqa: S608
+        [(code, col, reason) for code, (col, reason) in SET_ASIDE.items()],
+    )
     checked = ctx.temp_name("tpl_checked")
     con.execute(
         f"""
@@ -322,83 +390,73 @@ def prepare(ctx: ImportContext) -> None:
         r AS (
             SELECT p.*,
               CASE
-                WHEN name IS NULL THEN 'Nom absent'
-                WHEN code_raw IS NOT NULL AND code_commune IS NULL THEN 'Code commune inconnu'
-                WHEN code_raw IS NULL AND commune_norm IS NULL THEN 'Commune absente'
+                WHEN name IS NULL THEN 'nom_absent'
+                WHEN code_raw IS NOT NULL AND code_commune IS NULL THEN 'code_commune_inconnu'
+                WHEN code_raw IS NULL AND commune_norm IS NULL THEN 'commune_absente'
                 WHEN code_raw IS NULL AND dep_text IS NOT NULL AND dep_code IS NULL
-                  THEN 'Département inconnu'
-                WHEN code_raw IS NULL AND n_candidates > 1
-                  THEN 'Commune ambiguë : plusieurs communes portent ce nom (précisez le '
-                       || 'département ou le code commune)'
+                  THEN 'departement_inconnu'
+                WHEN code_raw IS NULL AND n_candidates > 1 THEN 'commune_ambigue'
                 WHEN code_raw IS NULL AND commune_code IS NULL
-                  THEN 'Commune introuvable (nom inconnu'
-                       || CASE WHEN dep_code IS NOT NULL THEN ' dans ce département' ELSE '' END
-                       || ')'
+                  THEN CASE WHEN dep_code IS NOT NULL THEN 'commune_introuvable_departement'
+                            ELSE 'commune_introuvable' END
                 WHEN siret IS NOT NULL AND NOT regexp_full_match(siret, '[0-9]{{14}}')
-                  THEN 'SIRET invalide (14 chiffres attendus)'
-                WHEN family_status = 'inconnu'
-                  THEN 'Famille inconnue (Association, Coopérative, Mutuelle, Fondation, '
-                       || 'Société commerciale de l''ESS, Hors ESS)'
-                WHEN sector_status = 'inconnu' THEN 'Secteur inconnu (voir la notice du modèle)'
-                WHEN jobs_text IS NOT NULL AND jobs IS NULL THEN 'Emplois : pas un nombre'
-                WHEN jobs < 0 THEN 'Emplois : nombre négatif'
-                WHEN (lat_text IS NULL) <> (lon_text IS NULL)
-                  THEN 'Coordonnées incomplètes (latitude et longitude vont ensemble)'
+                  THEN 'siret_invalide'
+                WHEN family_status = 'inconnu' THEN 'famille_inconnue'
+                WHEN sector_status = 'inconnu' THEN 'secteur_inconnu'
+                WHEN jobs_text IS NOT NULL AND jobs IS NULL THEN 'emplois_pas_un_nombre'
+                WHEN jobs < 0 THEN 'emplois_negatif'
+                WHEN (lat_text IS NULL) <> (lon_text IS NULL) THEN 'coordonnees_incompletes'
                 WHEN lat_text IS NOT NULL AND (lat_in IS NULL OR lon_in IS NULL
                      OR lat_in NOT BETWEEN -90 AND 90 OR lon_in NOT BETWEEN -180 AND 180)
-                  THEN 'Coordonnées invalides (degrés décimaux attendus)'
-              END AS _reason
+                  THEN 'coordonnees_invalides'
+              END AS _code
             FROM p
         )
-        SELECT r.*,
-          CASE WHEN _reason IS NULL THEN NULL
-               WHEN _reason LIKE 'Nom%' THEN 'nom'
-               WHEN _reason LIKE 'Code commune%' THEN 'code_commune'
-               WHEN _reason LIKE 'Département%' THEN 'departement'
-               WHEN _reason LIKE 'Commune%' THEN 'commune'
-               WHEN _reason LIKE 'SIRET%' THEN 'siret'
-               WHEN _reason LIKE 'Famille%' THEN 'famille'
-               WHEN _reason LIKE 'Secteur%' THEN 'secteur'
-               WHEN _reason LIKE 'Emplois%' THEN 'emplois'
-               ELSE 'latitude' END AS _column,
+        SELECT r.*, why.reason AS _reason, why.col AS _column,
           COALESCE(name, '(sans nom)') || ' — '
-            || CASE WHEN _reason LIKE 'Commune ambiguë%'
+            || CASE WHEN _code = 'commune_ambigue'
                     THEN '« ' || commune_text || ' » : ' || candidates
-                    WHEN _reason LIKE 'Code commune%' THEN 'code « ' || code_raw || ' »'
-                    WHEN _reason LIKE 'Commune%' OR _reason LIKE 'Département%'
+                    WHEN _code = 'code_commune_inconnu' THEN 'code « ' || code_raw || ' »'
+                    WHEN _code IN ('commune_absente', 'commune_introuvable',
+                                   'commune_introuvable_departement', 'departement_inconnu')
                       THEN '« ' || COALESCE(commune_text, '') || ' »'
                            || COALESCE(' (' || dep_text || ')', '')
-                    WHEN _reason LIKE 'SIRET%' THEN 'SIRET « ' || siret || ' »'
-                    WHEN _reason LIKE 'Famille%' THEN '« ' || family_text || ' »'
-                    WHEN _reason LIKE 'Secteur%' THEN '« ' || sector_text || ' »'
-                    WHEN _reason LIKE 'Emplois%' THEN '« ' || jobs_text || ' »'
+                    WHEN _code = 'siret_invalide' THEN 'SIRET « ' || siret || ' »'
+                    WHEN _code = 'famille_inconnue' THEN '« ' || family_text || ' »'
+                    WHEN _code = 'secteur_inconnu' THEN '« ' || sector_text || ' »'
+                    WHEN _code IN ('emplois_pas_un_nombre', 'emplois_negatif')
+                      THEN '« ' || jobs_text || ' »'
                     ELSE COALESCE(lat_text, '?') || ' ; ' || COALESCE(lon_text, '?') END
             AS _example
-        FROM r
+        FROM r LEFT JOIN {reasons} why ON why.code = r._code
         """  # noqa: S608
     )
     # The same actor twice in the list (same SIRET, or same name in the same commune).
+    column, reason = SET_ASIDE["doublon"]
     con.execute(
         f"""
-        UPDATE {checked} c SET _reason = 'Doublon : même acteur qu''une ligne précédente',
-               _column = 'nom', _example = c.name
+        UPDATE {checked} c SET _code = 'doublon', _reason = ?, _column = ?, _example = c.name
         FROM (SELECT _file, _row, row_number() OVER (PARTITION BY actor_id
-                ORDER BY _file, _row) AS k FROM {checked} WHERE _reason IS NULL) d
+                ORDER BY _file, _row) AS k FROM {checked} WHERE _code IS NULL) d
         WHERE d._file = c._file AND d._row = c._row AND d.k > 1
-        """  # noqa: S608
+        """,  # noqa: S608
+        [reason, column],
     )
     ctx.report.duplicates += int(
-        ctx.scalar(f"SELECT count(*) FROM {checked} WHERE _reason LIKE 'Doublon%'")  # noqa: S608
+        ctx.scalar(f"SELECT count(*) FROM {checked} WHERE _code = 'doublon'")  # noqa: S608
     )
     # Column names as the file spells them.
-    for idx, f in enumerate(ctx._staged):  # noqa: SLF001
-        if f.report.format != "modele_acteurs":
-            continue
+    for f in ctx.staged_files("modele_acteurs"):
         for canonical, header in f.report.mapping.items():
             con.execute(
                 f"UPDATE {checked} SET _column = ? WHERE _file = ? AND _column = ?",  # noqa: S608
-                [header, idx, canonical],
+                [header, f.index, canonical],
             )
+    return checked
+
+
+def _report_set_aside(ctx: ImportContext, checked: str) -> None:
+    """Rows set aside, unknown commune codes, and a warning per ambiguous commune name."""
     ctx.collect_set_aside(checked)
     ctx.report.unresolved_communes = sorted(
         set(ctx.report.unresolved_communes)
@@ -412,7 +470,7 @@ def prepare(ctx: ImportContext) -> None:
     )
     ambiguous = ctx.sql(
         f"SELECT commune_text, candidates, count(*) FROM {checked} "  # noqa: S608
-        "WHERE _reason LIKE 'Commune ambiguë%' GROUP BY ALL ORDER BY 1"
+        "WHERE _code = 'commune_ambigue' GROUP BY ALL ORDER BY 1"
     )
     if ambiguous:
         ctx.count("acteurs_communes_ambigues", sum(int(n) for _c, _k, n in ambiguous))
@@ -421,8 +479,12 @@ def prepare(ctx: ImportContext) -> None:
                 f"« {commune} » désigne plusieurs communes ({candidates}) : {n} acteur(s) "
                 "non chargé(s). Ajoutez le département ou le code commune."
             )
+
+
+def _actors(ctx: ImportContext, checked: str) -> str:
+    """TEMP table of the ``actors`` rows of the list (the rows not set aside)."""
     target = ctx.temp_name("t_actors_modele")
-    con.execute(
+    ctx.con.execute(
         f"""
         CREATE TEMP TABLE {target} AS
         SELECT actor_id, siret, left(siret, 9) AS siren, name,
@@ -450,6 +512,12 @@ def prepare(ctx: ImportContext) -> None:
         FROM {checked} WHERE _reason IS NULL
         """  # noqa: S608
     )
+    return target
+
+
+def _report_counts(ctx: ImportContext, checked: str, target: str) -> None:
+    """The list's figures (placed by coordinates or commune centre, ESS or not, jobs) and the
+    warnings that go with them."""
     stats = ctx.sql(
         f"""
         SELECT count(*), count(*) FILTER (WHERE coord_source = 'saisie'),
@@ -483,7 +551,6 @@ def prepare(ctx: ImportContext) -> None:
             f"{replaced} acteur(s) de la liste ont le SIRET d'un établissement déjà chargé : "
             "la ligne de la liste le remplace (annuler l'import le rétablit)."
         )
-    ctx.add_target("actors", target, ("actor_id",))
 
 
 register_group("modele_acteurs", prepare)

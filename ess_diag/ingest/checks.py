@@ -6,10 +6,8 @@ trusted as a whole, so those refuse the import (:class:`~.errors.IngestError`, F
 naming the file, the line and the column as the file spells it). Rows that simply do not
 belong (unknown commune code, a "hors ESS" line) are set aside and reported instead.
 
-French numbers are read as published: ``1 234,5`` (space, no-break space or narrow no-break
-space as thousands separator, decimal comma), ``1.234,5``, ``1234.5``; the usual markers of
-statistical secrecy (``s``, ``secret``, ``nd``, ``c``, ``-``…) mean "not published" (NULL),
-never 0.
+French numbers are read as published by the SQL macros of :mod:`.macros` (``ess_fr_number``:
+``1 234,5``, ``1.234,5``, ``1234.5``; secrecy markers mean "not published", NULL, never 0).
 """
 
 from __future__ import annotations
@@ -18,13 +16,10 @@ import re
 from collections.abc import Sequence
 
 from ..formatting import fmt_int
-from .core import ImportContext
-from .errors import IngestError
+from .context import ImportContext
+from .errors import IngestError, Reason
 
 __all__ = [
-    "SQL_MACROS",
-    "SECRET_MARKERS",
-    "install_macros",
     "header_of",
     "line_of",
     "where_text",
@@ -39,91 +34,20 @@ __all__ = [
 YEAR_MIN = 1990
 YEAR_MAX = 2100
 
-#: Cell values meaning "figure not published" (secret statistique, non disponible).
-SECRET_MARKERS: tuple[str, ...] = (
-    "s",
-    "secret",
-    "ss",
-    "nd",
-    "n.d.",
-    "n.d",
-    "nc",
-    "n.c.",
-    "c",
-    "-",
-    "–",
-    "—",
-    "...",
-    "…",
-    "/",
-    "x",
-)
-
-_SPACES = " \u00a0\u202f\u2009\t"
-_SECRET_SQL = ", ".join("'" + m.replace("'", "''") + "'" for m in SECRET_MARKERS)
-
-#: TEMP macros (created once per import by :func:`install_macros`).
-SQL_MACROS = f"""
-CREATE OR REPLACE TEMP MACRO ess_fr_clean(x) AS
-    NULLIF(regexp_replace(trim(x), '[{_SPACES}]', '', 'g'), '');
-CREATE OR REPLACE TEMP MACRO ess_fr_secret(x) AS
-    COALESCE(lower(ess_fr_clean(x)) IN ({_SECRET_SQL}), false);
--- Fast path first: most cells are plain numbers (CASE is evaluated lazily by DuckDB).
-CREATE OR REPLACE TEMP MACRO ess_finite(v) AS CASE WHEN isfinite(v) THEN v END;
-CREATE OR REPLACE TEMP MACRO ess_fr_parse(x) AS ess_finite(
-    CASE WHEN ess_fr_secret(x) THEN NULL
-         WHEN contains(ess_fr_clean(x), ',') AND contains(ess_fr_clean(x), '.')
-           THEN TRY_CAST(replace(replace(ess_fr_clean(x), '.', ''), ',', '.') AS DOUBLE)
-         ELSE TRY_CAST(replace(ess_fr_clean(x), ',', '.') AS DOUBLE) END);
-CREATE OR REPLACE TEMP MACRO ess_fr_number(x) AS
-    CASE WHEN x IS NULL THEN NULL
-         WHEN isfinite(TRY_CAST(x AS DOUBLE)) THEN TRY_CAST(x AS DOUBLE)
-         ELSE ess_fr_parse(x) END;
--- A cell that holds something that is neither a number nor a secrecy marker.
-CREATE OR REPLACE TEMP MACRO ess_fr_not_number(x) AS
-    CASE WHEN x IS NULL THEN false
-         WHEN isfinite(TRY_CAST(x AS DOUBLE)) THEN false
-         ELSE ess_fr_clean(x) IS NOT NULL AND NOT ess_fr_secret(x) AND ess_fr_parse(x) IS NULL
-    END;
--- Lower case, no accents, every run of other characters → one space ("Saint-Étienne" →
--- "saint etienne"); "St"/"Ste" spelled out, as lists often abbreviate them.
-CREATE OR REPLACE TEMP MACRO ess_norm_name(x) AS
-    NULLIF(trim(regexp_replace(regexp_replace(regexp_replace(
-        ' ' || regexp_replace(lower(strip_accents(COALESCE(x, ''))), '[^a-z0-9]+', ' ', 'g') || ' ',
-        ' st ', ' saint ', 'g'), ' ste ', ' sainte ', 'g'), ' +', ' ', 'g')), '');
--- Département code as INSEE writes it: 1 → 01, 2a → 2A.
-CREATE OR REPLACE TEMP MACRO ess_dep(x) AS
-    CASE WHEN regexp_full_match(trim(x), '[0-9]') THEN '0' || trim(x)
-         WHEN regexp_full_match(trim(x), '[0-9]\\.0') THEN '0' || left(trim(x), 1)
-         WHEN regexp_full_match(trim(x), '[0-9]+\\.0') THEN regexp_replace(trim(x), '\\.0$', '')
-         ELSE NULLIF(upper(trim(x)), '') END;
-"""
-
-
-def install_macros(ctx: ImportContext) -> None:
-    """Create the TEMP macros above on the import's connection."""
-    for statement in SQL_MACROS.split(";\n"):
-        if statement.strip():
-            ctx.con.execute(statement)
-
-
-def _staged(ctx: ImportContext, index: int):
-    return ctx._staged[index]  # noqa: SLF001 — same package: the core's staged file
-
 
 def header_of(ctx: ImportContext, index: int, canonical: str) -> str:
     """The column name as the file spells it (falls back to the canonical name)."""
-    return _staged(ctx, index).report.mapping.get(canonical, canonical)
+    return ctx.staged_file(index).report.mapping.get(canonical, canonical)
 
 
 def line_of(ctx: ImportContext, index: int, row: int) -> int:
     """The file line (or Excel row) of a staged row number."""
-    return _staged(ctx, index).line_of(int(row))
+    return ctx.staged_file(index).line_of(int(row))
 
 
 def where_text(ctx: ImportContext, index: int, row: int, column: str | None = None) -> str:
     """« Fichier « x.csv », ligne 12, colonne « Effectifs 2021 » » (French, for messages)."""
-    staged = _staged(ctx, index)
+    staged = ctx.staged_file(index)
     unit = "ligne" if staged.report.container != "xlsx" else "ligne (Excel)"
     text = f"fichier « {staged.report.name} », {unit} {line_of(ctx, index, row)}"
     if column:
@@ -165,7 +89,11 @@ def refuse_rows(
         more = "…" if total > len(rows) else ""
         message += f" (et {fmt_int(total - 1)} autre(s) ligne(s) dans ce cas : {others}{more})"
     raise IngestError(
-        message + ".", file=ctx.file_name(file_idx), row=line_of(ctx, file_idx, row), column=column
+        message + ".",
+        code=Reason.INVALID_VALUE,
+        file=ctx.file_name(file_idx),
+        row=line_of(ctx, file_idx, row),
+        column=column,
     )
 
 
@@ -209,6 +137,7 @@ def refuse_conflicts(
                 msg += " (d'autres lignes sont dans ce cas)"
             raise IngestError(
                 msg + ". Corrigez le fichier pour qu'il ne reste qu'une ligne.",
+                code=Reason.CONFLICT,
                 file=ctx.file_name(fa),
                 row=line_of(ctx, fa, ra),
             )

@@ -1,7 +1,7 @@
 """INSEE *grille communale de densité* (7 levels): the Excel file as published, or its CSV form.
 
 The published workbook has title rows and a two-line French header before the row of column
-codes (``CODGEO, LIBGEO, DENS, LIBDENS, PMUN21, P1…P7``); the core finds that row by looking
+codes (``CODGEO, LIBGEO, DENS, LIBDENS, PMUN21, P1…P7``); the inspection finds that row by looking
 for ``CODGEO`` and ``DENS`` among the first rows. Each code is resolved through
 ``commune_aliases``: codes of communes merged since the grid's geography become *communes
 déléguées* of their new commune and resolve to it; codes that resolve to nothing are set aside
@@ -17,24 +17,19 @@ non-numeric population, the same code twice with different levels.
 
 from __future__ import annotations
 
-from .checks import install_macros, refuse_conflicts, refuse_rows
-from .core import FormatSpec, ImportContext, register_format, register_group
+from ..vocabulary import DENSITY_LEVELS, RURAL_DENSITY_LEVELS
+from .checks import refuse_conflicts, refuse_rows
+from .context import ImportContext
+from .registry import FormatSpec, register_format, register_group
 
-__all__ = ["DENSITY_GRID", "GRID_KEY", "DENSITY_LABELS", "prepare", "grid_rural_share"]
+__all__ = ["DENSITY_GRID", "GRID_KEY", "prepare", "grid_rural_share"]
+
+# The 7 levels and the rural ones (5–7), from the one vocabulary.
+_LEVELS_SQL = ", ".join(str(level) for level in sorted(DENSITY_LEVELS))
+_RURAL_SQL = ", ".join(str(level) for level in sorted(RURAL_DENSITY_LEVELS))
 
 #: Value of ``density_grid.grid``: one grid is stored at a time, replaced as a whole.
 GRID_KEY = "insee_7_niveaux"
-
-#: INSEE's labels of the 7 levels (levels 5, 6 and 7 are "rural").
-DENSITY_LABELS: dict[int, str] = {
-    1: "Grands centres urbains",
-    2: "Centres urbains intermédiaires",
-    3: "Ceintures urbaines",
-    4: "Petites villes",
-    5: "Bourgs ruraux",
-    6: "Rural à habitat dispersé",
-    7: "Rural à habitat très dispersé",
-}
 
 # The population column is named after its year (PMUN21 in the 2024 grid, PMUN20 before…).
 _POPULATION_ALIASES = {f"PMUN{y:02d}": "population" for y in range(10, 40)}
@@ -56,12 +51,19 @@ DENSITY_GRID = register_format(
 
 def prepare(ctx: ImportContext) -> None:
     """Validate and resolve the staged grid rows; declare the replacement of ``density_grid``."""
-    staged = ctx.staged("grille_densite")
+    staged = ctx.staged_for("grille_densite", geography="rattacher la grille aux communes")
     if staged is None:
         return
-    if not ctx.require_geography("rattacher la grille aux communes"):
-        return
-    install_macros(ctx)
+    checked = _checked(ctx, staged)
+    _refuse_bad_values(ctx, checked)
+    placed = _placed(ctx, checked)
+    target = _grid(ctx, placed)
+    _report_counts(ctx, placed)
+    ctx.add_target("density_grid", target, ("grid",))
+
+
+def _checked(ctx: ImportContext, staged: str) -> str:
+    """TEMP table of the staged rows, cleaned: code, level and population as text and number."""
     con = ctx.con
     checked = ctx.temp_name("grid_checked")
     con.execute(
@@ -77,14 +79,21 @@ def prepare(ctx: ImportContext) -> None:
         FROM {staged}
         """  # noqa: S608
     )
+    return checked
+
+
+def _refuse_bad_values(ctx: ImportContext, checked: str) -> None:
+    """A level outside 1–7, a population that is not a number or negative, the same code twice
+    with different figures: the grid cannot be trusted, the import is refused."""
     refuse_rows(
         ctx,
         checked,
-        "code IS NOT NULL AND (dens_num IS NULL OR dens_num NOT IN (1, 2, 3, 4, 5, 6, 7)) "
+        f"code IS NOT NULL AND (dens_num IS NULL OR dens_num NOT IN ({_LEVELS_SQL})) "
         "AND NOT (dens_text IS NULL AND pop_text IS NULL)",
         canonical="DENS",
         value="COALESCE(dens_text, 'vide')",
-        problem="niveau de densité « {value} » hors de la grille (un entier de 1 à 7 est attendu)",
+        problem="niveau de densité « {value} » hors de la grille (un entier de "
+        f"{min(DENSITY_LEVELS)} à {max(DENSITY_LEVELS)} est attendu)",
     )
     refuse_rows(
         ctx,
@@ -110,6 +119,12 @@ def prepare(ctx: ImportContext) -> None:
         describe_key="'code commune ' || a.code",
     )
     ctx.report.duplicates += dup
+
+
+def _placed(ctx: ImportContext, checked: str) -> str:
+    """TEMP table of the rows resolved to their commune (``_reason`` set for the rows set
+    aside); the codes resolving to nothing are listed in the report."""
+    con = ctx.con
     placed = ctx.temp_name("grid_placed")
     con.execute(
         f"""
@@ -143,8 +158,13 @@ def prepare(ctx: ImportContext) -> None:
             )
         }
     )
+    return placed
+
+
+def _grid(ctx: ImportContext, placed: str) -> str:
+    """TEMP table of the ``density_grid`` rows."""
     target = ctx.temp_name("t_density_grid")
-    con.execute(
+    ctx.con.execute(
         f"""
         CREATE TEMP TABLE {target} AS
         SELECT ?::VARCHAR AS grid, code, commune_code, dens_num::SMALLINT AS density_level,
@@ -153,18 +173,24 @@ def prepare(ctx: ImportContext) -> None:
         """,  # noqa: S608
         [GRID_KEY],
     )
+    return target
+
+
+def _report_counts(ctx: ImportContext, placed: str) -> None:
+    """Rows placed, merged codes resolved, communes, the grid's own rural share; a warning for
+    the codes left unresolved."""
     stats = ctx.sql(
         f"""
         SELECT count(*),
                count(*) FILTER (WHERE p.kind IS DISTINCT FROM 'COM' AND p.code <> p.commune_code),
                count(DISTINCT p.commune_code),
-               sum(p.population) FILTER (WHERE p.dens_num >= 5),
+               sum(p.population) FILTER (WHERE p.dens_num IN ({_RURAL_SQL})),
                sum(p.population)
         FROM {placed} p WHERE p._reason IS NULL
         """  # noqa: S608
     )[0]
     totals = ctx.sql(
-        f"SELECT sum(population) FILTER (WHERE dens_num >= 5), sum(population) "  # noqa: S608
+        f"SELECT sum(population) FILTER (WHERE dens_num IN ({_RURAL_SQL})), sum(population) "  # noqa: S608
         f"FROM {placed} WHERE code IS NOT NULL AND _k = 1"
     )[0]
     ctx.count("grille_lignes_rattachees", int(stats[0]))
@@ -185,7 +211,6 @@ def prepare(ctx: ImportContext) -> None:
             + ("…" if len(ctx.report.unresolved_communes) > 20 else "")
             + ". Ces communes gardent le niveau de densité estimé."
         )
-    ctx.add_target("density_grid", target, ("grid",))
 
 
 register_group("grille_densite", prepare)

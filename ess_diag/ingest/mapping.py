@@ -12,17 +12,14 @@ API::
     headers = read_headers(path)                     # the file's columns, as written
     suggest("urssaf_commune_ape", headers)           # {canonical: header or None}
     remember(con, kind, headers, mapping)            # after the user's choice
-    recall(con, headers) -> (kind, mapping) | None   # used by core.run_import
+    recall(con, headers) -> (kind, mapping) | None   # used by run.run_import
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import difflib
-import gzip
 import hashlib
-import io
 import json
 import os
 from pathlib import Path
@@ -30,8 +27,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import core
-from .errors import FileRejected
+from .errors import FileRejected, Reason
+from .registry import formats, normalize_header
+from .sniff import container_of, parquet_header, read_xlsx, sniff_csv, xlsx_rows
 
 __all__ = [
     "signature",
@@ -47,66 +45,50 @@ __all__ = [
 
 def signature(headers: list[str]) -> str:
     """sha256 of the normalised headers, in order (empty headers kept as positions)."""
-    norm = [core.normalize_header(h) for h in headers]
+    norm = [normalize_header(h) for h in headers]
     return hashlib.sha256(json.dumps(norm).encode("utf-8")).hexdigest()
 
 
 def read_headers(path: str | os.PathLike, name: str | None = None) -> list[str]:
-    """The columns of a CSV (plain or gzip) or of an xlsx sheet (the first row among the first
-    30 that has the most filled cells: title rows are skipped), as written in the file.
+    """The columns of a CSV (plain or gzip), a Parquet file or an xlsx sheet (the first row
+    among the first 30 that has the most filled cells: title rows are skipped), as written in
+    the file.
 
-    Raises :class:`FileRejected` (French) for an empty, binary or unreadable file.
+    Raises :class:`FileRejected` (French, with a reason code) for an empty, binary or
+    unreadable file.
     """
     path = Path(path)
     name = name or path.name
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if not head:
-        raise FileRejected(f"Le fichier « {name} » est vide.", file=name)
-    if head.startswith(b"PK\x03\x04"):
-        frame = core._read_xlsx(path, name, nrows=30)  # noqa: SLF001
+    container = container_of(path)
+    if container == "empty":
+        raise FileRejected(f"Le fichier « {name} » est vide.", code=Reason.EMPTY, file=name)
+    if container == "xlsx":
         best: list[str] = []
-        for idx in range(len(frame)):
-            row = ["" if pd.isna(v) else str(v).strip() for v in frame.iloc[idx].tolist()]
+        for row in xlsx_rows(read_xlsx(path, name, nrows=30)):
             if sum(1 for v in row if v) > sum(1 for v in best if v):
                 best = row
         while best and not best[-1]:
             best.pop()
         return best
-    if head.startswith(b"PAR1"):
-        return core._parquet_header(path, name)  # noqa: SLF001
-    opener = gzip.open if head.startswith(b"\x1f\x8b") else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read(core.SAMPLE_BYTES)
-    except (OSError, EOFError) as exc:
-        raise FileRejected(f"Le fichier « {name} » est illisible ({exc}).", file=name) from None
-    _encoding, text = core._decode_sample(raw, len(raw) < core.SAMPLE_BYTES)  # noqa: SLF001
-    if core._looks_binary(text):  # noqa: SLF001
-        raise FileRejected(f"Le fichier « {name} » n'est pas un fichier CSV lisible.", file=name)
-    lines = text.splitlines()
-    if not lines:
-        raise FileRejected(f"Le fichier « {name} » est vide.", file=name)
-    sep = core._sniff_separator(lines[0])  # noqa: SLF001
-    return [h.strip() for h in next(csv.reader(io.StringIO(lines[0]), delimiter=sep))]
+    if container == "parquet":
+        return parquet_header(path, name)
+    return sniff_csv(path, name, compressed=container == "gzip").header
 
 
 def suggest(kind: str, headers: list[str]) -> dict[str, str | None]:
     """For each column of format ``kind``: the header the format recognises by itself, else
     the most similar unused header (normalised spelling, similarity ≥ 0.6), else None."""
-    spec = core.formats()[kind]
+    spec = formats()[kind]
     found, _missing = spec.match(headers)
     used = set(found.values())
     out: dict[str, str | None] = {}
-    norm_headers = {core.normalize_header(h): h for h in headers if h}
+    norm_headers = {normalize_header(h): h for h in headers if h}
     for canonical in spec.columns:
         if canonical in found:
             out[canonical] = found[canonical]
             continue
         candidates = [n for n, h in norm_headers.items() if h not in used]
-        close = difflib.get_close_matches(
-            core.normalize_header(canonical), candidates, n=1, cutoff=0.6
-        )
+        close = difflib.get_close_matches(normalize_header(canonical), candidates, n=1, cutoff=0.6)
         out[canonical] = norm_headers[close[0]] if close else None
         if close:
             used.add(norm_headers[close[0]])
@@ -116,7 +98,7 @@ def suggest(kind: str, headers: list[str]) -> dict[str, str | None]:
 def validate(kind: str, headers: list[str], mapping: dict[str, str | None]) -> dict[str, str]:
     """The usable part of a user's mapping (columns of the format → existing headers, each
     header used once); raises ``ValueError`` (French) when a required column is not given."""
-    spec = core.formats()[kind]
+    spec = formats()[kind]
     clean: dict[str, str] = {}
     seen: dict[str, str] = {}
     for canonical, header in mapping.items():
@@ -158,7 +140,7 @@ def remember(
 
 def recall(con: duckdb.DuckDBPyConnection, headers: list[str]) -> tuple[str, dict] | None:
     """The remembered ``(kind, mapping)`` for these headers, or None."""
-    if not core.formats():
+    if not formats():
         return None
     rows = (
         con.cursor()
@@ -168,7 +150,7 @@ def recall(con: duckdb.DuckDBPyConnection, headers: list[str]) -> tuple[str, dic
         )
         .fetchall()
     )
-    if not rows or rows[0][0] not in core.formats():
+    if not rows or rows[0][0] not in formats():
         return None
     kind, stored_mapping, stored_headers = (
         rows[0][0],

@@ -1,7 +1,7 @@
 """ESS statistics tables (observatoires / CRESS, and the shared loader of ``ess_stats``).
 
 Formats read here (French headers with spaces and accents; ``;`` and decimal commas are
-sniffed by the core):
+sniffed at inspection):
 
 * ``observatoire_long`` — one figure per row: territory, ``Année``, ``Famille``, ``Secteur``,
   ``Indicateur`` (établissements, effectifs, masse salariale, effectifs femmes), ``Valeur``;
@@ -37,16 +37,10 @@ from collections.abc import Callable
 import pandas as pd
 
 from .. import nomenclatures
-from .checks import (
-    YEAR_MAX,
-    YEAR_MIN,
-    install_macros,
-    refuse_conflicts,
-    refuse_rows,
-    warn_if_demo,
-)
-from .core import FormatSpec, ImportContext, normalize_header, register_format, register_group
-from .errors import IngestError
+from .checks import YEAR_MAX, YEAR_MIN, line_of, refuse_conflicts, refuse_rows, warn_if_demo
+from .context import ImportContext
+from .errors import IngestError, Reason
+from .registry import FormatSpec, formats, normalize_header, register_format, register_group
 
 __all__ = [
     "OBSERVATOIRE_LONG",
@@ -61,6 +55,7 @@ __all__ = [
     "measure_key",
     "level_key",
     "register_builder",
+    "header_case",
     "prepare_stats",
     "measure_aliases",
     "territory_aliases",
@@ -398,14 +393,13 @@ def _header(ctx: ImportContext, kind: str, canonical: str) -> str:
     return files[0].mapping.get(canonical, canonical) if files else canonical
 
 
-def _header_case(ctx: ImportContext, kind: str, canonical: str) -> str:
+def header_case(ctx: ImportContext, kind: str, canonical: str) -> str:
     """SQL giving the file's header of ``canonical`` for each row (files may differ)."""
-    idx = [i for i, s in enumerate(ctx._staged) if s.report.format == kind]  # noqa: SLF001
-    if not idx:
+    files = ctx.staged_files(kind)
+    if not files:
         return _q(canonical)
     whens = " ".join(
-        f"WHEN {i} THEN {_q(ctx._staged[i].report.mapping.get(canonical, canonical))}"  # noqa: SLF001
-        for i in idx
+        f"WHEN {s.index} THEN {_q(s.report.mapping.get(canonical, canonical))}" for s in files
     )
     return f"CASE _file {whens} END"
 
@@ -413,22 +407,18 @@ def _header_case(ctx: ImportContext, kind: str, canonical: str) -> str:
 def _in_files(ctx: ImportContext, kind: str, canonical: str) -> str:
     """SQL condition: the row comes from a file that has column ``canonical`` (files of one
     import may give different years or measures)."""
-    idx = [
-        i
-        for i, s in enumerate(ctx._staged)  # noqa: SLF001
-        if s.report.format == kind and canonical in s.report.mapping
-    ]
+    idx = [s.index for s in ctx.staged_files(kind) if canonical in s.report.mapping]
     return f"_file IN ({', '.join(str(i) for i in idx)})" if idx else "false"
 
 
 def _long_builder(ctx: ImportContext, view: str, kind: str) -> str:
     return f"""
         SELECT _file, _row, {territory_sql()},
-               ess_text(annee) AS year_text, {_header_case(ctx, kind, "annee")} AS year_col,
+               ess_text(annee) AS year_text, {header_case(ctx, kind, "annee")} AS year_col,
                ess_text(famille) AS family_text, ess_text(secteur) AS sector_text,
                NULL::VARCHAR AS champ_text,
                ess_text(indicateur) AS measure_text, valeur AS value_text,
-               {_header_case(ctx, kind, "valeur")} AS value_col
+               {header_case(ctx, kind, "valeur")} AS value_col
         FROM {view}
     """  # noqa: S608
 
@@ -441,11 +431,11 @@ def measures_builder(ctx: ImportContext, view: str, kind: str, champ: str = "NUL
     parts = [
         f"""
         SELECT _file, _row, {territory_sql()},
-               ess_text(annee) AS year_text, {_header_case(ctx, kind, "annee")} AS year_col,
+               ess_text(annee) AS year_text, {header_case(ctx, kind, "annee")} AS year_col,
                ess_text({famille}) AS family_text, ess_text({secteur}) AS sector_text,
                {champ} AS champ_text,
                {_q(m)} AS measure_text, {m} AS value_text,
-               {_header_case(ctx, kind, m)} AS value_col
+               {header_case(ctx, kind, m)} AS value_col
         FROM {view} WHERE {_in_files(ctx, kind, m)}
         """  # noqa: S608
         for m in present
@@ -462,16 +452,17 @@ def _years_builder(ctx: ImportContext, view: str, kind: str) -> str:
             "mais n'a ni colonnes d'années (« 2019 », « 2020 »… : une colonne par année) ni "
             "colonne « Valeur » (une valeur par ligne, avec une colonne « Année ») : rien à "
             "importer.",
+            code=Reason.NOTHING_TO_IMPORT,
             file=name,
         )
     parts = [
         f"""
         SELECT _file, _row, {territory_sql()},
-               {_q(c[1:])} AS year_text, {_header_case(ctx, kind, c)} AS year_col,
+               {_q(c[1:])} AS year_text, {header_case(ctx, kind, c)} AS year_col,
                ess_text(famille) AS family_text, ess_text(secteur) AS sector_text,
                NULL::VARCHAR AS champ_text,
                ess_text(indicateur) AS measure_text, {c} AS value_text,
-               {_header_case(ctx, kind, c)} AS value_col
+               {header_case(ctx, kind, c)} AS value_col
         FROM {view} WHERE {_in_files(ctx, kind, c)}
         """  # noqa: S608
         for c in present
@@ -480,8 +471,6 @@ def _years_builder(ctx: ImportContext, view: str, kind: str) -> str:
 
 
 def _spec_columns(kind: str) -> tuple[str, ...]:
-    from .core import formats
-
     return formats()[kind].columns
 
 
@@ -514,6 +503,7 @@ def check_year_headers(ctx: ImportContext, kind: str, prefixes: tuple[str, ...] 
                         f"Import refusé — fichier « {f.name} », colonne « {col} » : « {rest} » "
                         f"n'est pas une année (une année de {_HEADER_YEARS.start} à "
                         f"{_HEADER_YEARS.stop - 1} est attendue dans le nom de la colonne).",
+                        code=Reason.INVALID_VALUE,
                         file=f.name,
                         column=col,
                     )
@@ -566,7 +556,6 @@ def prepare_stats(ctx: ImportContext) -> None:
     kinds = [k for k in sorted(ctx.kinds()) if k in _BUILDERS]
     if not kinds:
         return
-    install_macros(ctx)
     con = ctx.con
     selects = []
     for kind in kinds:
@@ -584,8 +573,20 @@ def prepare_stats(ctx: ImportContext) -> None:
 
 
 def _load_long(ctx: ImportContext, long: str) -> None:
-    con = ctx.con
+    """Check, place and classify the long rows; declare the ``ess_stats`` rows."""
     # Refusals first: they concern the file as a whole.
+    _refuse_bad_values(ctx, long)
+    checked = _checked(ctx, long)
+    _set_aside_repeated_figures(ctx, checked)
+    _report_set_aside(ctx, checked)
+    _report_unknown_territories(ctx, checked)
+    target = _stats(ctx, checked)
+    _report_counts(ctx, target)
+    ctx.add_target("ess_stats", target, ("level", "code", "year", "family", "sector", "measure"))
+
+
+def _refuse_bad_values(ctx: ImportContext, long: str) -> None:
+    """A year that is not a year, a figure that is not a number or is negative: refused."""
     refuse_rows(
         ctx,
         long,
@@ -618,6 +619,12 @@ def _load_long(ctx: ImportContext, long: str) -> None:
         problem="« {value} » est négatif (un effectif, un nombre d'établissements ou une masse "
         "salariale ne peut pas l'être)",
     )
+
+
+def _checked(ctx: ImportContext, long: str) -> str:
+    """TEMP table of the long rows with level, territory, family, sector and measure keys
+    (``_reason`` set for the rows set aside)."""
+    con = ctx.con
     levels = _register_mapping(ctx, long, "level_text", _level_fn)
     families = _register_mapping(ctx, long, "family_text", family_key)
     sectors = _register_mapping(ctx, long, "sector_text", sector_key)
@@ -699,6 +706,13 @@ def _load_long(ctx: ImportContext, long: str) -> None:
                                AND t.code = c.code_raw
         """  # noqa: S608
     )
+    return checked
+
+
+def _set_aside_repeated_figures(ctx: ImportContext, checked: str) -> None:
+    """The same figure twice: refused when the values differ, the later line set aside when
+    they are the same."""
+    con = ctx.con
     given = ctx.temp_name("stats_given")
     con.execute(f"CREATE TEMP VIEW {given} AS SELECT * FROM {checked} WHERE value IS NOT NULL")  # noqa: S608
     dup = refuse_conflicts(
@@ -709,21 +723,26 @@ def _load_long(ctx: ImportContext, long: str) -> None:
         describe_key="a.level || ' ' || a.code_raw || ', ' || a.year || ', ' || a.measure"
         " || COALESCE(', ' || a.family_text, '') || COALESCE(', ' || a.sector_text, '')",
     )
-    if dup:
-        con.execute(
-            f"""
-            UPDATE {checked} c SET _reason = 'Ligne en double (mêmes chiffres qu''une ligne '
-                   || 'précédente)'
-            FROM (SELECT _file, _row, measure, year, row_number() OVER (
-                    PARTITION BY level, code_raw, year, champ_text, family_norm, sector_norm,
-                                 measure ORDER BY _file, _row) AS k
-                  FROM {checked} WHERE _reason IS NULL) d
-            WHERE d._file = c._file AND d._row = c._row AND d.measure IS NOT DISTINCT FROM
-                  c.measure AND d.year IS NOT DISTINCT FROM c.year AND d.k > 1
-            """  # noqa: S608
-        )
-        ctx.report.duplicates += dup
-    _report_set_aside(ctx, checked)
+    if not dup:
+        return
+    con.execute(
+        f"""
+        UPDATE {checked} c SET _reason = 'Ligne en double (mêmes chiffres qu''une ligne '
+               || 'précédente)'
+        FROM (SELECT _file, _row, measure, year, row_number() OVER (
+                PARTITION BY level, code_raw, year, champ_text, family_norm, sector_norm,
+                             measure ORDER BY _file, _row) AS k
+              FROM {checked} WHERE _reason IS NULL) d
+        WHERE d._file = c._file AND d._row = c._row AND d.measure IS NOT DISTINCT FROM
+              c.measure AND d.year IS NOT DISTINCT FROM c.year AND d.k > 1
+        """  # noqa: S608
+    )
+    ctx.report.duplicates += dup
+
+
+def _report_unknown_territories(ctx: ImportContext, checked: str) -> None:
+    """Commune codes that resolve to nothing (listed in the report), other unknown territories
+    (a warning)."""
     unresolved = ctx.sql(
         f"SELECT DISTINCT code_raw FROM {checked} WHERE level = 'commune' "  # noqa: S608
         "AND code_raw IS NOT NULL AND code IS NULL ORDER BY 1"
@@ -741,10 +760,14 @@ def _load_long(ctx: ImportContext, long: str) -> None:
             + ", ".join(o for (o,) in other[:20])
             + ("…" if len(other) > 20 else "")
         )
+
+
+def _stats(ctx: ImportContext, checked: str) -> str:
+    """TEMP table of the ``ess_stats`` rows."""
     # Sum what falls together (NA88 divisions of one ESS sector, merged communes), then add
     # the totals the file does not give, derived from its family × sector rows.
     target = ctx.temp_name("t_ess_stats")
-    con.execute(
+    ctx.con.execute(
         f"""
         CREATE TEMP TABLE {target} AS
         WITH given AS (
@@ -771,6 +794,11 @@ def _load_long(ctx: ImportContext, long: str) -> None:
               AND g.sector IS NOT DISTINCT FROM d.sector)
         """  # noqa: S608
     )
+    return target
+
+
+def _report_counts(ctx: ImportContext, target: str) -> None:
+    """Rows written, territories, years and levels."""
     stats = ctx.sql(
         f"SELECT count(*), count(DISTINCT level || code), min(year), max(year), "  # noqa: S608
         f"list(DISTINCT level ORDER BY level) FROM {target}"
@@ -783,7 +811,6 @@ def _load_long(ctx: ImportContext, long: str) -> None:
             str(stats[2]) if stats[2] == stats[3] else f"{stats[2]} à {stats[3]}",
         )
         ctx.count("statistiques_niveaux", ", ".join(_LEVEL_NAMES[lv] for lv in stats[4]))
-    ctx.add_target("ess_stats", target, ("level", "code", "year", "family", "sector", "measure"))
 
 
 def _report_set_aside(ctx: ImportContext, checked: str) -> None:
@@ -792,8 +819,6 @@ def _report_set_aside(ctx: ImportContext, checked: str) -> None:
     A line none of whose figures was loaded is set aside (with the reason of its first figure);
     a figure left out of a line otherwise loaded (a secret cell, say) is reported as a warning.
     """
-    from .checks import line_of
-
     lines = ctx.temp_name("stats_lines")
     ctx.con.execute(
         f"""

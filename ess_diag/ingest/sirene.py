@@ -18,7 +18,8 @@ commune missing or unknown, SIRET/SIREN twice in the import.
 from __future__ import annotations
 
 from .. import store
-from .core import FormatSpec, ImportContext, register_format, register_group
+from .context import ImportContext
+from .registry import FormatSpec, register_format, register_group
 
 __all__ = ["ETABLISSEMENTS", "UNITES_LEGALES", "ESS_FRANCE", "prepare"]
 
@@ -282,16 +283,39 @@ _ACTOR_COLUMNS_FROM_UNIT = """
 
 
 def _etablissements(ctx: ImportContext, ul_target: str | None) -> str | None:
-    et = ctx.staged("sirene_etablissements")
+    """Clean, validate, place and classify the staged establishments; declare the ``actors``
+    rows (returns their TEMP view, or None when the import has no establishment file)."""
+    et = ctx.staged_for(
+        "sirene_etablissements", geography="placer les établissements dans leur commune"
+    )
     if et is None:
         return None
+    checked = _checked_etablissements(ctx, et, ul_target)
+    _set_aside_duplicate_sirets(ctx, checked)
+    ctx.collect_set_aside(checked)
+    unresolved = ctx.sql(
+        f"SELECT DISTINCT commune_code_raw FROM {checked} "  # noqa: S608
+        "WHERE commune_code_raw IS NOT NULL AND commune_code IS NULL ORDER BY 1"
+    )
+    ctx.report.unresolved_communes = sorted(
+        set(ctx.report.unresolved_communes) | {c for (c,) in unresolved}
+    )
+    target = ctx.temp_name("t_actors")
+    ctx.con.execute(
+        f"CREATE TEMP VIEW {target} AS SELECT * EXCLUDE (_file, _row, _reason, _column, "  # noqa: S608
+        f"_example, _no_unit, _bad_band) FROM {checked} WHERE _reason IS NULL"
+    )
+    _report_etablissements(ctx, checked, target)
+    ctx.add_target("actors", target, ("actor_id",))
+    return target
+
+
+def _checked_etablissements(ctx: ImportContext, et: str, ul_target: str | None) -> str:
+    """One pass: clean, validate, place, classify. Rows with a ``_reason`` are set aside."""
     dec = ctx.decimal_comma("sirene_etablissements")
     con = ctx.con
-    if not ctx.require_geography("placer les établissements dans leur commune"):
-        return None
     checked = ctx.temp_name("etab_checked")
     units = _classified_unit_join(ul_target)
-    # One pass: clean, validate, place, classify. Rows with a _reason are set aside.
     con.execute(
         f"""
         CREATE TEMP TABLE {checked} AS
@@ -399,34 +423,32 @@ def _etablissements(ctx: ImportContext, ul_target: str | None) -> str | None:
         LEFT JOIN ref_effectifs r ON r.band = c.band
         """  # noqa: S608
     )
-    # Duplicated SIRETs (rare): only then pay for a window over the whole file.
+    return checked
+
+
+def _set_aside_duplicate_sirets(ctx: ImportContext, checked: str) -> None:
+    """Duplicated SIRETs (rare): only then pay for a window over the whole file; the first
+    line is kept."""
+    con = ctx.con
     dup = ctx.scalar(
         f"SELECT count(*) - count(DISTINCT siret) FROM {checked} WHERE _reason IS NULL"  # noqa: S608
     )
-    if dup:
-        con.execute(
-            f"""
-            UPDATE {checked} c SET _reason = 'SIRET en double dans l''import (première ligne gardée)',
-                   _column = 'siret', _example = 'siret = « ' || c.siret || ' »'
-            FROM (SELECT _file, _row, row_number() OVER (PARTITION BY siret ORDER BY _file, _row) AS k
-                  FROM {checked} WHERE _reason IS NULL) d
-            WHERE d._file = c._file AND d._row = c._row AND d.k > 1
-            """  # noqa: S608
-        )
-        ctx.report.duplicates = int(dup)
-    ctx.collect_set_aside(checked)
-    unresolved = ctx.sql(
-        f"SELECT DISTINCT commune_code_raw FROM {checked} "  # noqa: S608
-        "WHERE commune_code_raw IS NOT NULL AND commune_code IS NULL ORDER BY 1"
-    )
-    ctx.report.unresolved_communes = sorted(
-        set(ctx.report.unresolved_communes) | {c for (c,) in unresolved}
-    )
-    target = ctx.temp_name("t_actors")
+    if not dup:
+        return
     con.execute(
-        f"CREATE TEMP VIEW {target} AS SELECT * EXCLUDE (_file, _row, _reason, _column, "  # noqa: S608
-        f"_example, _no_unit, _bad_band) FROM {checked} WHERE _reason IS NULL"
+        f"""
+        UPDATE {checked} c SET _reason = 'SIRET en double dans l''import (première ligne gardée)',
+               _column = 'siret', _example = 'siret = « ' || c.siret || ' »'
+        FROM (SELECT _file, _row, row_number() OVER (PARTITION BY siret ORDER BY _file, _row) AS k
+              FROM {checked} WHERE _reason IS NULL) d
+        WHERE d._file = c._file AND d._row = c._row AND d.k > 1
+        """  # noqa: S608
     )
+    ctx.report.duplicates = int(dup)
+
+
+def _report_etablissements(ctx: ImportContext, checked: str, target: str) -> None:
+    """The figures of the import (active/closed, coordinates by source, ESS…) and warnings."""
     row = ctx.sql(
         f"""SELECT count(*),
                    count(*) FILTER (WHERE active), count(*) FILTER (WHERE NOT active),
@@ -481,8 +503,6 @@ def _etablissements(ctx: ImportContext, ul_target: str | None) -> str | None:
         )
     if row[13]:
         ctx.warn(f"{row[13]} tranche(s) d'effectif inconnue(s) : comptées sans salarié.")
-    ctx.add_target("actors", target, ("actor_id",))
-    return target
 
 
 def _reclassify_stored_actors(

@@ -22,10 +22,11 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import nomenclatures
-from .checks import install_macros, refuse_conflicts, refuse_rows, warn_if_demo
-from .core import FormatSpec, ImportContext, normalize_header, register_format, register_group
-from .errors import IngestError
-from .observatoire import check_year_headers, measures_builder, register_builder
+from .checks import refuse_conflicts, refuse_rows, warn_if_demo
+from .context import ImportContext
+from .errors import IngestError, Reason
+from .observatoire import check_year_headers, header_case, measures_builder, register_builder
+from .registry import FormatSpec, normalize_header, register_format, register_group
 
 __all__ = [
     "COMMUNE_APE",
@@ -185,12 +186,9 @@ def prepare_private_employment(ctx: ImportContext) -> None:
     Communes and APE codes are checked once per file line (a national file has ~300,000
     lines); only the figures are unpivoted (lines × years), parsed once.
     """
-    view = ctx.staged("urssaf_commune_ape")
+    view = ctx.staged_for("urssaf_commune_ape", geography="rattacher les communes")
     if view is None:
         return
-    if not ctx.require_geography("rattacher les communes"):
-        return
-    install_macros(ctx)
     warn_if_demo(ctx)
     kind = "urssaf_commune_ape"
     check_year_headers(
@@ -202,12 +200,31 @@ def prepare_private_employment(ctx: ImportContext) -> None:
         raise IngestError(
             f"Le fichier « {name} » n'a aucune colonne d'année (« Nombre d'établissements "
             "2022 », « Effectifs salariés 2022 »…) : rien à importer.",
+            code=Reason.NOTHING_TO_IMPORT,
             file=name,
         )
-    con = ctx.con
-    from .observatoire import _header_case  # the file's header of a canonical column
+    long = _figures(ctx, view, kind, years)
+    lines = _lines(ctx, view, kind)
+    _repeated_lines(ctx, long, lines)
+    ctx.collect_set_aside(lines)
+    ctx.report.unresolved_communes = sorted(
+        set(ctx.report.unresolved_communes)
+        | {
+            c
+            for (c,) in ctx.sql(
+                f"SELECT DISTINCT code_raw FROM {lines} "  # noqa: S608
+                "WHERE code_raw IS NOT NULL AND commune_code IS NULL"
+            )
+        }
+    )
+    target = _private_employment(ctx, long, lines)
+    _report_counts(ctx, lines, target)
 
-    # 1. Figures: one row per line and year, parsed once.
+
+def _figures(ctx: ImportContext, view: str, kind: str, years: list[int]) -> str:
+    """TEMP table of the figures: one row per line and year, parsed once; a figure that is
+    not a number, or negative, refuses the import."""
+    con = ctx.con
     long = ctx.temp_name("pe_long")
     parts = [
         f"SELECT _file, _row, {y} AS year, etablissements_{y} AS etab_text, "
@@ -228,9 +245,7 @@ def prepare_private_employment(ctx: ImportContext) -> None:
     ):
         column = (
             "CASE year "
-            + " ".join(
-                f"WHEN {y} THEN ({_header_case(ctx, kind, f'{measure}_{y}')})" for y in years
-            )
+            + " ".join(f"WHEN {y} THEN ({header_case(ctx, kind, f'{measure}_{y}')})" for y in years)
             + " END"
         )
         refuse_rows(
@@ -252,8 +267,13 @@ def prepare_private_employment(ctx: ImportContext) -> None:
             problem="« {value} » est négatif (un effectif ou un nombre d'établissements ne "
             "peut pas l'être)",
         )
-    # 2. Lines: commune and APE, checked once per line. APE → NAF → sector through the
-    # nomenclature itself (a few hundred distinct codes).
+    return long
+
+
+def _lines(ctx: ImportContext, view: str, kind: str) -> str:
+    """TEMP table of the lines: commune and APE, checked once per line. APE → NAF → sector
+    through the nomenclature itself (a few hundred distinct codes)."""
+    con = ctx.con
     codes = [r[0] for r in ctx.sql(f"SELECT DISTINCT ess_text(ape) FROM {view}")]  # noqa: S608
     naf = [_naf_of(c) for c in codes]
     frame = pd.DataFrame(
@@ -286,7 +306,7 @@ def prepare_private_employment(ctx: ImportContext) -> None:
                CASE WHEN w.code_raw IS NULL THEN 'Code commune absent'
                     WHEN a.commune_code IS NULL THEN 'Code commune inconnu'
                END AS _reason,
-               {_header_case(ctx, kind, "code_commune")} AS _column,
+               {header_case(ctx, kind, "code_commune")} AS _column,
                CASE WHEN a.commune_code IS NULL
                     THEN 'code commune = ' || COALESCE('« ' || w.code_raw || ' »', 'vide')
                          || COALESCE(' (' || w.commune_name || ')', '') END AS _example
@@ -295,64 +315,64 @@ def prepare_private_employment(ctx: ImportContext) -> None:
         LEFT JOIN commune_aliases a ON a.code = w.code_raw
         """  # noqa: S608
     )
-    # 3. The same commune × APE on two lines: refused when the figures differ, the later line
-    # set aside when they are the same.
+    return lines
+
+
+def _repeated_lines(ctx: ImportContext, long: str, lines: str) -> None:
+    """The same commune × APE on two lines: refused when the figures differ, the later line
+    set aside when they are the same."""
+    con = ctx.con
     repeated = ctx.scalar(
         f"SELECT count(*) FROM (SELECT code_raw, naf FROM {lines} GROUP BY ALL "  # noqa: S608
         "HAVING count(*) > 1)"
     )
-    if repeated:
-        subset = ctx.temp_name("pe_dup")
-        con.execute(
-            f"""
-            CREATE TEMP TABLE {subset} AS
-            SELECT f.*, l.code_raw, l.naf FROM {long} f
-            JOIN {lines} l ON l._file = f._file AND l._row = f._row
-            JOIN (SELECT code_raw, naf FROM {lines} GROUP BY ALL HAVING count(*) > 1) d
-              ON d.code_raw IS NOT DISTINCT FROM l.code_raw AND d.naf IS NOT DISTINCT FROM l.naf
-            """  # noqa: S608
-        )
-        refuse_conflicts(
-            ctx,
-            subset,
-            ("code_raw", "naf", "year"),
-            ("establishments", "jobs"),
-            describe_key="'commune ' || a.code_raw || ', APE ' || COALESCE(a.naf, 'vide') "
-            "|| ', ' || a.year",
-        )
-        # Figures given twice with the same values count once (the first line's); a line
-        # all of whose figures repeat earlier ones is set aside as a duplicate line.
-        con.execute(
-            f"""
-            UPDATE {long} f SET _dup = true
-            FROM (SELECT _file, _row, year, row_number() OVER (PARTITION BY code_raw, naf, year
-                    ORDER BY _file, _row) AS k FROM {subset}) d
-            WHERE d._file = f._file AND d._row = f._row AND d.year = f.year AND d.k > 1
-            """  # noqa: S608
-        )
-        ctx.report.duplicates += int(
-            ctx.scalar(f"SELECT count(*) FROM {long} WHERE _dup")  # noqa: S608
-        )
-        con.execute(
-            f"""
-            UPDATE {lines} c SET _reason = 'Ligne en double (mêmes chiffres qu''une ligne '
-                   || 'précédente)', _example = 'code commune = « ' || c.code_raw
-                   || ' », APE = « ' || c.ape_text || ' »'
-            FROM (SELECT _file, _row FROM {long} GROUP BY ALL HAVING bool_and(_dup)) d
-            WHERE d._file = c._file AND d._row = c._row AND c._reason IS NULL
-            """  # noqa: S608
-        )
-    ctx.collect_set_aside(lines)
-    ctx.report.unresolved_communes = sorted(
-        set(ctx.report.unresolved_communes)
-        | {
-            c
-            for (c,) in ctx.sql(
-                f"SELECT DISTINCT code_raw FROM {lines} "  # noqa: S608
-                "WHERE code_raw IS NOT NULL AND commune_code IS NULL"
-            )
-        }
+    if not repeated:
+        return
+    subset = ctx.temp_name("pe_dup")
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {subset} AS
+        SELECT f.*, l.code_raw, l.naf FROM {long} f
+        JOIN {lines} l ON l._file = f._file AND l._row = f._row
+        JOIN (SELECT code_raw, naf FROM {lines} GROUP BY ALL HAVING count(*) > 1) d
+          ON d.code_raw IS NOT DISTINCT FROM l.code_raw AND d.naf IS NOT DISTINCT FROM l.naf
+        """  # noqa: S608
     )
+    refuse_conflicts(
+        ctx,
+        subset,
+        ("code_raw", "naf", "year"),
+        ("establishments", "jobs"),
+        describe_key="'commune ' || a.code_raw || ', APE ' || COALESCE(a.naf, 'vide') "
+        "|| ', ' || a.year",
+    )
+    # Figures given twice with the same values count once (the first line's); a line
+    # all of whose figures repeat earlier ones is set aside as a duplicate line.
+    con.execute(
+        f"""
+        UPDATE {long} f SET _dup = true
+        FROM (SELECT _file, _row, year, row_number() OVER (PARTITION BY code_raw, naf, year
+                ORDER BY _file, _row) AS k FROM {subset}) d
+        WHERE d._file = f._file AND d._row = f._row AND d.year = f.year AND d.k > 1
+        """  # noqa: S608
+    )
+    ctx.report.duplicates += int(
+        ctx.scalar(f"SELECT count(*) FROM {long} WHERE _dup")  # noqa: S608
+    )
+    con.execute(
+        f"""
+        UPDATE {lines} c SET _reason = 'Ligne en double (mêmes chiffres qu''une ligne '
+               || 'précédente)', _example = 'code commune = « ' || c.code_raw
+               || ' », APE = « ' || c.ape_text || ' »'
+        FROM (SELECT _file, _row FROM {long} GROUP BY ALL HAVING bool_and(_dup)) d
+        WHERE d._file = c._file AND d._row = c._row AND c._reason IS NULL
+        """  # noqa: S608
+    )
+
+
+def _private_employment(ctx: ImportContext, long: str, lines: str) -> str:
+    """TEMP table of the ``private_employment`` rows (commune × year × NAF)."""
+    con = ctx.con
     target = ctx.temp_name("t_private_employment")
     con.execute(
         f"""
@@ -366,6 +386,11 @@ def prepare_private_employment(ctx: ImportContext) -> None:
         GROUP BY l.commune_code, f.year, l.naf, l.sector
         """  # noqa: S608
     )
+    return target
+
+
+def _report_counts(ctx: ImportContext, lines: str, target: str) -> None:
+    """What the file brings (rows, communes, years, jobs of the last year)."""
     stats = ctx.sql(
         f"SELECT count(*), count(DISTINCT commune_code), min(year), max(year), "  # noqa: S608
         f"sum(jobs) FILTER (WHERE year = (SELECT max(year) FROM {target})) FROM {target}"
