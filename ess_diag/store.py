@@ -296,10 +296,22 @@ META_DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
 
-#: Ordered migrations: version → SQL scripts. Version 1 is the first released schema.
-MIGRATIONS: dict[int, list[str]] = {
+
+
+# Migration 3 (owner: derived.py): the derived tables of the indicators, created and filled
+# from the data already in the base.
+def _derived_tables(con: duckdb.DuckDBPyConnection) -> None:
+    from . import derived
+
+    derived.refresh(con)
+
+
+#: Ordered migrations: version → SQL scripts (or functions of the connection, run in the same
+#: transaction). Version 1 is the first released schema.
+MIGRATIONS: dict[int, list] = {
     1: [META_DDL, GEOGRAPHY_DDL, RURALITY_VIEW, ACTORS_DDL, STATS_DDL, IMPORTS_DDL, WORKSHOP_DDL],
     2: [WORKSHOP_COUNTED_VOTES_V2],
+    3: [_derived_tables],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -375,7 +387,10 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     for target in sorted(v for v in MIGRATIONS if v > version):
         with transaction(con):
             for script in MIGRATIONS[target]:
-                con.execute(script)
+                if callable(script):
+                    script(con)
+                else:
+                    con.execute(script)
             con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
 
 

@@ -1,0 +1,391 @@
+"""The SQL side of the indicators: bound queries over the ``ind_*`` views (see
+:mod:`ess_diag.derived`), one territory or every territory of a level alike, returning the
+blocks that :mod:`.rules` turns into figures. No figure is computed here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+
+from .. import derived, store
+from ..vocabulary import FRANCE_CODE, LEVEL_LABELS_LOWER, LEVELS, PARENT_LEVELS
+from . import rules
+
+Pair = tuple[str, str]
+
+
+class IndicatorError(ValueError):
+    """A bad request (unknown level or territory), explained in French."""
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()) -> list[tuple]:
+    # A cursor per query: safe with Streamlit threads sharing the process connection.
+    return con.cursor().execute(sql, list(params)).fetchall()
+
+
+def check_level(level: str) -> None:
+    if level not in LEVELS:
+        raise IndicatorError(f"Niveau inconnu : « {level} » (attendu : {', '.join(LEVELS)}).")
+
+
+# --------------------------------------------------------------------------- the request
+@dataclass
+class State:
+    """One request: the years loaded, the year asked (or the default), demo flag, actors."""
+
+    con: duckdb.DuckDBPyConnection
+    years: list[int]
+    ess_years: set[int]
+    private_years: set[int]
+    demo: bool
+    has_actors: bool
+    year: int | None = None
+    infos: dict = field(default_factory=dict)
+
+
+def default_of(years: list[int], ess_years: set[int], private_years: set[int]) -> int | None:
+    """The latest year having both ESS statistics and private employment, else the latest."""
+    both = [y for y in years if y in ess_years and y in private_years]
+    return both[-1] if both else (years[-1] if years else None)
+
+
+def _ensure_fresh(con: duckdb.DuckDBPyConnection) -> None:
+    """Derived tables written for another data version (a writer that did not call
+    ``derived.refresh``) are rewritten now when the base is writable; never read stale."""
+    if not store.table_exists(con, "derived_years") or not derived.is_fresh(con):
+        try:
+            with store.transaction(con):
+                derived.refresh(con)
+        except duckdb.Error as exc:
+            raise IndicatorError(
+                "Les tables dérivées de la base ne sont pas à jour et la base est ouverte en "
+                "lecture seule : relancez l'import ou ouvrez la base en écriture."
+            ) from exc
+
+
+def state(con: duckdb.DuckDBPyConnection, year: int | None = None) -> State:
+    _ensure_fresh(con)
+    (years, ess, private, demo, actors), = rows(
+        con,
+        """
+        SELECT coalesce(list(year ORDER BY year), []),
+               coalesce(list(year) FILTER (has_ess), []),
+               coalesce(list(year) FILTER (has_private), []),
+               (SELECT value = '1' FROM meta WHERE key = 'demo'),
+               EXISTS (SELECT 1 FROM actors WHERE is_ess)
+        FROM derived_years
+        """,
+    )  # fmt: skip
+    st = State(con, [int(y) for y in years], set(ess), set(private), bool(demo), bool(actors))
+    st.year = default_of(st.years, st.ess_years, st.private_years) if year is None else int(year)
+    return st
+
+
+# --------------------------------------------------------------------------- territories
+_INFO_COLUMNS = (
+    "level", "code", "name", "population", "density", "epci_code", "departement_code",
+    "region_code", "communes", "grid_communes", "rural_communes", "commune_population",
+    "rural_population",
+)  # fmt: skip
+_INFO_SQL = """
+SELECT t.level, t.code, t.name, t.population, t.density, t.epci_code, t.departement_code,
+       t.region_code, d.communes, d.grid_communes, d.rural_communes, d.population,
+       d.rural_population
+FROM territories t LEFT JOIN derived_territory d USING (level, code)
+"""
+
+
+def _info_row(row: tuple) -> dict:
+    info = dict(zip(_INFO_COLUMNS, row, strict=True))
+    info["population"] = None if info["population"] is None else int(info["population"])
+    info["geo"] = {
+        "communes": info.pop("communes") or 0,
+        "grid_communes": info.pop("grid_communes") or 0,
+        "rural_communes": info.pop("rural_communes") or 0,
+        "population": info.pop("commune_population") or 0.0,
+        "rural_population": info.pop("rural_population") or 0.0,
+    }
+    return info
+
+
+def infos(st: State, pairs: Iterable[Pair]) -> dict[Pair, dict]:
+    """Territory rows (name, population, density, parents, communes) of known pairs."""
+    wanted = [p for p in dict.fromkeys(pairs) if p not in st.infos]
+    if wanted:
+        where, params = _pairs_filter("t.", wanted)
+        for row in rows(st.con, _INFO_SQL + " WHERE " + where, params):
+            st.infos[(row[0], row[1])] = _info_row(row)
+    return {p: st.infos[p] for p in pairs if p in st.infos}
+
+
+def territory(st: State, level: str, code: str) -> dict:
+    """The territory asked for; a commune déléguée/associée or a municipal arrondissement
+    stands for its commune. Raises :class:`IndicatorError`."""
+    check_level(level)
+    code = str(code).strip()
+    info = infos(st, [(level, code)]).get((level, code))
+    if info is None and level == "commune":
+        alias = rows(st.con, "SELECT commune_code FROM commune_aliases WHERE code = ?", [code])
+        if alias:
+            info = infos(st, [(level, alias[0][0])]).get((level, alias[0][0]))
+    if info is None:
+        raise IndicatorError(
+            f"Territoire inconnu : {LEVEL_LABELS_LOWER[level]} « {code} ». Vérifiez le niveau et "
+            "le code (un code de département et un code de région peuvent se ressembler)."
+        )
+    return info
+
+
+def parent_pairs(info: dict) -> list[Pair]:
+    out = []
+    for parent in PARENT_LEVELS[info["level"]]:
+        if parent == "france":
+            out.append(("france", FRANCE_CODE))
+        elif info.get(f"{parent}_code"):
+            out.append((parent, info[f"{parent}_code"]))
+    return out
+
+
+def _pairs_filter(prefix: str, pairs: Sequence[Pair]) -> tuple[str, list]:
+    """``level IN (…) AND code IN (…)`` (a filter the scans can use); exact pairs are kept by
+    the caller."""
+    levels = sorted({p[0] for p in pairs})
+    codes = sorted({p[1] for p in pairs})
+    sql = (
+        f"{prefix}level IN ({', '.join('?' * len(levels))}) "
+        f"AND {prefix}code IN ({', '.join('?' * len(codes))})"
+    )
+    return sql, [*levels, *codes]
+
+
+# --------------------------------------------------------------------------- blocks
+# One query for every table a block reads: ESS statistics, the estimate, private jobs and the
+# sources, for a set of territories (or a whole level) and one year (or every year).
+_BLOCK_SQL = """
+SELECT 'ess', level, code, year, origin, family, sector, establishments, jobs, women,
+       jobs_rural, communes_present, population_present, NULL
+FROM ind_ess WHERE {where} AND {year} AND {detail}
+UNION ALL
+SELECT 'estimate', level, code, NULL, 'estimation', family, sector, establishments, jobs, NULL,
+       jobs_rural, communes_present, population_present, NULL
+FROM ind_estimate WHERE {where} AND {estimate} AND {detail}
+UNION ALL
+SELECT 'private', level, code, year, NULL, NULL, sector, NULL, jobs, NULL, jobs_rural, NULL,
+       NULL, NULL
+FROM ind_private WHERE {where} AND {year} AND {private_detail}
+UNION ALL
+SELECT 'sources', level, code, year, origin, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       source
+FROM ind_sources WHERE {where} AND ({year} OR year IS NULL)
+"""
+
+
+def fetch(st: State, pairs: Sequence[Pair] | None = None, level: str | None = None,
+          detail: str = "", all_years: bool = False) -> dict:  # fmt: skip
+    """Rows of ``pairs`` (or of every territory of ``level``): ``{(pair, year): {"ess":
+    {origin: block}, "estimate": block, "private": {...}}}`` plus the sources by pair.
+
+    ``detail``: ``""`` (totals), ``"sector"`` or ``"all"`` (families and sectors)."""
+    if pairs is not None:
+        where, wparams = _pairs_filter("", pairs)
+    else:
+        where, wparams = "level = ?", [level]
+    year_sql, yparams = ("true", []) if all_years else ("year = ?", [st.year])
+    detail_sql = {
+        "": "family IS NULL AND sector IS NULL",
+        "sector": "family IS NULL",
+        "all": "true",
+    }[detail]
+    sql = _BLOCK_SQL.format(
+        where=where,
+        year=year_sql,
+        detail=detail_sql,
+        estimate="true" if st.has_actors else "false",
+        private_detail="true" if detail else "sector IS NULL",
+    )
+    params = [*wparams, *yparams, *wparams, *wparams, *yparams, *wparams, *yparams]
+    out: dict = {}
+    for kind, lvl, code, year, origin, family, sector, e, j, w, jr, n, p, src in rows(
+        st.con, sql, params
+    ):
+        entry = out.setdefault((lvl, code), {"ess": {}, "estimate": {}, "private": {},
+                                             "sources": {}})  # fmt: skip
+        if kind == "sources":
+            entry["sources"].setdefault((origin, year), set()).add(src)
+        elif kind == "private":
+            per = entry["private"].setdefault(year, {"total": 0.0, "rural": 0.0, "sector": {}})
+            if sector is None:
+                per["total"], per["rural"] = j, jr
+            else:
+                per["sector"][sector] = per["sector"].get(sector, 0.0) + j
+        else:
+            target = entry["estimate"] if kind == "estimate" else entry["ess"]
+            block = target.setdefault((origin, year), rules.empty_block(_KINDS[origin]))
+            vals = {"etablissements": e, "effectifs": j, "communes_present": n,
+                    "population_present": p}  # fmt: skip
+            if family is None and sector is None:
+                block["totals"] = {**vals, "jobs_rural": jr}
+                if w is not None:
+                    block["totals"]["effectifs_femmes"] = w
+            elif sector is None:
+                block["family"][family] = vals
+            elif family is None:
+                block["sector"][sector] = vals
+    return out
+
+
+_KINDS = {"communes": "communes", "direct": "direct", "estimation": "estimation"}
+
+
+def block_of(st: State, entry: dict | None, year: int | None, estimate: bool = True) -> dict:
+    """The jobs-source rule: commune statistics (the territory fully covered), else the
+    territory's own row, else the SIRENE estimate (unless ``estimate`` is false: series), else
+    nothing."""
+    entry = entry or {"ess": {}, "estimate": {}, "sources": {}}
+    for origin in ("communes", "direct"):
+        block = entry["ess"].get((origin, year))
+        if block is not None and year is not None and block["totals"]:
+            block["sources"] = entry["sources"].get((origin, year), set())
+            return block
+    if not st.has_actors or not estimate:
+        return rules.empty_block()
+    block = entry["estimate"].get(("estimation", None))
+    if block is None or not block["totals"]:
+        block = rules.empty_block("estimation")
+        block["totals"] = {"etablissements": 0.0, "effectifs": 0.0, "jobs_rural": 0.0}
+    block["sources"] = entry["sources"].get(("estimate", None), set())
+    return block
+
+
+def private_of(st: State, entry: dict | None, year: int | None) -> dict | None:
+    """Private jobs of the year (``total``, ``rural``, ``sector``), None when none are loaded."""
+    if year is None or year not in st.private_years:
+        return None
+    return (entry or {}).get("private", {}).get(year) or {"total": 0.0, "rural": 0.0,
+                                                          "sector": {}}  # fmt: skip
+
+
+# --------------------------------------------------------------------------- other queries
+def members_within(st: State, level: str, within: Pair) -> list[str]:
+    """Codes of the territories of ``level`` having a commune in ``within``."""
+    return [
+        r[0]
+        for r in rows(
+            st.con,
+            "SELECT DISTINCT m.code FROM territory_communes m WHERE m.level = ? AND "
+            "m.commune_code IN (SELECT commune_code FROM territory_communes WHERE level = ? "
+            "AND code = ?) ORDER BY 1",
+            [level, *within],
+        )
+    ]
+
+
+def level_infos(st: State, level: str) -> list[dict]:
+    found = [_info_row(r) for r in rows(st.con, _INFO_SQL + " WHERE t.level = ? ORDER BY t.code",
+                                         [level])]  # fmt: skip
+    st.infos.update({(i["level"], i["code"]): i for i in found})
+    return found
+
+
+def similar(st: State, info: dict, n: int) -> list[dict]:
+    """The ``n`` territories of the level nearest by the z-scores (over the level) of
+    ln(population), ln(density) and the rural population share; ties by code."""
+    return [
+        dict(zip(("level", "code", "name", "population", "density", "rural_population_share",
+                  "distance"), r, strict=True))  # fmt: skip
+        for r in rows(
+            st.con,
+            """
+            WITH f AS (
+                SELECT t.code, t.name, t.population, t.density, ln(t.population) AS lp,
+                       ln(t.density) AS ld,
+                       CASE WHEN d.population > 0 THEN d.rural_population / d.population
+                            ELSE 0.0 END AS rs
+                FROM territories t LEFT JOIN derived_territory d USING (level, code)
+                WHERE t.level = ? AND t.population > 0 AND t.density > 0
+            ), z AS (
+                SELECT code, name, population, density, rs,
+                       coalesce((lp - avg(lp) OVER ()) / nullif(stddev_pop(lp) OVER (), 0), 0)
+                           AS z1,
+                       coalesce((ld - avg(ld) OVER ()) / nullif(stddev_pop(ld) OVER (), 0), 0)
+                           AS z2,
+                       coalesce((rs - avg(rs) OVER ()) / nullif(stddev_pop(rs) OVER (), 0), 0)
+                           AS z3
+                FROM f
+            )
+            SELECT ?, z.code, z.name, z.population::BIGINT, z.density, z.rs,
+                   sqrt((z.z1 - me.z1) ** 2 + (z.z2 - me.z2) ** 2 + (z.z3 - me.z3) ** 2) AS d
+            FROM z, (SELECT * FROM z WHERE code = ?) me
+            WHERE z.code <> me.code ORDER BY d, z.code LIMIT ?
+            """,
+            [info["level"], info["level"], info["code"], n],
+        )
+    ]
+
+
+def employers(st: State, pair: Pair, ref_date: dt.date) -> tuple[list[tuple], int, float, float]:
+    """Active ESS employer establishments of the territory: the five largest employers (key,
+    jobs, establishments, partial diffusion, name), the employer count, their jobs and the
+    median age in days at ``ref_date`` (None without a creation date)."""
+    found = rows(
+        st.con,
+        """
+        WITH a AS (
+            SELECT coalesce(a.siren, a.actor_id) AS k, coalesce(a.jobs, 0) AS j,
+                   a.date_creation AS d,
+                   a.partial_diffusion OR coalesce(u.partial_diffusion, false) AS p
+            FROM actors a JOIN territory_communes m ON m.commune_code = a.commune_code
+            LEFT JOIN unites_legales u ON u.siren = a.siren
+            WHERE m.level = ? AND m.code = ? AND a.is_ess AND a.active AND a.employer
+        ), per AS (
+            SELECT k, sum(j) AS j, count(*) AS n, bool_or(p) AS p FROM a GROUP BY k
+        )
+        SELECT k, j, n, p, count(*) OVER (), sum(j) OVER (),
+               (SELECT median(date_diff('day', d, ?::DATE)) FROM a WHERE d <= ?::DATE)
+        FROM per ORDER BY j DESC, k LIMIT 5
+        """,
+        [*pair, ref_date, ref_date],
+    )
+    top = [(k, float(j), int(n), bool(p)) for k, j, n, p, *_ in found]
+    names = dict(
+        rows(
+            st.con,
+            """
+            SELECT coalesce(a.siren, a.actor_id), coalesce(any_value(u.denomination), min(a.name))
+            FROM actors a LEFT JOIN unites_legales u ON u.siren = a.siren
+            WHERE a.is_ess AND a.active AND a.employer
+              AND coalesce(a.siren, a.actor_id) IN (SELECT unnest(?::VARCHAR[]))
+            GROUP BY 1
+            """,
+            [[t[0] for t in top]],
+        )
+    ) if top else {}  # fmt: skip
+    if not found:
+        return [], 0, 0.0, None
+    return [(*t, names.get(t[0])) for t in top], int(found[0][4]), float(found[0][5]), found[0][6]
+
+
+def lacking_communes(st: State, pair: Pair, origin: str, sector: str) -> list[dict]:
+    """The territory's communes without an ESS employer establishment of ``sector``."""
+    table = "ind_estimate" if origin == "estimation" else "ind_ess"
+    year_sql = "" if origin == "estimation" else "AND x.year = ? AND x.origin = 'communes'"
+    params = [sector] + ([] if origin == "estimation" else [st.year]) + list(pair)
+    found = rows(
+        st.con,
+        f"""
+        SELECT c.code, c.name, coalesce(c.population, 0)::BIGINT AS pop
+        FROM territory_communes m JOIN territories c ON c.level = 'commune'
+             AND c.code = m.commune_code
+        WHERE NOT EXISTS (
+            SELECT 1 FROM {table} x WHERE x.level = 'commune' AND x.code = m.commune_code
+              AND x.sector = ? AND x.family IS NULL AND x.establishments > 0 {year_sql})
+          AND m.level = ? AND m.code = ?
+        ORDER BY pop DESC, c.code
+        """,  # noqa: S608 (fixed table names)
+        [*params[:-2], *params[-2:]],
+    )
+    return [{"code": c, "name": name, "population": int(p)} for c, name, p in found]
