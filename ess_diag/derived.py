@@ -4,24 +4,22 @@ The database is the only cache. Whatever an indicator needs precomputed is writt
 :func:`refresh`, inside the same transaction as the import, undo or rebuild that changed its
 inputs — so no derived figure can ever disagree with the data it comes from.
 
-The indicators read four views, one row per territory (``level``, ``code``) and key, every
-level alike: ``ind_ess`` (ESS statistics by year × family × sector, NULL = all), ``ind_private``
-(private jobs by year × sector, NULL = all), ``ind_estimate`` (the SIRENE estimate by family ×
-sector) and ``ind_sources``. Commune rows are read live from the imported tables (a commune is
-a handful of rows); the rows of larger territories — sums over thousands of communes through
-``territory_communes`` — are precomputed here:
+Every table is keyed by territory (``level``, ``code``), every level alike: the commune rows
+of the inputs, and their sums over each larger territory's communes (``territory_communes``),
+written sorted by territory so that reading one territory touches a few blocks of the file.
 
 * ``derived_years`` — years with ESS statistics and/or private employment;
 * ``derived_communes`` — each commune's département, population and rural class;
 * ``derived_coverage`` — (département, year) having commune ESS totals;
-* ``derived_territory`` — communes, grid-classified and rural communes, population and rural
-  population of every territory;
+* ``derived_territory`` — every territory's row of ``territories`` with its communes,
+  grid-classified and rural communes, population and rural population;
 * ``derived_ess`` — ``origin`` ``communes`` (commune rows summed; written only for a year when
   every commune of the territory is in a covered département) or ``direct`` (a dataset's rows
   at the territory's own level, kept when they give a total); ``communes_present`` /
   ``population_present`` count the communes having an establishment (zones blanches);
-* ``derived_private``, ``derived_estimate``, ``derived_sources`` — the same for private jobs,
-  the estimate (``?`` = unknown family or sector) and the sources.
+* ``derived_private``, ``derived_estimate``, ``derived_sources`` — the same for private jobs
+  (communes: totals only, their sectors are rows of ``private_employment`` already), the
+  estimate (``?`` = unknown family or sector) and the sources.
 
 Family and sector keys are stored as text, never as positions in a Python list: the order of
 ``nomenclatures.SECTORS`` or ``FAMILIES`` cannot change a figure.
@@ -48,29 +46,31 @@ TABLES = (
 )
 
 _DDL = """
-CREATE TABLE IF NOT EXISTS derived_years (year SMALLINT, has_ess BOOLEAN, has_private BOOLEAN);
-CREATE TABLE IF NOT EXISTS derived_communes (
+CREATE OR REPLACE TABLE derived_years (year SMALLINT, has_ess BOOLEAN, has_private BOOLEAN);
+CREATE OR REPLACE TABLE derived_communes (
     commune_code VARCHAR, departement_code VARCHAR, population DOUBLE, rural BOOLEAN,
     grid BOOLEAN
 );
-CREATE TABLE IF NOT EXISTS derived_coverage (departement_code VARCHAR, year SMALLINT);
-CREATE TABLE IF NOT EXISTS derived_territory (
-    level VARCHAR, code VARCHAR, communes BIGINT, grid_communes BIGINT, rural_communes BIGINT,
-    population DOUBLE, rural_population DOUBLE
+CREATE OR REPLACE TABLE derived_coverage (departement_code VARCHAR, year SMALLINT);
+CREATE OR REPLACE TABLE derived_territory (
+    level VARCHAR, code VARCHAR, name VARCHAR, population BIGINT, density DOUBLE,
+    epci_code VARCHAR, departement_code VARCHAR, region_code VARCHAR, communes BIGINT,
+    grid_communes BIGINT, rural_communes BIGINT, commune_population DOUBLE,
+    rural_population DOUBLE
 );
-CREATE TABLE IF NOT EXISTS derived_ess (
+CREATE OR REPLACE TABLE derived_ess (
     level VARCHAR, code VARCHAR, year SMALLINT, origin VARCHAR, family VARCHAR, sector VARCHAR,
     establishments DOUBLE, jobs DOUBLE, women DOUBLE, jobs_rural DOUBLE,
     communes_present BIGINT, population_present DOUBLE
 );
-CREATE TABLE IF NOT EXISTS derived_private (
+CREATE OR REPLACE TABLE derived_private (
     level VARCHAR, code VARCHAR, year SMALLINT, sector VARCHAR, jobs DOUBLE, jobs_rural DOUBLE
 );
-CREATE TABLE IF NOT EXISTS derived_estimate (
+CREATE OR REPLACE TABLE derived_estimate (
     level VARCHAR, code VARCHAR, family VARCHAR, sector VARCHAR, establishments DOUBLE,
     jobs DOUBLE, jobs_rural DOUBLE, communes_present BIGINT, population_present DOUBLE
 );
-CREATE TABLE IF NOT EXISTS derived_sources (
+CREATE OR REPLACE TABLE derived_sources (
     level VARCHAR, code VARCHAR, year SMALLINT, origin VARCHAR, source VARCHAR
 );
 """
@@ -95,40 +95,6 @@ FROM (SELECT commune_code, coalesce(family, '?') AS f, coalesce(sector, '?') AS 
 GROUP BY GROUPING SETS ((commune_code), (commune_code, f), (commune_code, s))
 """
 
-_VIEWS = f"""
-CREATE OR REPLACE VIEW ind_ess AS
-SELECT * FROM derived_ess
-UNION ALL
-SELECT 'commune', c.commune_code, v.year, 'communes', s.family, s.sector,
-       coalesce(s.e, 0), coalesce(s.j, 0), s.w,
-       CASE WHEN c.rural THEN coalesce(s.j, 0) ELSE 0 END,
-       (coalesce(s.e, 0) > 0)::BIGINT, CASE WHEN s.e > 0 THEN c.population ELSE 0 END
-FROM derived_communes c JOIN derived_coverage v USING (departement_code)
-LEFT JOIN ({_COMMUNE_ESS}) s ON s.commune_code = c.commune_code AND s.year = v.year;
-CREATE OR REPLACE VIEW ind_private AS
-SELECT * FROM derived_private
-UNION ALL
-SELECT 'commune', p.commune_code, p.year, p.sector, coalesce(sum(p.jobs), 0),
-       CASE WHEN any_value(c.rural) THEN coalesce(sum(p.jobs), 0) ELSE 0 END
-FROM private_employment p JOIN derived_communes c USING (commune_code)
-GROUP BY GROUPING SETS ((p.commune_code, p.year, p.sector), (p.commune_code, p.year));
-CREATE OR REPLACE VIEW ind_estimate AS
-SELECT * FROM derived_estimate
-UNION ALL
-SELECT 'commune', a.commune_code, a.family, a.sector, a.e, a.j,
-       CASE WHEN c.rural THEN a.j ELSE 0 END, 1, c.population
-FROM ({_COMMUNE_ESTIMATE}) a JOIN derived_communes c USING (commune_code);
-CREATE OR REPLACE VIEW ind_sources AS
-SELECT * FROM derived_sources
-UNION ALL
-SELECT DISTINCT 'commune', code, year, 'communes', source FROM ess_stats
-WHERE level = 'commune' AND family IS NULL AND sector IS NULL
-  AND measure IN ('etablissements', 'effectifs', 'effectifs_femmes')
-UNION ALL
-SELECT DISTINCT 'commune', commune_code, NULL, 'estimate', source FROM actors
-WHERE is_ess AND active AND employer;
-"""
-
 _FILL = [
     """INSERT INTO derived_years
     SELECT year, bool_or(k = 'e'), bool_or(k = 'p') FROM (
@@ -145,10 +111,40 @@ _FILL = [
     JOIN derived_communes c ON c.commune_code = s.code
     WHERE s.level = 'commune' AND s.family IS NULL AND s.sector IS NULL""",
     """INSERT INTO derived_territory
-    SELECT m.level, m.code, count(*), count(*) FILTER (c.grid), count(*) FILTER (c.rural),
-           sum(c.population), coalesce(sum(c.population) FILTER (c.rural), 0)
-    FROM territory_communes m JOIN derived_communes c USING (commune_code)
-    GROUP BY ALL ORDER BY m.level, m.code""",
+    WITH g AS (
+        SELECT m.level, m.code, count(*) AS n, count(*) FILTER (c.grid) AS grid,
+               count(*) FILTER (c.rural) AS rural, sum(c.population) AS pop,
+               coalesce(sum(c.population) FILTER (c.rural), 0) AS rural_pop
+        FROM territory_communes m JOIN derived_communes c USING (commune_code) GROUP BY ALL
+    )
+    SELECT t.level, t.code, t.name, t.population, t.density, t.epci_code, t.departement_code,
+           t.region_code, coalesce(g.n, 0), coalesce(g.grid, 0), coalesce(g.rural, 0),
+           coalesce(g.pop, 0), coalesce(g.rural_pop, 0)
+    FROM territories t LEFT JOIN g USING (level, code) ORDER BY t.level, t.code""",
+    f"CREATE OR REPLACE TEMP TABLE derived_tmp_ess AS {_COMMUNE_ESS}",
+    f"CREATE OR REPLACE TEMP TABLE derived_tmp_estimate AS {_COMMUNE_ESTIMATE}",
+    """CREATE OR REPLACE TEMP TABLE derived_tmp_private AS
+    SELECT commune_code, year, sector, sum(jobs) AS j FROM private_employment GROUP BY ALL""",
+    # Commune rows: every commune of a covered département has a total row (0 without data).
+    """INSERT INTO derived_ess
+    SELECT 'commune', c.commune_code, v.year, 'communes', s.family, s.sector,
+           coalesce(s.e, 0), coalesce(s.j, 0), s.w,
+           CASE WHEN c.rural THEN coalesce(s.j, 0) ELSE 0 END, (coalesce(s.e, 0) > 0)::BIGINT,
+           CASE WHEN s.e > 0 THEN c.population ELSE 0 END
+    FROM derived_communes c JOIN derived_coverage v USING (departement_code)
+    LEFT JOIN derived_tmp_ess s ON s.commune_code = c.commune_code AND s.year = v.year
+    ORDER BY c.commune_code""",
+    # (a commune's private jobs by sector are read from private_employment itself)
+    """INSERT INTO derived_private
+    SELECT 'commune', p.commune_code, p.year, NULL, coalesce(sum(p.j), 0),
+           CASE WHEN any_value(c.rural) THEN coalesce(sum(p.j), 0) ELSE 0 END
+    FROM derived_tmp_private p JOIN derived_communes c USING (commune_code)
+    GROUP BY p.commune_code, p.year ORDER BY p.commune_code""",
+    """INSERT INTO derived_estimate
+    SELECT 'commune', a.commune_code, a.family, a.sector, a.e, a.j,
+           CASE WHEN c.rural THEN a.j ELSE 0 END, 1, c.population
+    FROM derived_tmp_estimate a JOIN derived_communes c USING (commune_code)
+    ORDER BY a.commune_code""",
     # Territories whose every commune lies in a covered département, by year.
     """CREATE OR REPLACE TEMP TABLE derived_tmp_covered AS
     SELECT m.level, m.code, v.year FROM territory_communes m
@@ -163,7 +159,7 @@ _FILL = [
                coalesce(sum(cs.e), 0) AS e, coalesce(sum(cs.j), 0) AS j, sum(cs.w) AS w,
                coalesce(sum(cs.j) FILTER (c.rural), 0) AS jr, count(*) FILTER (cs.e > 0) AS n,
                coalesce(sum(c.population) FILTER (cs.e > 0), 0) AS p
-        FROM ({_COMMUNE_ESS}) cs JOIN territory_communes m USING (commune_code)
+        FROM derived_tmp_ess cs JOIN territory_communes m USING (commune_code)
         JOIN derived_communes c USING (commune_code)
         SEMI JOIN derived_tmp_covered v
             ON v.level = m.level AND v.code = m.code AND v.year = cs.year
@@ -176,7 +172,8 @@ _FILL = [
        AND s.family IS NULL AND s.sector IS NULL
     UNION ALL
     SELECT level, code, year, 'communes', family, sector, e, j, w, jr, n, p
-    FROM sums WHERE family IS NOT NULL OR sector IS NOT NULL""",
+    FROM sums WHERE family IS NOT NULL OR sector IS NOT NULL
+    ORDER BY 1, 2, 3""",
     # A dataset's rows at a territory's own level count when they give a total.
     """INSERT INTO derived_ess
     WITH d AS (
@@ -195,22 +192,21 @@ _FILL = [
         WHERE family IS NULL AND sector IS NULL AND (e IS NOT NULL OR j IS NOT NULL)
     ) USING (level, code, year)""",
     """INSERT INTO derived_private
-    WITH p AS (
-        SELECT m.level, m.code, p.year, p.sector, sum(p.jobs) AS j,
-               coalesce(sum(p.jobs) FILTER (c.rural), 0) AS jr
-        FROM private_employment p JOIN territory_communes m USING (commune_code)
-        JOIN derived_communes c USING (commune_code)
-        WHERE m.level <> 'commune' GROUP BY ALL
-    )
-    SELECT level, code, year, sector, coalesce(j, 0), jr FROM p
-    UNION ALL
-    SELECT level, code, year, NULL, coalesce(sum(j), 0), sum(jr) FROM p GROUP BY ALL""",
+    SELECT m.level, m.code, p.year, p.sector, coalesce(sum(p.j), 0),
+           coalesce(sum(p.j) FILTER (c.rural), 0)
+    FROM derived_tmp_private p JOIN territory_communes m USING (commune_code)
+    JOIN derived_communes c USING (commune_code)
+    WHERE m.level <> 'commune' GROUP BY ALL ORDER BY 1, 2""",
+    # Totals over the sectors.
+    """INSERT INTO derived_private
+    SELECT level, code, year, NULL, sum(jobs), sum(jobs_rural) FROM derived_private
+    WHERE level <> 'commune' GROUP BY ALL ORDER BY 1, 2""",
     f"""INSERT INTO derived_estimate
     SELECT m.level, m.code, a.family, a.sector, sum(a.e), sum(a.j),
            coalesce(sum(a.j) FILTER (c.rural), 0), count(*), sum(c.population)
-    FROM ({_COMMUNE_ESTIMATE}) a JOIN territory_communes m USING (commune_code)
+    FROM derived_tmp_estimate a JOIN territory_communes m USING (commune_code)
     JOIN derived_communes c USING (commune_code)
-    WHERE m.level <> 'commune' GROUP BY ALL""",
+    WHERE m.level <> 'commune' GROUP BY ALL ORDER BY 1, 2""",
     """INSERT INTO derived_sources
     WITH s AS (
         SELECT DISTINCT level, code, year, source FROM ess_stats
@@ -219,21 +215,22 @@ _FILL = [
     )
     SELECT DISTINCT m.level, m.code, s.year, 'communes', s.source
     FROM s JOIN territory_communes m ON m.commune_code = s.code
-    WHERE s.level = 'commune' AND m.level <> 'commune'
+    WHERE s.level = 'commune'
     UNION ALL
     SELECT level, code, year, 'direct', source FROM s WHERE level <> 'commune'
     UNION ALL
     SELECT DISTINCT m.level, m.code, NULL, 'estimate', a.source
     FROM (SELECT DISTINCT commune_code, source FROM actors WHERE is_ess AND active AND employer) a
-    JOIN territory_communes m USING (commune_code) WHERE m.level <> 'commune'""",
-    "DROP TABLE derived_tmp_covered",
+    JOIN territory_communes m USING (commune_code)
+    ORDER BY 1, 2""",
+    "DROP TABLE derived_tmp_covered; DROP TABLE derived_tmp_ess; DROP TABLE derived_tmp_private; "
+    "DROP TABLE derived_tmp_estimate",
 ]
 
 
 def create(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the derived tables and the views over them (idempotent)."""
+    """(Re)create the derived tables, empty: derived data has no history to keep."""
     con.execute(_DDL)
-    con.execute(_VIEWS)
 
 
 def refresh(con: duckdb.DuckDBPyConnection) -> None:
@@ -244,8 +241,6 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
     kind (statistics, SIRENE, actors, density grid), undo, ``init``, the demo build.
     """
     create(con)
-    for table in TABLES:
-        con.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
     for sql in _FILL:
         con.execute(sql)
     con.execute(

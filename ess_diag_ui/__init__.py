@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ess_diag import config, geography, store
+from ess_diag import config, geography, indicators, store
 from ess_diag.formatting import escape, fmt_int
 
 __all__ = [
@@ -69,12 +69,7 @@ def current_territory() -> tuple[str, str]:
 @st.cache_data(show_spinner=False)
 def available_years(version: int) -> list[int]:
     """Years for which statistics are loaded (employment or ESS tables), newest last."""
-    cur = get_con().cursor()
-    rows = cur.execute(
-        "SELECT DISTINCT year FROM private_employment UNION SELECT DISTINCT year FROM ess_stats "
-        "ORDER BY 1"
-    ).fetchall()
-    return [int(r[0]) for r in rows]
+    return indicators.available_years(get_con())
 
 
 def current_year() -> int | None:

@@ -5,7 +5,7 @@ sources and caveats (in French) are in ``docs/methodologie.md``; a test checks t
 of :func:`compute` is documented there.
 
 How it is computed: bound SQL queries (:mod:`.queries`) read, for one territory or for every
-territory of a level, the rows of the ``ind_*`` views — sums over ``territory_communes``
+territory of a level, the rows of the ``derived_*`` tables — sums over ``territory_communes``
 precomputed in the database by :func:`ess_diag.derived.refresh` in the transaction of each
 import — and the rules of :mod:`.rules` turn them into figures, the same functions for
 :func:`compute` and :func:`compute_all`. Nothing is kept between calls and nothing is written

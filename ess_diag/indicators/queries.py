@@ -1,4 +1,4 @@
-"""The SQL side of the indicators: bound queries over the ``ind_*`` views (see
+"""The SQL side of the indicators: bound queries over the ``derived_*`` tables (see
 :mod:`ess_diag.derived`), one territory or every territory of a level alike, returning the
 blocks that :mod:`.rules` turns into figures. No figure is computed here.
 """
@@ -91,12 +91,7 @@ _INFO_COLUMNS = (
     "region_code", "communes", "grid_communes", "rural_communes", "commune_population",
     "rural_population",
 )  # fmt: skip
-_INFO_SQL = """
-SELECT t.level, t.code, t.name, t.population, t.density, t.epci_code, t.departement_code,
-       t.region_code, d.communes, d.grid_communes, d.rural_communes, d.population,
-       d.rural_population
-FROM territories t LEFT JOIN derived_territory d USING (level, code)
-"""
+_INFO_SQL = f"SELECT {', '.join(_INFO_COLUMNS)} FROM derived_territory t"
 
 
 def _info_row(row: tuple) -> dict:
@@ -168,19 +163,23 @@ def _pairs_filter(prefix: str, pairs: Sequence[Pair]) -> tuple[str, list]:
 _BLOCK_SQL = """
 SELECT 'ess', level, code, year, origin, family, sector, establishments, jobs, women,
        jobs_rural, communes_present, population_present, NULL
-FROM ind_ess WHERE {where} AND {year} AND {detail}
+FROM derived_ess WHERE {where} AND {year} AND {detail}
 UNION ALL
 SELECT 'estimate', level, code, NULL, 'estimation', family, sector, establishments, jobs, NULL,
        jobs_rural, communes_present, population_present, NULL
-FROM ind_estimate WHERE {where} AND {estimate} AND {detail}
+FROM derived_estimate WHERE {where} AND {estimate} AND {detail}
 UNION ALL
 SELECT 'private', level, code, year, NULL, NULL, sector, NULL, jobs, NULL, jobs_rural, NULL,
        NULL, NULL
-FROM ind_private WHERE {where} AND {year} AND {private_detail}
+FROM derived_private WHERE {where} AND {year} AND {private_detail}
+UNION ALL
+SELECT 'private', 'commune', commune_code, year, NULL, NULL, sector, NULL, sum(jobs), NULL, 0,
+       NULL, NULL, NULL
+FROM private_employment WHERE {commune_where} AND {year} GROUP BY ALL
 UNION ALL
 SELECT 'sources', level, code, year, origin, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        source
-FROM ind_sources WHERE {where} AND ({year} OR year IS NULL)
+FROM derived_sources WHERE {where} AND ({year} OR year IS NULL)
 """
 
 
@@ -192,8 +191,10 @@ def fetch(st: State, pairs: Sequence[Pair] | None = None, level: str | None = No
     ``detail``: ``""`` (totals), ``"sector"`` or ``"all"`` (families and sectors)."""
     if pairs is not None:
         where, wparams = _pairs_filter("", pairs)
+        communes = sorted({c for lv, c in pairs if lv == "commune"}) if detail == "all" else []
     else:
-        where, wparams = "level = ?", [level]
+        where, wparams, communes = "level = ?", [level], []
+    commune_where = f"commune_code IN ({', '.join('?' * len(communes))})" if communes else "false"
     year_sql, yparams = ("true", []) if all_years else ("year = ?", [st.year])
     detail_sql = {
         "": "family IS NULL AND sector IS NULL",
@@ -205,9 +206,11 @@ def fetch(st: State, pairs: Sequence[Pair] | None = None, level: str | None = No
         year=year_sql,
         detail=detail_sql,
         estimate="true" if st.has_actors else "false",
-        private_detail="true" if detail else "sector IS NULL",
+        private_detail="true" if detail == "all" else "sector IS NULL",
+        commune_where=commune_where,
     )
-    params = [*wparams, *yparams, *wparams, *wparams, *yparams, *wparams, *yparams]
+    params = [*wparams, *yparams, *wparams, *wparams, *yparams, *communes, *yparams, *wparams,
+              *yparams]  # fmt: skip
     out: dict = {}
     for kind, lvl, code, year, origin, family, sector, e, j, w, jr, n, p, src in rows(
         st.con, sql, params
@@ -303,10 +306,9 @@ def similar(st: State, info: dict, n: int) -> list[dict]:
             WITH f AS (
                 SELECT t.code, t.name, t.population, t.density, ln(t.population) AS lp,
                        ln(t.density) AS ld,
-                       CASE WHEN d.population > 0 THEN d.rural_population / d.population
-                            ELSE 0.0 END AS rs
-                FROM territories t LEFT JOIN derived_territory d USING (level, code)
-                WHERE t.level = ? AND t.population > 0 AND t.density > 0
+                       CASE WHEN t.commune_population > 0
+                            THEN t.rural_population / t.commune_population ELSE 0.0 END AS rs
+                FROM derived_territory t WHERE t.level = ? AND t.population > 0 AND t.density > 0
             ), z AS (
                 SELECT code, name, population, density, rs,
                        coalesce((lp - avg(lp) OVER ()) / nullif(stddev_pop(lp) OVER (), 0), 0)
@@ -329,49 +331,39 @@ def similar(st: State, info: dict, n: int) -> list[dict]:
 
 def employers(st: State, pair: Pair, ref_date: dt.date) -> tuple[list[tuple], int, float, float]:
     """Active ESS employer establishments of the territory: the five largest employers (key,
-    jobs, establishments, partial diffusion, name), the employer count, their jobs and the
-    median age in days at ``ref_date`` (None without a creation date)."""
+    jobs, establishments, partial diffusion, name — the unité légale's denomination, else the
+    first establishment name), the employer count, their jobs and the median age in days at
+    ``ref_date`` (None without a creation date)."""
     found = rows(
         st.con,
         """
         WITH a AS (
             SELECT coalesce(a.siren, a.actor_id) AS k, coalesce(a.jobs, 0) AS j,
-                   a.date_creation AS d,
+                   a.date_creation AS d, a.name, u.denomination,
                    a.partial_diffusion OR coalesce(u.partial_diffusion, false) AS p
             FROM actors a JOIN territory_communes m ON m.commune_code = a.commune_code
             LEFT JOIN unites_legales u ON u.siren = a.siren
             WHERE m.level = ? AND m.code = ? AND a.is_ess AND a.active AND a.employer
         ), per AS (
-            SELECT k, sum(j) AS j, count(*) AS n, bool_or(p) AS p FROM a GROUP BY k
+            SELECT k, sum(j) AS j, count(*) AS n, bool_or(p) AS p,
+                   coalesce(any_value(denomination), min(name)) AS name
+            FROM a GROUP BY k
         )
-        SELECT k, j, n, p, count(*) OVER (), sum(j) OVER (),
+        SELECT k, j, n, p, name, count(*) OVER (), sum(j) OVER (),
                (SELECT median(date_diff('day', d, ?::DATE)) FROM a WHERE d <= ?::DATE)
         FROM per ORDER BY j DESC, k LIMIT 5
         """,
         [*pair, ref_date, ref_date],
     )
-    top = [(k, float(j), int(n), bool(p)) for k, j, n, p, *_ in found]
-    names = dict(
-        rows(
-            st.con,
-            """
-            SELECT coalesce(a.siren, a.actor_id), coalesce(any_value(u.denomination), min(a.name))
-            FROM actors a LEFT JOIN unites_legales u ON u.siren = a.siren
-            WHERE a.is_ess AND a.active AND a.employer
-              AND coalesce(a.siren, a.actor_id) IN (SELECT unnest(?::VARCHAR[]))
-            GROUP BY 1
-            """,
-            [[t[0] for t in top]],
-        )
-    ) if top else {}  # fmt: skip
     if not found:
         return [], 0, 0.0, None
-    return [(*t, names.get(t[0])) for t in top], int(found[0][4]), float(found[0][5]), found[0][6]
+    top = [(k, float(j), int(n), bool(p), name) for k, j, n, p, name, *_ in found]
+    return top, int(found[0][5]), float(found[0][6]), found[0][7]
 
 
 def lacking_communes(st: State, pair: Pair, origin: str, sector: str) -> list[dict]:
     """The territory's communes without an ESS employer establishment of ``sector``."""
-    table = "ind_estimate" if origin == "estimation" else "ind_ess"
+    table = "derived_estimate" if origin == "estimation" else "derived_ess"
     year_sql = "" if origin == "estimation" else "AND x.year = ? AND x.origin = 'communes'"
     params = [sector] + ([] if origin == "estimation" else [st.year]) + list(pair)
     found = rows(
