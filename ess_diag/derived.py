@@ -17,6 +17,8 @@ written sorted by territory so that reading one territory touches a few blocks o
   every commune of the territory is in a covered département) or ``direct`` (a dataset's rows
   at the territory's own level, kept when they give a total); ``communes_present`` /
   ``population_present`` count the communes having an establishment (zones blanches);
+* ``derived_employers`` — the five largest ESS employers of each territory, with the count
+  and jobs of all; ``derived_creation`` — ESS employer establishments by creation date;
 * ``derived_private``, ``derived_estimate``, ``derived_sources`` — the same for private jobs
   (communes: totals only, their sectors are rows of ``private_employment`` already), the
   estimate (``?`` = unknown family or sector) and the sources.
@@ -42,6 +44,8 @@ TABLES = (
     "derived_ess",
     "derived_private",
     "derived_estimate",
+    "derived_employers",
+    "derived_creation",
     "derived_sources",
 )
 
@@ -69,6 +73,13 @@ CREATE OR REPLACE TABLE derived_private (
 CREATE OR REPLACE TABLE derived_estimate (
     level VARCHAR, code VARCHAR, family VARCHAR, sector VARCHAR, establishments DOUBLE,
     jobs DOUBLE, jobs_rural DOUBLE, communes_present BIGINT, population_present DOUBLE
+);
+CREATE OR REPLACE TABLE derived_employers (
+    level VARCHAR, code VARCHAR, rank BIGINT, employer VARCHAR, name VARCHAR, jobs DOUBLE,
+    establishments BIGINT, partial BOOLEAN, employers BIGINT, total_jobs DOUBLE
+);
+CREATE OR REPLACE TABLE derived_creation (
+    level VARCHAR, code VARCHAR, date_creation DATE, establishments BIGINT
 );
 CREATE OR REPLACE TABLE derived_sources (
     level VARCHAR, code VARCHAR, year SMALLINT, origin VARCHAR, source VARCHAR
@@ -153,7 +164,7 @@ _FILL = [
     JOIN derived_territory t ON t.level = m.level AND t.code = m.code
     WHERE m.level <> 'commune'
     GROUP BY m.level, m.code, v.year HAVING count(*) = any_value(t.communes)""",
-    f"""INSERT INTO derived_ess
+    """INSERT INTO derived_ess
     WITH sums AS (
         SELECT m.level, m.code, cs.year, cs.family, cs.sector,
                coalesce(sum(cs.e), 0) AS e, coalesce(sum(cs.j), 0) AS j, sum(cs.w) AS w,
@@ -201,7 +212,7 @@ _FILL = [
     """INSERT INTO derived_private
     SELECT level, code, year, NULL, sum(jobs), sum(jobs_rural) FROM derived_private
     WHERE level <> 'commune' GROUP BY ALL ORDER BY 1, 2""",
-    f"""INSERT INTO derived_estimate
+    """INSERT INTO derived_estimate
     SELECT m.level, m.code, a.family, a.sector, sum(a.e), sum(a.j),
            coalesce(sum(a.j) FILTER (c.rural), 0), count(*), sum(c.population)
     FROM derived_tmp_estimate a JOIN territory_communes m USING (commune_code)
@@ -223,7 +234,32 @@ _FILL = [
     FROM (SELECT DISTINCT commune_code, source FROM actors WHERE is_ess AND active AND employer) a
     JOIN territory_communes m USING (commune_code)
     ORDER BY 1, 2""",
-    "DROP TABLE derived_tmp_covered; DROP TABLE derived_tmp_ess; DROP TABLE derived_tmp_private; "
+    # Employers (SIREN, else the establishment): the five largest of each territory, ties by
+    # key, with the count and jobs of all; establishments by creation date (median age).
+    """CREATE OR REPLACE TEMP TABLE derived_tmp_actors AS
+    SELECT a.commune_code, coalesce(a.siren, a.actor_id) AS k, coalesce(a.jobs, 0) AS j,
+           a.date_creation AS d, a.name, u.denomination,
+           a.partial_diffusion OR coalesce(u.partial_diffusion, false) AS p
+    FROM actors a LEFT JOIN unites_legales u ON u.siren = a.siren
+    WHERE a.is_ess AND a.active AND a.employer""",
+    """INSERT INTO derived_employers
+    WITH per AS (
+        SELECT m.level, m.code, a.k, sum(a.j) AS j, count(*) AS n, bool_or(a.p) AS p,
+               coalesce(any_value(a.denomination), min(a.name)) AS name
+        FROM derived_tmp_actors a JOIN territory_communes m USING (commune_code) GROUP BY ALL
+    ), ranked AS (
+        SELECT *, row_number() OVER (PARTITION BY level, code ORDER BY j DESC, k) AS r,
+               count(*) OVER (PARTITION BY level, code) AS employers,
+               sum(j) OVER (PARTITION BY level, code) AS total
+        FROM per
+    )
+    SELECT level, code, r, k, name, j, n, p, employers, total FROM ranked WHERE r <= 5
+    ORDER BY 1, 2, 3""",
+    """INSERT INTO derived_creation
+    SELECT m.level, m.code, a.d, count(*)
+    FROM derived_tmp_actors a JOIN territory_communes m USING (commune_code)
+    WHERE a.d IS NOT NULL GROUP BY ALL ORDER BY 1, 2""",
+    "DROP TABLE derived_tmp_actors; DROP TABLE derived_tmp_covered; DROP TABLE derived_tmp_ess; DROP TABLE derived_tmp_private; "
     "DROP TABLE derived_tmp_estimate",
 ]
 

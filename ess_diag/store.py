@@ -297,7 +297,6 @@ CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
 
 
-
 # Migration 3 (owner: derived.py): the derived tables of the indicators, created and filled
 # from the data already in the base.
 def _derived_tables(con: duckdb.DuckDBPyConnection) -> None:

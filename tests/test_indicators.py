@@ -13,10 +13,9 @@ import math
 
 import pandas as pd
 import pytest
-from geo_fixture import build_fixture_geography
 from indicators_fixtures import build, insert_actors, insert_private, insert_stats
 
-from ess_diag import derived, nomenclatures, store
+from ess_diag import derived, nomenclatures
 from ess_diag import indicators as ind
 
 S = "urssaf_test"

@@ -404,8 +404,11 @@ def _comparisons(req: _Request) -> Comparisons:
     ]  # fmt: skip
     return {
         "parents": [row(p) for p in req.parents if p in req.st.infos],
-        "similar": {"criteria": req.similar["criteria"], "territories": similar,
-                    "notes": req.similar["notes"]},  # fmt: skip
+        "similar": {
+            "criteria": req.similar["criteria"],
+            "territories": similar,
+            "notes": req.similar["notes"],
+        },  # fmt: skip
         "notes": {},
     }
 

@@ -298,8 +298,21 @@ def similar(st: State, info: dict, n: int) -> list[dict]:
     """The ``n`` territories of the level nearest by the z-scores (over the level) of
     ln(population), ln(density) and the rural population share; ties by code."""
     return [
-        dict(zip(("level", "code", "name", "population", "density", "rural_population_share",
-                  "distance"), r, strict=True))  # fmt: skip
+        dict(
+            zip(
+                (
+                    "level",
+                    "code",
+                    "name",
+                    "population",
+                    "density",
+                    "rural_population_share",
+                    "distance",
+                ),
+                r,
+                strict=True,
+            )
+        )  # fmt: skip
         for r in rows(
             st.con,
             """
@@ -336,29 +349,29 @@ def employers(st: State, pair: Pair, ref_date: dt.date) -> tuple[list[tuple], in
     ``ref_date`` (None without a creation date)."""
     found = rows(
         st.con,
-        """
-        WITH a AS (
-            SELECT coalesce(a.siren, a.actor_id) AS k, coalesce(a.jobs, 0) AS j,
-                   a.date_creation AS d, a.name, u.denomination,
-                   a.partial_diffusion OR coalesce(u.partial_diffusion, false) AS p
-            FROM actors a JOIN territory_communes m ON m.commune_code = a.commune_code
-            LEFT JOIN unites_legales u ON u.siren = a.siren
-            WHERE m.level = ? AND m.code = ? AND a.is_ess AND a.active AND a.employer
-        ), per AS (
-            SELECT k, sum(j) AS j, count(*) AS n, bool_or(p) AS p,
-                   coalesce(any_value(denomination), min(name)) AS name
-            FROM a GROUP BY k
-        )
-        SELECT k, j, n, p, name, count(*) OVER (), sum(j) OVER (),
-               (SELECT median(date_diff('day', d, ?::DATE)) FROM a WHERE d <= ?::DATE)
-        FROM per ORDER BY j DESC, k LIMIT 5
-        """,
-        [*pair, ref_date, ref_date],
+        "SELECT employer, jobs, establishments, partial, name, employers, total_jobs "
+        "FROM derived_employers WHERE level = ? AND code = ? ORDER BY rank",
+        pair,
     )
+    # The median of the ages of the establishments created by ``ref_date`` (the mean of the two
+    # middle ones for an even count), from their counts by creation date.
+    (median,) = rows(
+        st.con,
+        """
+        WITH x AS (
+            SELECT date_diff('day', date_creation, ?::DATE) AS age, establishments AS n
+            FROM derived_creation
+            WHERE level = ? AND code = ? AND date_creation <= ?::DATE
+        ), c AS (SELECT age, sum(n) OVER (ORDER BY age) AS cum, sum(n) OVER () AS total FROM x)
+        SELECT (min(age) FILTER (cum >= (total + 1) // 2) + min(age) FILTER (cum >= total // 2 + 1))
+               / 2 FROM c
+        """,
+        [ref_date, *pair, ref_date],
+    )[0]
     if not found:
-        return [], 0, 0.0, None
+        return [], 0, 0.0, median
     top = [(k, float(j), int(n), bool(p), name) for k, j, n, p, name, *_ in found]
-    return top, int(found[0][5]), float(found[0][6]), found[0][7]
+    return top, int(found[0][5]), float(found[0][6]), median
 
 
 def lacking_communes(st: State, pair: Pair, origin: str, sector: str) -> list[dict]:

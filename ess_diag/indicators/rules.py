@@ -339,10 +339,12 @@ def rural_split(block: dict, private: dict | None, year: int | None, notes: dict
         "share_ess_jobs_rural": share_rural,
         "private_jobs_rural": prv_r,
         "private_jobs_urban": prv_u,
-        "ess_share_private_jobs_rural": share(ess_r, prv_r, "ess_share_private_jobs_rural",
-                                              "rurales"),  # fmt: skip
-        "ess_share_private_jobs_urban": share(ess_u, prv_u, "ess_share_private_jobs_urban",
-                                              "urbaines"),  # fmt: skip
+        "ess_share_private_jobs_rural": share(
+            ess_r, prv_r, "ess_share_private_jobs_rural", "rurales"
+        ),  # fmt: skip
+        "ess_share_private_jobs_urban": share(
+            ess_u, prv_u, "ess_share_private_jobs_urban", "urbaines"
+        ),  # fmt: skip
     }
 
 
@@ -395,7 +397,9 @@ def evolution(series: list[dict], rural: dict[int, tuple], base_year, start_year
     for r in series:
         ess, priv = r["ess_jobs"], r["private_jobs"]
         r["non_ess_private_jobs"] = priv - ess if None not in (ess, priv) and ess <= priv else None
-    usable = [r for r in series if r["ess_jobs"] is not None or r["non_ess_private_jobs"] is not None]
+    usable = [
+        r for r in series if r["ess_jobs"] is not None or r["non_ess_private_jobs"] is not None
+    ]
     if not usable:
         notes["series"] = (
             "Aucune série annuelle : l'évolution demande des statistiques ESS et d'emploi privé "
@@ -406,7 +410,9 @@ def evolution(series: list[dict], rural: dict[int, tuple], base_year, start_year
     base = next((r for r in series if r["year"] == base_year), None)
     for r in series:
         r["ess_index"] = _index(r["ess_jobs"], base and base["ess_jobs"])
-        r["non_ess_index"] = _index(r["non_ess_private_jobs"], base and base["non_ess_private_jobs"])
+        r["non_ess_index"] = _index(
+            r["non_ess_private_jobs"], base and base["non_ess_private_jobs"]
+        )
     if base_year is not None and base is None:
         notes["base_year"] = f"L'année {base_year} n'a pas de données."
     elif base is not None and not base["ess_jobs"]:
