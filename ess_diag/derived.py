@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import duckdb
 
-__all__ = ["refresh", "is_fresh", "TABLES"]
+__all__ = ["refresh", "TABLES"]
 
 TABLES = (
     "derived_years",
@@ -283,16 +283,3 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         "INSERT OR REPLACE INTO meta SELECT 'derived_data_version', "
         "coalesce((SELECT value FROM meta WHERE key = 'data_version'), '0')"
     )
-
-
-def is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the derived tables were written for the current data version."""
-    rows = (
-        con.cursor()
-        .execute(
-            "SELECT coalesce(max(value) FILTER (key = 'data_version'), '0') = "
-            "max(value) FILTER (key = 'derived_data_version') FROM meta"
-        )
-        .fetchall()
-    )
-    return bool(rows[0][0])

@@ -53,33 +53,39 @@ def default_of(years: list[int], ess_years: set[int], private_years: set[int]) -
     return both[-1] if both else (years[-1] if years else None)
 
 
-def _ensure_fresh(con: duckdb.DuckDBPyConnection) -> None:
-    """Derived tables written for another data version (a writer that did not call
-    ``derived.refresh``) are rewritten now when the base is writable; never read stale."""
-    if not store.table_exists(con, "derived_years") or not derived.is_fresh(con):
-        try:
-            with store.transaction(con):
-                derived.refresh(con)
-        except duckdb.Error as exc:
-            raise IndicatorError(
-                "Les tables dérivées de la base ne sont pas à jour et la base est ouverte en "
-                "lecture seule : relancez l'import ou ouvrez la base en écriture."
-            ) from exc
+def _refresh(con: duckdb.DuckDBPyConnection) -> None:
+    """Derived tables missing or written for another data version (a writer that did not call
+    ``derived.refresh``) are rewritten now when the base is writable: never read stale."""
+    try:
+        with store.transaction(con):
+            derived.refresh(con)
+    except duckdb.Error as exc:
+        raise IndicatorError(
+            "Les tables dérivées de la base ne sont pas à jour et la base est ouverte en "
+            "lecture seule : relancez l'import ou ouvrez la base en écriture."
+        ) from exc
+
+
+_STATE_SQL = """
+SELECT coalesce(list(year ORDER BY year), []), coalesce(list(year) FILTER (has_ess), []),
+       coalesce(list(year) FILTER (has_private), []),
+       (SELECT value = '1' FROM meta WHERE key = 'demo'),
+       EXISTS (SELECT 1 FROM actors WHERE is_ess),
+       (SELECT coalesce(max(value) FILTER (key = 'data_version'), '0')
+               = max(value) FILTER (key = 'derived_data_version') FROM meta)
+FROM derived_years
+"""
 
 
 def state(con: duckdb.DuckDBPyConnection, year: int | None = None) -> State:
-    _ensure_fresh(con)
-    (years, ess, private, demo, actors), = rows(
-        con,
-        """
-        SELECT coalesce(list(year ORDER BY year), []),
-               coalesce(list(year) FILTER (has_ess), []),
-               coalesce(list(year) FILTER (has_private), []),
-               (SELECT value = '1' FROM meta WHERE key = 'demo'),
-               EXISTS (SELECT 1 FROM actors WHERE is_ess)
-        FROM derived_years
-        """,
-    )  # fmt: skip
+    try:
+        found = rows(con, _STATE_SQL)[0]
+    except duckdb.CatalogException:  # a base from before the derived tables
+        found = None
+    if found is None or not found[5]:
+        _refresh(con)
+        found = rows(con, _STATE_SQL)[0]
+    years, ess, private, demo, actors, _ = found
     st = State(con, [int(y) for y in years], set(ess), set(private), bool(demo), bool(actors))
     st.year = default_of(st.years, st.ess_years, st.private_years) if year is None else int(year)
     return st
