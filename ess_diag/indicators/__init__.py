@@ -38,7 +38,7 @@ import duckdb
 from .. import nomenclatures
 from ..vocabulary import FRANCE_CODE, LEVEL_LABELS_LOWER, LEVELS, PARENT_LEVELS
 from . import queries as q
-from . import rules
+from . import rules, types
 from .queries import IndicatorError
 from .rules import (  # noqa: F401 (the reasons are part of what tests and pages compare with)
     _DEFINITION_LABELS,
@@ -55,50 +55,19 @@ from .rules import (  # noqa: F401 (the reasons are part of what tests and pages
     JOBS_SOURCE_ESTIMATE,
     JOBS_SOURCE_STATS,
 )
-from .types import (
-    ByFamily,
-    BySector,
-    Comparisons,
-    Document,
-    Evolution,
-    KeyFigures,
-    Resilience,
-    Rurality,
-    Similar,
-    ZonesBlanches,
-)
+from .types import Document
 
 if TYPE_CHECKING:  # pandas is imported lazily: the CLI path stays fast to start
     import pandas as pd
 
 __all__ = [
-    "JOBS_SOURCE_STATS",
-    "JOBS_SOURCE_ESTIMATE",
-    "LEVELS",
-    "PARENT_LEVELS",
-    "DIVERSITY_SECTORS",
-    "ZONE_SECTORS",
-    "SIMILARITY_CRITERIA",
-    "KEY_FIGURE_COLUMNS",
-    "EXTRA_COLUMNS",
-    "IndicatorError",
-    "Document",
-    "available_years",
-    "default_year",
-    "territory_info",
-    "key_figures",
-    "compute_all",
-    "by_family",
-    "by_sector",
-    "rurality",
-    "evolution",
-    "resilience",
-    "comparisons",
-    "similar_territories",
-    "zones_blanches",
-    "compute",
+    "JOBS_SOURCE_STATS", "JOBS_SOURCE_ESTIMATE", "LEVELS", "PARENT_LEVELS", "DIVERSITY_SECTORS",
+    "ZONE_SECTORS", "SIMILARITY_CRITERIA", "KEY_FIGURE_COLUMNS", "EXTRA_COLUMNS",
+    "IndicatorError", "Document", "available_years", "default_year", "territory_info",
+    "key_figures", "compute_all", "by_family", "by_sector", "rurality", "evolution",
+    "resilience", "comparisons", "similar_territories", "zones_blanches", "compute",
     "summary_text",
-]
+]  # fmt: skip
 
 #: Sectors examined for zones blanches (non classé is not a service anybody lacks).
 ZONE_SECTORS: tuple[str, ...] = DIVERSITY_SECTORS
@@ -171,7 +140,7 @@ class _Request:
     def private(self, pair=None) -> dict | None:
         return q.private_of(self.st, self.entries.get(pair or self.pair), self.year)
 
-    def key_row(self, pair=None) -> KeyFigures:
+    def key_row(self, pair=None) -> types.KeyFigures:
         pair = pair or self.pair
         private = self.private(pair)
         return rules.key_row(self.st.infos[pair], self.year, self.block(pair),
@@ -180,7 +149,7 @@ class _Request:
 
 # --------------------------------------------------------------------------- key figures
 def key_figures(con: duckdb.DuckDBPyConnection, level: str, code: str,
-                year: int | None = None) -> KeyFigures:  # fmt: skip
+                year: int | None = None) -> types.KeyFigures:  # fmt: skip
     """Key figures of one territory for ``year`` (default: :func:`default_year`).
 
     Keys: ``territory``, ``year``, ``ess_establishments``, ``ess_jobs``, ``private_jobs``,
@@ -190,7 +159,7 @@ def key_figures(con: duckdb.DuckDBPyConnection, level: str, code: str,
     return _Request(con, level, code, year, detail="").key_row()
 
 
-def _flat(row: KeyFigures) -> dict:
+def _flat(row: types.KeyFigures) -> dict:
     t = row["territory"]
     return {**t, **{k: row[k] for k in KEY_FIGURE_COLUMNS[4:]}}
 
@@ -230,7 +199,7 @@ def compute_all(con: duckdb.DuckDBPyConnection, level: str, year: int | None = N
 
 
 # --------------------------------------------------------------------------- breakdowns
-def _by_family(req: _Request) -> ByFamily:
+def _by_family(req: _Request) -> types.ByFamily:
     rows, notes = rules.family_rows(req.block())
     return {"rows": rows, "notes": notes}
 
@@ -246,7 +215,7 @@ def by_family(con: duckdb.DuckDBPyConnection, level: str, code: str,
     return {"year": req.year, "jobs_source": rules.source_name(req.block()), **_by_family(req)}
 
 
-def _by_sector(req: _Request) -> BySector:
+def _by_sector(req: _Request) -> types.BySector:
     private = req.private()
     rows, notes = rules.sector_rows(
         req.block(), req.block((req.ref["level"], req.ref["code"])),
@@ -270,12 +239,12 @@ def by_sector(con: duckdb.DuckDBPyConnection, level: str, code: str, year: int |
 
 
 # --------------------------------------------------------------------------- rurality
-def _rurality(req: _Request) -> Rurality:
+def _rurality(req: _Request) -> types.Rurality:
     return rules.rurality(req.block(), req.info["geo"], req.private(), req.year)
 
 
 def rurality(con: duckdb.DuckDBPyConnection, level: str, code: str,
-             year: int | None = None) -> Rurality:  # fmt: skip
+             year: int | None = None) -> types.Rurality:  # fmt: skip
     """Rural/urban split of ESS and private jobs (communes of density levels 5–7 are rural).
 
     Keys: ``definition`` (``grille`` | ``estimation`` | ``mixte``), ``definition_label``,
@@ -288,7 +257,7 @@ def rurality(con: duckdb.DuckDBPyConnection, level: str, code: str,
 
 
 # --------------------------------------------------------------------------- evolution
-def _evolution(req: _Request, base_year=None, start_year=None, end_year=None) -> Evolution:
+def _evolution(req: _Request, base_year=None, start_year=None, end_year=None) -> types.Evolution:
     st, info = req.st, req.info
     entry = q.fetch(st, [req.pair], all_years=True).get(req.pair)
     series, rural = [], {}
@@ -305,7 +274,7 @@ def _evolution(req: _Request, base_year=None, start_year=None, end_year=None) ->
 
 def evolution(con: duckdb.DuckDBPyConnection, level: str, code: str,
               base_year: int | None = None, start_year: int | None = None,
-              end_year: int | None = None) -> Evolution:  # fmt: skip
+              end_year: int | None = None) -> types.Evolution:  # fmt: skip
     """ESS jobs and non-ESS private jobs over every year with statistics.
 
     Index base 100 on ``base_year`` (default: first year of the series); relative change
@@ -320,7 +289,7 @@ def evolution(con: duckdb.DuckDBPyConnection, level: str, code: str,
 
 
 # --------------------------------------------------------------------------- resilience
-def _resilience(req: _Request) -> Resilience:
+def _resilience(req: _Request) -> types.Resilience:
     notes: dict[str, str] = {}
     block = req.block()
     diversity, present, reason = rules.diversity(block)
@@ -354,7 +323,7 @@ def _resilience(req: _Request) -> Resilience:
 
 
 def resilience(con: duckdb.DuckDBPyConnection, level: str, code: str,
-               year: int | None = None) -> Resilience:  # fmt: skip
+               year: int | None = None) -> types.Resilience:  # fmt: skip
     """The parts of resilience, shown separately (no composite score).
 
     Keys: ``sector_diversity`` (Shannon evenness 0–1 of ESS jobs over the sectors),
@@ -367,7 +336,7 @@ def resilience(con: duckdb.DuckDBPyConnection, level: str, code: str,
 
 
 # --------------------------------------------------------------------------- comparisons
-def _similar(st: q.State, info: dict, n: int = 5) -> Similar:
+def _similar(st: q.State, info: dict, n: int = 5) -> types.Similar:
     found = q.similar(st, info, n) if info["level"] != "france" else []
     notes = {}
     if not found:
@@ -380,7 +349,7 @@ def _similar(st: q.State, info: dict, n: int = 5) -> Similar:
 
 
 def similar_territories(con: duckdb.DuckDBPyConnection, level: str, code: str,
-                        n: int = 5) -> Similar:  # fmt: skip
+                        n: int = 5) -> types.Similar:  # fmt: skip
     """The ``n`` territories of the same level closest by population, density and rural share.
 
     Distance: Euclidean over the three criteria standardised across the level (z-scores of
@@ -392,7 +361,7 @@ def similar_territories(con: duckdb.DuckDBPyConnection, level: str, code: str,
     return _similar(st, q.territory(st, level, code), n)
 
 
-def _comparisons(req: _Request) -> Comparisons:
+def _comparisons(req: _Request) -> types.Comparisons:
     def row(pair):
         key = req.key_row(pair)
         return {**_flat(key), "notes": key["notes"]}
@@ -414,7 +383,7 @@ def _comparisons(req: _Request) -> Comparisons:
 
 
 def comparisons(con: duckdb.DuckDBPyConnection, level: str, code: str,
-                year: int | None = None) -> Comparisons:  # fmt: skip
+                year: int | None = None) -> types.Comparisons:  # fmt: skip
     """Key figures of the parent territories and of the five most similar territories.
 
     ``{"parents": [key-figure rows], "similar": {"criteria": [...], "territories": [key-figure
@@ -425,7 +394,7 @@ def comparisons(con: duckdb.DuckDBPyConnection, level: str, code: str,
 
 
 # --------------------------------------------------------------------------- zones blanches
-def _zones(req: _Request, sector: str | None = None) -> ZonesBlanches:
+def _zones(req: _Request, sector: str | None = None) -> types.ZonesBlanches:
     block, geo = req.block(), req.info["geo"]
     out = {
         "year": req.year,
@@ -447,7 +416,7 @@ def _zones(req: _Request, sector: str | None = None) -> ZonesBlanches:
 
 
 def zones_blanches(con: duckdb.DuckDBPyConnection, level: str, code: str,
-                   year: int | None = None, sector: str | None = None) -> ZonesBlanches:  # fmt: skip
+                   year: int | None = None, sector: str | None = None) -> types.ZonesBlanches:  # fmt: skip
     """Communes of the territory with no ESS employer establishment in a sector.
 
     ``{"year", "jobs_source", "communes_total", "population_total", "by_sector": [{sector,
