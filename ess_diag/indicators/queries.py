@@ -233,7 +233,7 @@ def fetch(st: State, pairs: Sequence[Pair] | None = None, level: str | None = No
                 per["sector"][sector] = per["sector"].get(sector, 0.0) + j
         else:
             target = entry["estimate"] if kind == "estimate" else entry["ess"]
-            block = target.setdefault((origin, year), rules.empty_block(_KINDS[origin]))
+            block = target.setdefault((origin, year), rules.empty_block(origin))
             vals = {"etablissements": e, "effectifs": j, "communes_present": n,
                     "population_present": p}  # fmt: skip
             if family is None and sector is None:
@@ -245,9 +245,6 @@ def fetch(st: State, pairs: Sequence[Pair] | None = None, level: str | None = No
             elif family is None:
                 block["sector"][sector] = vals
     return out
-
-
-_KINDS = {"communes": "communes", "direct": "direct", "estimation": "estimation"}
 
 
 def block_of(st: State, entry: dict | None, year: int | None, estimate: bool = True) -> dict:
