@@ -263,7 +263,7 @@ def test_a_version_1_database_gets_the_capped_vote_count(tmp_path):
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '1')")
     con.close()
     con = store.connect(path)
-    assert store.get_meta(con, "schema_version") == "2"
+    assert int(store.get_meta(con, "schema_version")) >= 2  # later migrations may follow
     views = dict(
         con.execute(
             "SELECT view_name, sql FROM duckdb_views() "
