@@ -132,7 +132,7 @@ class _Request:
         pairs = [self.pair, *([(self.ref["level"], self.ref["code"])] if self.ref else []),
                  *self.parents, *sim_pairs]  # fmt: skip
         q.infos(self.st, pairs)
-        self.entries = q.fetch(self.st, pairs, detail=detail)
+        self.entries = q.fetch(self.st, pairs, detail=detail, series=self.pair)
 
     def block(self, pair=None) -> dict:
         return q.block_of(self.st, self.entries.get(pair or self.pair), self.year)
@@ -259,7 +259,7 @@ def rurality(con: duckdb.DuckDBPyConnection, level: str, code: str,
 # --------------------------------------------------------------------------- evolution
 def _evolution(req: _Request, base_year=None, start_year=None, end_year=None) -> types.Evolution:
     st, info = req.st, req.info
-    entry = q.fetch(st, [req.pair], all_years=True).get(req.pair)
+    entry = req.entries.get(req.pair)
     series, rural = [], {}
     for year in st.years:
         block = q.block_of(st, entry, year, estimate=False)

@@ -169,7 +169,8 @@ def _pairs_filter(prefix: str, pairs: Sequence[Pair]) -> tuple[str, list]:
 _BLOCK_SQL = """
 SELECT 'ess', level, code, year, origin, family, sector, establishments, jobs, women,
        jobs_rural, communes_present, population_present, NULL
-FROM derived_ess WHERE {where} AND {year} AND {detail}
+FROM derived_ess WHERE {where} AND (({year} AND {detail}) OR {series} AND family IS NULL
+                                    AND sector IS NULL)
 UNION ALL
 SELECT 'estimate', level, code, NULL, 'estimation', family, sector, establishments, jobs, NULL,
        jobs_rural, communes_present, population_present, NULL
@@ -177,7 +178,8 @@ FROM derived_estimate WHERE {where} AND {estimate} AND {detail}
 UNION ALL
 SELECT 'private', level, code, year, NULL, NULL, sector, NULL, jobs, NULL, jobs_rural, NULL,
        NULL, NULL
-FROM derived_private WHERE {where} AND {year} AND {private_detail}
+FROM derived_private WHERE {where} AND (({year} AND {private_detail}) OR {series}
+                                        AND sector IS NULL)
 UNION ALL
 SELECT 'private', 'commune', commune_code, year, NULL, NULL, sector, NULL, sum(jobs), NULL, 0,
        NULL, NULL, NULL
@@ -185,14 +187,15 @@ FROM private_employment WHERE {commune_where} AND {year} GROUP BY ALL
 UNION ALL
 SELECT 'sources', level, code, year, origin, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        source
-FROM derived_sources WHERE {where} AND ({year} OR year IS NULL)
+FROM derived_sources WHERE {where} AND ({year} OR year IS NULL OR {series})
 """
 
 
 def fetch(st: State, pairs: Sequence[Pair] | None = None, level: str | None = None,
-          detail: str = "", all_years: bool = False) -> dict:  # fmt: skip
-    """Rows of ``pairs`` (or of every territory of ``level``): ``{(pair, year): {"ess":
-    {origin: block}, "estimate": block, "private": {...}}}`` plus the sources by pair.
+          detail: str = "", series: Pair | None = None) -> dict:  # fmt: skip
+    """Rows of ``pairs`` (or of every territory of ``level``) for the year: ``{pair: {"ess":
+    {(origin, year): block}, "estimate": {…}, "private": {year: …}, "sources": {…}}}``, plus
+    the totals of every year for the ``series`` pair (evolution) — one query.
 
     ``detail``: ``""`` (totals), ``"sector"`` or ``"all"`` (families and sectors)."""
     if pairs is not None:
@@ -201,7 +204,8 @@ def fetch(st: State, pairs: Sequence[Pair] | None = None, level: str | None = No
     else:
         where, wparams, communes = "level = ?", [level], []
     commune_where = f"commune_code IN ({', '.join('?' * len(communes))})" if communes else "false"
-    year_sql, yparams = ("true", []) if all_years else ("year = ?", [st.year])
+    year_sql, yparams = "year = ?", [st.year]
+    series_sql, sparams = ("(level = ? AND code = ?)", list(series)) if series else ("false", [])
     detail_sql = {
         "": "family IS NULL AND sector IS NULL",
         "sector": "family IS NULL",
@@ -214,9 +218,10 @@ def fetch(st: State, pairs: Sequence[Pair] | None = None, level: str | None = No
         estimate="true" if st.has_actors else "false",
         private_detail="true" if detail == "all" else "sector IS NULL",
         commune_where=commune_where,
+        series=series_sql,
     )
-    params = [*wparams, *yparams, *wparams, *wparams, *yparams, *communes, *yparams, *wparams,
-              *yparams]  # fmt: skip
+    params = [*wparams, *yparams, *sparams, *wparams, *wparams, *yparams, *sparams, *communes,
+              *yparams, *wparams, *yparams, *sparams]  # fmt: skip
     out: dict = {}
     for kind, lvl, code, year, origin, family, sector, e, j, w, jr, n, p, src in rows(
         st.con, sql, params
