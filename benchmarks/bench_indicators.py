@@ -2,14 +2,16 @@
 
 ``run(db_path)`` returns a dict of timings (seconds; each ``{"min", "median", "max", "runs"}``):
 
-* ``compute_<level>_rebuild`` — the full document of one territory after an import: the
-  per-commune arrays are rebuilt from the database (memory and disk caches dropped);
-* ``compute_<level>_cold`` — the same in a fresh state reading the arrays saved on disk (what
-  a new process — the CLI, a restarted app — pays);
-* ``compute_<level>_warm`` — the same call again;
-* ``compute_departement_switch`` — the document of a département not asked for before, with
-  the arrays in memory (the dashboard's case when the user picks another territory);
-* ``compute_all_epci_rebuild`` / ``_cold`` / ``_warm`` — key figures of every EPCI;
+* ``compute_<level>_rebuild`` — opening the base then the full document of one territory
+  (what a new process pays after an import: the derived tables the import wrote are read,
+  nothing else is rebuilt — ``indicators`` keeps nothing between calls);
+* ``compute_<level>_cold`` — the full document on a connection just opened (DuckDB's buffers
+  empty);
+* ``compute_<level>_warm`` — the same call again on the same connection;
+* ``compute_departement_switch`` — the document of a département not asked for before (the
+  dashboard's case when the user picks another territory);
+* ``compute_all_epci_rebuild`` / ``_cold`` / ``_warm`` — key figures of every EPCI, the same
+  three ways;
 * ``cli_departement`` — ``ess-diag indicators --level departement CODE --json`` as a new
   process (start-up included);
 * ``pandas_baseline_epci`` — :func:`pandas_baseline`, the same key figures for every EPCI as an
@@ -114,15 +116,22 @@ def pandas_baseline(db_path: str | Path, year: int | None = None):
     )
 
 
-def _drop_caches(db_path: Path, disk: bool) -> None:
-    import shutil
+def _time_fresh(db_path: Path, fn: Callable, runs: int, with_open: bool) -> dict:
+    """``fn(con)`` on a connection opened for each run (the opening timed or not)."""
+    from ess_diag import store
 
-    from ess_diag import indicators
-
-    indicators.clear_cache()
-    if disk:
-        for part in (db_path.parent / "cache" / "indicators").glob(db_path.name + "-*"):
-            shutil.rmtree(part, ignore_errors=True)
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        con = store.connect(db_path, read_only=True)
+        try:
+            if not with_open:
+                started = time.perf_counter()
+            fn(con)
+            samples.append(time.perf_counter() - started)
+        finally:
+            con.close()
+    return _stats(samples)
 
 
 def run(db_path: str | Path, runs: int = 5) -> dict:
@@ -142,12 +151,11 @@ def run(db_path: str | Path, runs: int = 5) -> dict:
             def call(level=level, code=code):
                 return indicators.compute(con, level, code)
 
-            results[f"compute_{level}_rebuild"] = _time(
-                call, rebuild_runs, setup=lambda: _drop_caches(db_path, disk=True)
-            )
-            results[f"compute_{level}_cold"] = _time(
-                call, runs, setup=lambda: _drop_caches(db_path, disk=False)
-            )
+            def fresh(c, level=level, code=code):
+                return indicators.compute(c, level, code)
+
+            results[f"compute_{level}_rebuild"] = _time_fresh(db_path, fresh, rebuild_runs, True)
+            results[f"compute_{level}_cold"] = _time_fresh(db_path, fresh, runs, False)
             call()
             results[f"compute_{level}_warm"] = _time(call, runs)
 
@@ -166,12 +174,12 @@ def run(db_path: str | Path, runs: int = 5) -> dict:
         def every_epci():
             return indicators.compute_all(con, "epci")
 
-        results["compute_all_epci_rebuild"] = _time(
-            every_epci, rebuild_runs, setup=lambda: _drop_caches(db_path, disk=True)
-        )
-        results["compute_all_epci_cold"] = _time(
-            every_epci, runs, setup=lambda: _drop_caches(db_path, disk=False)
-        )
+        def every_epci_fresh(c):
+            return indicators.compute_all(c, "epci")
+
+        results["compute_all_epci_rebuild"] = _time_fresh(db_path, every_epci_fresh,
+                                                          rebuild_runs, True)  # fmt: skip
+        results["compute_all_epci_cold"] = _time_fresh(db_path, every_epci_fresh, runs, False)
         frame = every_epci()
         results["epci_count"] = len(frame)
         results["compute_all_epci_warm"] = _time(every_epci, runs)

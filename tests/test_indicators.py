@@ -13,11 +13,10 @@ import math
 
 import pandas as pd
 import pytest
-from geo_fixture import build_fixture_geography
 from indicators_fixtures import build, insert_actors, insert_private, insert_stats
 
+from ess_diag import derived, nomenclatures
 from ess_diag import indicators as ind
-from ess_diag import nomenclatures, store
 
 S = "urssaf_test"
 
@@ -322,7 +321,7 @@ def _partial():
         "VALUES ('departement', '01', 2023, 'effectifs', 123, 'urssaf_dep')"
     )
     insert_private(geo_con)
-    insert_actors(geo_con)
+    insert_actors(geo_con)  # (the fixture helpers refresh the derived tables, as imports do)
     return geo_con
 
 
@@ -357,6 +356,7 @@ def test_territory_row_used_when_commune_rows_incomplete():
         "INSERT INTO ess_stats (level, code, year, measure, value, source) "
         "VALUES ('region', '84', 2023, 'effectifs', 5000, 'observatoire')"
     )
+    derived.refresh(partial_con)  # as the import does, in its transaction
     got = ind.key_figures(partial_con, "region", "84")
     assert (got["jobs_source"], got["ess_jobs"], got["ess_establishments"]) == (
         "statistiques",
@@ -380,6 +380,7 @@ def test_share_above_one_is_flagged_not_published(geo_con):
         "INSERT INTO private_employment (commune_code, year, sector, establishments, jobs, source) "
         "VALUES ('01004', 2023, 'sante', 1, 10, 'x')"
     )
+    derived.refresh(geo_con)
     got = ind.key_figures(geo_con, "commune", "01004")
     assert got["ess_jobs"] == 49.0 and got["private_jobs"] == 10.0
     assert got["ess_share_private_jobs"] is None
@@ -534,6 +535,7 @@ def test_rurality_all_rural_territory_and_grid_definition(fresh_con):
     con.execute(
         "INSERT INTO density_grid (code, commune_code, density_level, population) VALUES ('01001', '01001', 5, 800)"
     )
+    derived.refresh(con)
     got = ind.rurality(con, "epci", "200000001")
     assert got["definition"] == "mixte"
     assert (got["ess_jobs_rural"], got["ess_jobs_urban"], got["share_ess_jobs_rural"]) == (
@@ -546,6 +548,7 @@ def test_rurality_all_rural_territory_and_grid_definition(fresh_con):
     con.execute(
         "INSERT INTO density_grid (code, commune_code, density_level, population) VALUES ('01002', '01002', 7, 200)"
     )
+    derived.refresh(con)
     assert ind.rurality(con, "epci", "200000001")["definition"] == "grille"
 
 
@@ -783,39 +786,6 @@ def test_compute_document(con):
 def test_bad_requests(con, call, message):
     with pytest.raises(ind.IndicatorError, match=message):
         call(con)
-
-
-# --------------------------------------------------------------------------- caching
-def test_cache_follows_data_changes_and_survives_on_disk(tmp_path):
-    path = tmp_path / "base.duckdb"
-    db = store.connect(path)
-    build_fixture_geography(db)
-    insert_stats(db)
-    insert_private(db)
-    insert_actors(db)
-    ind.warm_cache(db)
-    parts = {p.name for p in next((tmp_path / "cache" / "indicators").iterdir()).iterdir()}
-    assert {"base", "totals", "private", "detail-2023", "actors", "members-epci"} <= parts
-    first = ind.compute(db, "epci", "200000002")
-    cache_dirs = list((tmp_path / "cache" / "indicators").iterdir())
-    assert len(cache_dirs) == 1 and (cache_dirs[0] / "base" / "skeleton.json").is_file()
-    # A new process (simulated by dropping the in-memory arrays) reads them back from disk.
-    ind.clear_cache()
-    assert ind.compute(db, "epci", "200000002") == first
-    # A corrupt cache file is ignored and rebuilt.
-    for part in cache_dirs[0].glob("*/*"):
-        part.write_bytes(b"not a numpy file")
-    ind.clear_cache()
-    assert ind.compute(db, "epci", "200000002") == first
-    # Any change to the data is seen at once, even without a data_version bump.
-    db.execute(
-        "INSERT INTO private_employment (commune_code, year, sector, establishments, jobs, "
-        "source) VALUES ('01004', 2023, 'sante', 1, 100, 'x')"
-    )
-    assert ind.key_figures(db, "epci", "200000002")["private_jobs"] == 1400.0
-    db.execute("DELETE FROM private_employment WHERE source = 'x'")
-    assert ind.key_figures(db, "epci", "200000002")["private_jobs"] == 1300.0
-    db.close()
 
 
 @pytest.mark.parametrize(("alias", "commune"), [("69381", "69123"), ("01099", "01001")])

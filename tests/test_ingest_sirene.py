@@ -347,8 +347,9 @@ def test_undo_refusals_carry_a_reason_code(db):
 
 
 def test_derived_tables_refreshed_in_the_import_and_undo_transactions(db, monkeypatch):
-    """derived.refresh runs inside the transaction, before data_version is bumped: when it
-    fails, the import (or the undo) is rolled back whole."""
+    """derived.refresh runs inside the transaction, after data_version is bumped (the derived
+    tables are stamped with the new version): when it fails, the import (or the undo) is rolled
+    back whole."""
     seen = []
 
     def refresh(con):
@@ -362,9 +363,9 @@ def test_derived_tables_refreshed_in_the_import_and_undo_transactions(db, monkey
     assert report.status == "committed"
     loaded = db.execute("SELECT count(*) FROM actors").fetchall()[0][0]
     assert loaded > 0
-    assert seen == [(v0, loaded)]  # the new rows visible, the version not bumped yet
+    assert seen == [(v0 + 1, loaded)]  # the new rows visible, the version already bumped
     undo_import(db, report.import_id)
-    assert seen[1] == (v0 + 1, 0)
+    assert seen[1] == (v0 + 2, 0)
 
     def failing(con):
         raise duckdb.ConversionException("refresh failed")

@@ -263,8 +263,8 @@ def test_a_version_1_database_gets_the_capped_vote_count(tmp_path):
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '1')")
     con.close()
     con = store.connect(path)
-    # Migrated to the current schema (2: capped vote count; 3: client address hash).
-    assert store.get_meta(con, "schema_version") == str(store.SCHEMA_VERSION) == "3"
+    # Migrated to the current schema (2: capped vote count; 3: client address hash; 4: derived tables).
+    assert store.get_meta(con, "schema_version") == str(store.SCHEMA_VERSION) == "4"
     views = dict(
         con.execute(
             "SELECT view_name, sql FROM duckdb_views() "

@@ -86,8 +86,8 @@ def apply(ctx: ImportContext, created_by: str) -> None:
         report.import_id = ctx.import_id
         report.status = "committed"
         _record(con, report, ctx.import_id, created_by, tables)
-        derived.refresh(con)
         store.bump_data_version(con)
+        derived.refresh(con)  # stamped with the new data version
 
 
 def _key_condition(keys: Sequence[str], left: str, right: str) -> str:
@@ -198,8 +198,8 @@ def undo_import(
             "UPDATE imports SET status = 'undone', undone_at = ? WHERE import_id = ?",
             [dt.datetime.now(), import_id],
         )
-        derived.refresh(con)
         store.bump_data_version(con)
+        derived.refresh(con)  # stamped with the new data version
     return {"import_id": import_id, "removed": removed, "restored": restored}
 
 

@@ -1,0 +1,220 @@
+"""The shape of the indicator document (``ess-diag indicators --json``), as ``TypedDict``s.
+
+Every key is defined in ``docs/methodologie.md``. A figure that cannot be computed is None and
+its key appears in the ``notes`` of the same section with a French reason.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+Notes = dict[str, str]
+
+
+class Territory(TypedDict):
+    level: str
+    code: str
+    name: str
+    population: int | None
+
+
+class KeyFigures(TypedDict):
+    territory: Territory
+    year: int | None
+    ess_establishments: int | None
+    ess_jobs: float | None
+    private_jobs: float | None
+    non_ess_private_jobs: float | None
+    ess_share_private_jobs: float | None
+    jobs_per_1000_inhabitants: float | None
+    women_share: float | None
+    jobs_source: str | None  # "statistiques" | "estimation_sirene" | None
+    sources: list[str]
+    notes: Notes
+
+
+class FamilyRow(TypedDict):
+    family: str
+    label: str
+    establishments: int | None
+    jobs: float | None
+    share_establishments: float | None
+    share_jobs: float | None
+
+
+class ByFamily(TypedDict):
+    rows: list[FamilyRow]
+    notes: Notes
+
+
+class SectorRow(TypedDict):
+    sector: str
+    label: str
+    establishments: int | None
+    jobs: float | None
+    share_jobs: float | None
+    private_jobs: float | None
+    ess_share_in_sector: float | None
+    reference_share_jobs: float | None
+    location_quotient: float | None
+
+
+class BySector(TypedDict):
+    reference: Territory
+    rows: list[SectorRow]
+    notes: Notes
+
+
+class Rurality(TypedDict):
+    definition: str  # "grille" | "estimation" | "mixte"
+    definition_label: str
+    rural_communes: int
+    urban_communes: int
+    rural_population: int
+    rural_population_share: float | None
+    ess_jobs_rural: float | None
+    ess_jobs_urban: float | None
+    share_ess_jobs_rural: float | None
+    private_jobs_rural: float | None
+    private_jobs_urban: float | None
+    ess_share_private_jobs_rural: float | None
+    ess_share_private_jobs_urban: float | None
+    jobs_source: str | None
+    notes: Notes
+
+
+class SeriesRow(TypedDict):
+    year: int
+    ess_jobs: float | None
+    private_jobs: float | None
+    non_ess_private_jobs: float | None
+    ess_index: float | None
+    non_ess_index: float | None
+
+
+class Evolution(TypedDict):
+    base_year: int | None
+    start_year: int | None
+    end_year: int | None
+    series: list[SeriesRow]
+    change: dict[str, float | None]  # ess_jobs, non_ess_private_jobs
+    rural_change: dict[str, float | None]
+    decline_years: dict[str, list[int]]
+    notes: Notes
+
+
+class Employer(TypedDict):
+    name: str | None  # None under partial diffusion
+    partial: bool
+    jobs: float
+    establishments: int
+
+
+class Resilience(TypedDict):
+    sector_diversity: float | None
+    sectors_present: int
+    sectors_total: int
+    top5_employers_share: float | None
+    top5_employers: list[Employer]
+    employers: int
+    median_age_years: float | None
+    reference_date: str
+    jobs_source: str | None
+    notes: Notes
+
+
+class CompareRow(TypedDict, total=False):
+    """A key-figure row (the columns of ``KEY_FIGURE_COLUMNS``) plus ``notes``; similar
+    territories also carry ``density``, ``rural_population_share`` and ``distance``."""
+
+    level: str
+    code: str
+    name: str
+    population: int | None
+    year: int | None
+    ess_establishments: int | None
+    ess_jobs: float | None
+    private_jobs: float | None
+    non_ess_private_jobs: float | None
+    ess_share_private_jobs: float | None
+    jobs_per_1000_inhabitants: float | None
+    women_share: float | None
+    jobs_source: str | None
+    notes: Notes
+    density: float
+    rural_population_share: float
+    distance: float
+
+
+class SimilarTerritory(TypedDict):
+    level: str
+    code: str
+    name: str
+    population: int
+    density: float
+    rural_population_share: float
+    distance: float
+
+
+class Similar(TypedDict):
+    criteria: list[str]
+    territories: list  # SimilarTerritory (similar_territories) or CompareRow (comparisons)
+    notes: Notes
+
+
+class Comparisons(TypedDict):
+    parents: list[CompareRow]
+    similar: Similar
+    notes: Notes
+
+
+class ZoneRow(TypedDict):
+    sector: str
+    label: str
+    communes: int
+    population: int
+    population_share: float | None
+
+
+class ZoneCommune(TypedDict):
+    code: str
+    name: str
+    population: int
+
+
+class ZonesBlanches(TypedDict):
+    year: int | None
+    jobs_source: str | None
+    communes_total: int
+    population_total: int
+    by_sector: list[ZoneRow]
+    sector: str | None
+    communes: list[ZoneCommune]
+    notes: Notes
+
+
+class Document(TypedDict):
+    """The full indicator set of one territory (:func:`ess_diag.indicators.compute`)."""
+
+    schema_version: int
+    territory: Territory
+    year: int | None
+    years_available: list[int]
+    demo: bool
+    ess_establishments: int | None
+    ess_jobs: float | None
+    private_jobs: float | None
+    non_ess_private_jobs: float | None
+    ess_share_private_jobs: float | None
+    jobs_per_1000_inhabitants: float | None
+    women_share: float | None
+    jobs_source: str | None
+    sources: list[str]
+    by_family: ByFamily
+    by_sector: BySector
+    rural: Rurality
+    evolution: Evolution
+    resilience: Resilience
+    comparisons: Comparisons
+    zones_blanches: ZonesBlanches
+    notes: Notes
