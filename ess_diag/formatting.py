@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import re
 
 __all__ = [
     "NBSP",
@@ -22,6 +23,7 @@ __all__ = [
     "is_missing",
     "fmt_date",
     "escape",
+    "escape_markdown",
     "NOT_AVAILABLE",
     "MONTHS",
 ]
@@ -128,6 +130,24 @@ def fmt_date(value: dt.date | dt.datetime | str | None) -> str:
         value = dt.date.fromisoformat(value[:10])
     day = "1er" if value.day == 1 else str(value.day)
     return f"{day} {MONTHS[value.month - 1]} {value.year}"
+
+
+# What can make Markdown load or run something, or change the structure around the text:
+# images and links (!, [, ]), LaTeX ($), code (`), emphasis (*), tables (|), strikethrough
+# (~), headings (#), escapes (\). Intraword _ and plain punctuation stay as they are.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]!|~#$])")
+
+
+def escape_markdown(text) -> str:
+    """Text shown through Streamlit's Markdown (``st.markdown``, ``st.error``, ``st.caption``…)
+    exactly as written: HTML escaped, then the Markdown, LaTeX (``$``) and directive
+    (``:red[…]``) characters backslash-escaped — ``![](http://…)`` in a file name or a quoted
+    value shows as those characters and loads nothing.
+
+    >>> print(escape_markdown("![x](a.png) *gras* <b>"))
+    \\!\\[x\\](a.png) \\*gras\\* &lt;b&gt;
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", escape(text))
 
 
 def escape(text) -> str:

@@ -16,6 +16,7 @@ import re
 import streamlit as st
 
 from ess_diag import ingest
+from ess_diag.formatting import escape_markdown
 from ess_diag.ingest import actors_template, mapping
 
 from . import get_con
@@ -217,35 +218,36 @@ def column_mapping(
     done = st.session_state.get(f"{key}_done")
     if done:
         st.success(
-            f"« {name} » : correspondance de colonnes enregistrée "
+            f"« {escape_markdown(name)} » : correspondance de colonnes enregistrée "
             f"(format « {ingest.formats()[done[0]].label} »)."
         )
         return done
     try:
         headers = mapping.read_headers(path, name)
     except Exception as exc:  # noqa: BLE001 — any unreadable file: say so, offer nothing
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
         return None
     remembered = mapping.recall(get_con().cursor(), headers)
     if remembered and not st.session_state.get(f"{key}_change"):
         kind_r, map_r = remembered
         st.info(
-            f"« {name} » : correspondance de colonnes mémorisée pour ces en-têtes, appliquée "
+            f"« {escape_markdown(name)} » : correspondance de colonnes mémorisée pour ces en-têtes, "
+            "appliquée "
             f"(format « {ingest.formats()[kind_r].label} »)."
         )
         try:
             _info, frame = ingest.preview(path, name=name, kind=kind_r, column_map=map_r)
             st.dataframe(frame.dropna(axis=1, how="all").fillna(""), hide_index=True)
         except Exception as exc:  # noqa: BLE001 — shown, the user may choose again
-            st.warning(str(exc))
+            st.warning(escape_markdown(str(exc)))
         if st.button("Choisir une autre correspondance", key=f"{key}_change_btn"):
             st.session_state[f"{key}_change"] = True
             st.rerun()
         return remembered
     if error:
-        st.warning(error)
+        st.warning(escape_markdown(error))
     st.markdown(
-        f"**« {name} »** : les colonnes ne correspondent à aucun format connu. Indiquez ce que "
+        f"**« {escape_markdown(name)} »** : les colonnes ne correspondent à aucun format connu. Indiquez ce que "
         "contient chaque colonne ; ce choix sera retenu pour les prochains fichiers ayant les "
         "mêmes colonnes."
     )
@@ -285,7 +287,7 @@ def column_mapping(
         mapping.remember(get_con().cursor(), kind, headers, chosen)
         clean = mapping.validate(kind, headers, chosen)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
         return None
     st.session_state[f"{key}_done"] = (kind, clean)
     st.success(f"Correspondance enregistrée pour « {name} » (format « {spec.label} »).")

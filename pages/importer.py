@@ -19,7 +19,7 @@ import streamlit as st
 
 import ess_diag_ui
 from ess_diag import config, ingest, nomenclatures, security
-from ess_diag.formatting import fmt_int, fmt_num
+from ess_diag.formatting import escape_markdown, fmt_int, fmt_num
 from ess_diag_ui import import_widgets
 from ess_diag_ui.auth import require_admin
 
@@ -91,10 +91,10 @@ def show_report(report: ingest.ImportReport) -> None:
     else:
         st.error("Import refusé : la base n'a pas été modifiée.")
     for error in report.errors:
-        st.error(error)
+        st.error(escape_markdown(error))
     if report.files:
         st.markdown("**Fichiers détectés**")
-        st.markdown("\n".join(f"- {f.describe()}" for f in report.files))
+        st.markdown("\n".join(f"- {escape_markdown(f.describe())}" for f in report.files))
     if report.rows_read or report.status != "rejected":
         a, b, c = st.columns(3)
         a.metric("Lignes lues", fmt_int(report.rows_read))
@@ -122,10 +122,10 @@ def show_report(report: ingest.ImportReport) -> None:
     if report.unresolved_communes:
         st.warning(
             "Codes commune non reconnus (lignes mises de côté) : "
-            + ", ".join(report.unresolved_communes)
+            + escape_markdown(", ".join(report.unresolved_communes))
         )
     for warning in report.warnings:
-        st.warning(warning)
+        st.warning(escape_markdown(warning))
     if report.counts:
         with st.expander("Ce qui a été détecté", expanded=report.status != "rejected"):
             rows = [
@@ -167,45 +167,65 @@ if "import_dir" not in st.session_state:
 upload_dir = Path(st.session_state["import_dir"])
 
 files: list[tuple[str, str]] = []  # (path, name shown)
+uploaded: list[str] = []  # names of the files sent through the browser: bounded (ingest.limits)
 for upload in uploads or []:
     # Stored as <sha256>.<extension>: the name the browser sent is only ever displayed.
     target = security.store_upload(upload_dir, upload.getvalue(), upload.name)
     files.append((str(target), security.display_name(upload.name)))
+    uploaded.append(files[-1][1])
 for name in chosen_local or []:
     try:
         files.append((str(security.resolve_import_path(import_folder, name)), Path(name).name))
     except security.PathRefused as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
 
+limits = ingest.UploadLimits.from_environment()
 column_maps: dict[str, tuple[str, dict[str, str]]] = {}
+readable: list[
+    tuple[str, str]
+] = []  # the files whose preview worked (or whose columns were chosen)
 if files:
     st.subheader("2. Aperçu")
     for i, (path, name) in enumerate(files):
         try:
-            info, frame = ingest.preview(path, name=name)
+            info, frame = ingest.preview(
+                path, name=name, limits=limits if name in uploaded else None
+            )
         except ingest.FileRejected as exc:
-            st.error(str(exc))
-            if Path(path).exists() and "colonnes" in str(exc):
+            st.error(escape_markdown(str(exc)))
+            if Path(path).exists() and exc.code.columns:
                 chosen = import_widgets.column_mapping(
                     path, name, key=f"map_{i}_{hashlib.md5(name.encode()).hexdigest()[:6]}"
                 )
                 if chosen:
                     column_maps[name] = chosen
+                    readable.append((path, name))
             continue
-        st.markdown(f"**{info.describe()}**")
+        readable.append((path, name))
+        st.markdown(f"**{escape_markdown(info.describe())}**")
         recognised = ", ".join(f"{c} ← {h}" if c != h else c for c, h in info.mapping.items())
-        st.caption(f"Colonnes reconnues : {recognised}")
+        st.caption(escape_markdown(f"Colonnes reconnues : {recognised}"))
         st.dataframe(frame.fillna(""), hide_index=True, use_container_width=True)
 
+if readable:
+    # A file refused at the preview is said once, above: it is not imported (nor refused again).
     st.subheader("3. Vérifier puis importer")
-    paths = [p for p, _ in files]
-    names = [n for _, n in files]
+    if len(readable) < len(files):
+        st.caption("Les fichiers refusés ci-dessus sont laissés de côté.")
+    paths = [p for p, _ in readable]
+    names = [n for _, n in readable]
     check, confirm = st.columns(2)
     if check.button("Vérifier (sans rien écrire)", key="import_check"):
         con = ess_diag_ui.get_con().cursor()
         with st.spinner("Vérification…"):
             st.session_state["import_report"] = ingest.run_import(
-                con, paths, names=names, dry_run=True, column_maps=column_maps or None
+                con,
+                paths,
+                names=names,
+                dry_run=True,
+                column_maps=column_maps or None,
+                limits=limits,
+                limited=uploaded,
             )
     if confirm.button("Confirmer l'import", type="primary", key="import_confirm"):
         con = ess_diag_ui.get_con().cursor()
@@ -216,12 +236,14 @@ if files:
             names=names,
             column_maps=column_maps or None,
             progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+            limits=limits,
+            limited=uploaded,
         )
         bar.empty()
     report = st.session_state.get("import_report")
     if report is not None:
         show_report(report)
-else:
+elif not files:
     st.caption("Aucun fichier choisi pour l'instant.")
 
 # --- history ---------------------------------------------------------------------------------
@@ -257,7 +279,7 @@ else:
                     try:
                         ingest.undo_import(ess_diag_ui.get_con().cursor(), target)
                     except ingest.UndoError as exc:
-                        st.error(str(exc))
+                        st.error(escape_markdown(str(exc)))
                     else:
                         st.session_state["undo_done"] = target
                         st.session_state.pop("import_report", None)

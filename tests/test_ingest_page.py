@@ -111,10 +111,10 @@ def test_rejected_and_set_aside_reports(db, tmp_path):
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
     at.multiselect(key="import_local").set_value(["vide.csv"]).run()
-    assert "Le fichier « vide.csv » est vide." in texts(at, "error")
-    button(at, "Confirmer l'import").click().run()
-    errors = texts(at, "error")
-    assert "Import refusé : la base n'a pas été modifiée." in errors
+    # Refused at the preview: said once, and not offered for import (issue #12: the refusal
+    # used to be repeated by the report after "Confirmer l'import").
+    assert texts(at, "error") == ["Le fichier « vide.csv » est vide."]
+    assert not [b for b in at.button if b.label == "Confirmer l'import"]
 
     at.multiselect(key="import_local").set_value([UL.name, "etab.csv"]).run()
     button(at, "Vérifier (sans rien écrire)").click().run()
@@ -149,3 +149,19 @@ def test_password_protects_the_page(db, monkeypatch):
     assert not at.exception
     assert at.multiselect(key="import_local") is not None
     assert at.get("file_uploader")
+
+
+def test_a_refused_file_is_said_once_and_not_offered_for_import(db):
+    folder = db.parent / "imports"
+    folder.mkdir(exist_ok=True)
+    (folder / "![x](image.png).csv").write_bytes(bytes(range(256)) * 40)
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.multiselect(key="import_local").set_value(["![x](image.png).csv"]).run()
+    assert not at.exception
+    errors = texts(at, "error")
+    assert len(errors) == 1
+    # The name is shown as written: its Markdown is escaped, no image element is made.
+    assert "« \\!\\[x\\](image.png).csv »" in errors[0]
+    assert not at.get("imgs") and not any("<img" in t for t in texts(at, "markdown"))
+    assert not [b for b in at.button if b.label == "Vérifier (sans rien écrire)"]

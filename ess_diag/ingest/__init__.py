@@ -28,6 +28,7 @@ from .context import ImportContext
 from .errors import FileRejected, IngestError, Reason, UndoError
 from .history import list_imports, undo_import
 from .inspection import inspect_file, preview
+from .limits import UploadLimits
 from .registry import FormatSpec, formats, register_format, register_group
 from .report import FileReport, ImportReport, SetAside
 from .run import Progress, run_import
@@ -43,6 +44,7 @@ __all__ = [
     "Reason",
     "SetAside",
     "UndoError",
+    "UploadLimits",
     "formats",
     "inspect_file",
     "list_imports",

@@ -15,6 +15,8 @@ class Reason(StrEnum):
     # -- the file itself (inspection, staging)
     NOT_FOUND = "not_found"
     TOO_LARGE = "too_large"
+    TOO_EXPANDED = "too_expanded"  # an upload that decompresses beyond its limits (bomb)
+    TOO_MANY_ROWS = "too_many_rows"  # an upload with more rows than the browser limit
     EMPTY = "empty"
     BINARY = "binary"
     NO_HEADER = "no_header"
@@ -32,6 +34,7 @@ class Reason(StrEnum):
     CONFLICT = "conflict"  # the same figure twice with two values
     NOTHING_TO_IMPORT = "nothing_to_import"  # no year column, no measure…
     DATABASE = "database"  # DuckDB refused a statement: rolled back
+    BUSY = "busy"  # another import or undo is running on the same database
     # -- undo
     UNKNOWN_IMPORT = "unknown_import"
     ALREADY_UNDONE = "already_undone"

@@ -23,6 +23,7 @@ import pandas as pd
 from .. import derived, nomenclatures, store
 from .context import ImportContext
 from .errors import Reason, UndoError
+from .lock import exclusive
 from .report import FileReport, ImportReport
 
 __all__ = ["apply", "list_imports", "undo_import", "warn_if_imported_before", "drop_temp_refs"]
@@ -83,11 +84,38 @@ def apply(ctx: ImportContext, created_by: str) -> None:
                 con,
                 f"SELECT count(*) FROM {source}",  # noqa: S608
             )
+        _clean_free_text(con, tables, ctx.import_id)
         report.import_id = ctx.import_id
         report.status = "committed"
         _record(con, report, ctx.import_id, created_by, tables)
         store.bump_data_version(con)
         derived.refresh(con)  # stamped with the new data version
+
+
+#: Free text that files carry (names, addresses, comments), cleaned at the door like what
+#: users type (:func:`ess_diag.text.clean`): control and format characters (Unicode Cc, Cf;
+#: tab and newline kept) removed, length bounded. Codes and numbers are validated by the
+#: readers themselves.
+FREE_TEXT: dict[str, dict[str, int]] = {
+    "actors": {"name": 300, "address": 300, "comment": 2000},
+    "unites_legales": {"denomination": 300},
+}
+_CONTROL = r"[\x00-\x08\x0B-\x1F\x7F-\x9F\p{Cf}]"
+
+
+def _clean_free_text(con: duckdb.DuckDBPyConnection, tables: list[str], import_id: str) -> None:
+    """Clean the free text of the rows this import wrote (only rows that need it are touched)."""
+    qi = store.quote_identifier
+    for table, columns in FREE_TEXT.items():
+        if table not in tables:
+            continue
+        for column, length in columns.items():
+            c = qi(column)
+            con.execute(
+                f"UPDATE {qi(table)} SET {c} = left(trim(regexp_replace({c}, ?, '', 'g')), ?) "  # noqa: S608
+                f"WHERE import_id = ? AND (regexp_matches({c}, ?) OR length({c}) > ?)",
+                [_CONTROL, length, import_id, _CONTROL, length],
+            )
 
 
 def _key_condition(keys: Sequence[str], left: str, right: str) -> str:
@@ -186,6 +214,11 @@ def undo_import(
     already undone, or when a later committed import touched the same tables (undo that one
     first). ``progress`` is accepted for symmetry with :func:`~.run.run_import` (unused).
     """
+    with exclusive(con, UndoError):
+        return _undo(con, import_id)
+
+
+def _undo(con: duckdb.DuckDBPyConnection, import_id: str) -> dict:
     tables = _undoable_tables(con, import_id)
     restored: dict[str, int] = {}
     removed: dict[str, int] = {}

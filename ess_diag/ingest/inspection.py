@@ -12,6 +12,7 @@ import pandas as pd
 
 from .. import config, store
 from .errors import FileRejected, Reason
+from .limits import UploadLimits, check_expansion
 from .registry import formats, recognise
 from .report import FileReport, fmt_size
 from .sniff import container_of, parquet_header, read_xlsx, sniff_csv, xlsx_rows
@@ -26,15 +27,19 @@ def inspect_file(
     name: str | None = None,
     kind: str | None = None,
     column_map: dict[str, str] | None = None,
+    limits: UploadLimits | None = None,
 ) -> FileReport:
     """Sniff one file and recognise its format; raises :class:`FileRejected` (French message,
     reason code). Reads at most the first megabyte (the size is checked before anything is
-    read); an xlsx sheet's first 30 rows.
+    read); an xlsx sheet's first 30 rows. With ``limits`` (a file sent through the browser),
+    a compressed file that expands beyond them is refused first (:mod:`.limits`).
     """
     path = Path(path)
     name = name or path.name
     report = FileReport(name=name, path=str(path), size=_checked_size(path, name))
     container = container_of(path)
+    if limits is not None:
+        check_expansion(path, name, container, limits)
     if container == "xlsx":
         _check_xlsx_extension(path, name)
         report.container = "xlsx"
@@ -125,9 +130,12 @@ def preview(
     kind: str | None = None,
     rows: int = 5,
     column_map: dict[str, str] | None = None,
+    limits: UploadLimits | None = None,
 ) -> tuple[FileReport, pd.DataFrame]:
-    """The detected format and the first ``rows`` rows (recognised columns, canonical names)."""
-    report = inspect_file(path, name=name, kind=kind, column_map=column_map)
+    """The detected format and the first ``rows`` rows (recognised columns, canonical names).
+
+    Reads only what it shows: a CSV's first rows, an xlsx sheet's first rows (streamed)."""
+    report = inspect_file(path, name=name, kind=kind, column_map=column_map, limits=limits)
     con = duckdb.connect(":memory:")
     try:
         with tempfile.TemporaryDirectory(prefix="essdiag-preview-") as tmp:

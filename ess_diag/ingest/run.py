@@ -39,9 +39,11 @@ from .context import ImportContext
 from .errors import FileRejected, IngestError, Reason
 from .history import apply, drop_temp_refs, warn_if_imported_before
 from .inspection import inspect_file
+from .limits import UploadLimits, check_expansion, too_many_rows
+from .lock import exclusive
 from .registry import formats, group_handler
 from .report import FileReport, ImportReport
-from .sniff import file_sha256
+from .sniff import container_of, file_sha256
 from .staging import Staged, stage
 
 __all__ = ["Progress", "run_import"]
@@ -63,6 +65,8 @@ def run_import(
     names: Sequence[str] | None = None,
     progress: Progress | None = None,
     column_maps: ColumnMaps | None = None,
+    limits: UploadLimits | None = None,
+    limited: Sequence[str] | None = None,
 ) -> ImportReport:
     """Import files in one transaction and return the validation report.
 
@@ -71,16 +75,52 @@ def run_import(
     columns for files whose headers a format does not recognise; without one, a choice
     remembered for the same headers (table ``column_mappings``, :mod:`.mapping`) is applied.
     Never raises for bad input: a rejected import has ``status='rejected'`` and ``errors``,
-    and leaves the database exactly as it was.
+    and leaves the database exactly as it was. ``limits``: what files sent through the browser
+    may expand to (:mod:`.limits`), for the files named in ``limited`` (all when None). One
+    import or undo runs at a time per database; another one is refused at once
+    (``Reason.BUSY``).
     """
-    say = progress or (lambda _f, _m: None)
     report = ImportReport()
-    names = list(names) if names else [Path(p).name for p in paths]
+    try:
+        with exclusive(con):
+            shown = list(names) if names else [Path(p).name for p in paths]
+            per_file = [limits if limited is None or n in limited else None for n in shown]
+            return _run(
+                con,
+                paths,
+                report,
+                kind,
+                dry_run,
+                created_by,
+                shown,
+                progress,
+                column_maps,
+                per_file,
+            )
+    except IngestError as exc:  # busy: nothing was read or written
+        report.refuse_error(exc)
+        report.status = "rejected"
+        return report
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    paths: Sequence[str | os.PathLike],
+    report: ImportReport,
+    kind: str | None,
+    dry_run: bool,
+    created_by: str | None,
+    names: list[str],
+    progress: Progress | None,
+    column_maps: ColumnMaps | None,
+    limits: list[UploadLimits | None],
+) -> ImportReport:
+    say = progress or (lambda _f, _m: None)
     if not paths:
         report.refuse("Aucun fichier à importer.", Reason.NO_FILE)
         return report
     say(0.02, "Analyse des fichiers…")
-    report.files = _inspect_all(con, paths, names, kind, column_maps, report)
+    report.files = _inspect_all(con, paths, names, kind, column_maps, report, limits)
     if report.errors:
         return report
     files = sorted(report.files, key=lambda f: formats()[f.format].order)
@@ -91,7 +131,7 @@ def run_import(
     staged: list[Staged] = []
     ctx = ImportContext(con, _new_import_id(), report, staged)
     try:
-        _stage_all(ctx, files, staged, say)
+        _stage_all(ctx, files, staged, say, dict(zip(names, limits, strict=True)))
         hashes.finish()
         if not _count_rows(report):
             return report
@@ -176,11 +216,14 @@ def _inspect_all(
     kind: str | None,
     column_maps: ColumnMaps | None,
     report: ImportReport,
+    limits: list[UploadLimits | None],
 ) -> list[FileReport]:
     """Inspect every file; each refusal goes to the report (all files are looked at)."""
     files: list[FileReport] = []
-    for path, name in zip(paths, names, strict=True):
+    for path, name, limit in zip(paths, names, limits, strict=True):
         try:
+            if limit is not None:
+                check_expansion(Path(path), name, container_of(Path(path)), limit)
             files.append(_inspect_mapped(con, path, name, kind, column_maps, report))
         except FileRejected as exc:
             report.refuse_error(exc)
@@ -220,14 +263,24 @@ def _inspect_mapped(
 
 
 def _stage_all(
-    ctx: ImportContext, files: list[FileReport], staged: list[Staged], say: Progress
+    ctx: ImportContext,
+    files: list[FileReport],
+    staged: list[Staged],
+    say: Progress,
+    limits: dict[str, UploadLimits | None],
 ) -> None:
-    """Stage every file (a TEMP table each); lines the CSV parser rejected are set aside."""
+    """Stage every file (a TEMP table each); lines the CSV parser rejected are set aside.
+    A file with limits is read up to ``max_rows + 1`` rows: more is a refusal."""
     with tempfile.TemporaryDirectory(prefix="essdiag-import-") as tmp:
         for i, f in enumerate(files):
             say(0.05 + 0.4 * i / len(files), f"Lecture de {f.name}…")
-            staged.append(stage(ctx.con, f, ctx.temp_name(f"stage_{i}"), Path(tmp), index=i))
+            limit = limits.get(f.name)
+            cap = limit.max_rows + 1 if limit is not None else None
+            table = ctx.temp_name(f"stage_{i}")
+            staged.append(stage(ctx.con, f, table, Path(tmp), index=i, limit=cap))
             f.rows_read = int(ctx.scalar(f"SELECT count(*) FROM {staged[-1].table}"))  # noqa: S608
+            if limit is not None and f.rows_read > limit.max_rows:
+                raise too_many_rows(f.name, limit)
             ctx.report.set_aside.extend(staged[-1].rejects)
 
 

@@ -14,9 +14,11 @@ import gzip
 import hashlib
 import io
 import re
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import duckdb
 import pandas as pd
@@ -36,6 +38,7 @@ __all__ = [
     "sniff_csv",
     "parquet_header",
     "read_xlsx",
+    "read_xlsx_head",
     "xlsx_rows",
     "file_sha256",
 ]
@@ -200,7 +203,10 @@ def parquet_header(path: Path, name: str) -> list[str]:
 
 def read_xlsx(path: Path, name: str, nrows: int | None = None) -> pd.DataFrame:
     """The first sheet as text cells, no header (calamine: the 35,000-row INSEE density grid
-    reads in ~3 s where openpyxl takes ~30 s)."""
+    reads in ~3 s where openpyxl takes ~30 s). A few rows of a large workbook (header search,
+    preview) are streamed instead (:func:`read_xlsx_head`): calamine would load it whole."""
+    if nrows is not None and Path(path).stat().st_size > _XLSX_STREAM_ABOVE:
+        return read_xlsx_head(Path(path), name, nrows)
     try:
         return pd.read_excel(path, header=None, dtype=str, nrows=nrows, engine="calamine")
     except Exception as exc:  # the reader raises many types on broken files
@@ -226,3 +232,126 @@ def file_sha256(path: Path, out: dict) -> None:
         while chunk := f.read(1 << 22):
             h.update(chunk)
     out["sha256"] = h.hexdigest()
+
+
+# --------------------------------------------------------------------------- xlsx head
+# Reading a sheet's first rows must not parse the whole workbook: calamine and openpyxl load
+# every shared string (≈ 2.5 s and ≈ 20 s for a 300 000-row sheet) before the first row. The
+# sheet's XML is streamed instead, stopping after ``nrows`` rows, and the shared strings are
+# read only up to the highest index those rows use.
+
+#: Workbooks above this size have their first rows streamed (smaller ones load in < 0.1 s).
+_XLSX_STREAM_ABOVE = 1 << 20
+_XLSX_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+
+
+def _first_sheet(archive: zipfile.ZipFile) -> str:
+    """The path inside the archive of the workbook's first sheet."""
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    sheet = book.find(f"{_XLSX_NS}sheets/{_XLSX_NS}sheet")
+    rid = sheet.get(f"{_REL_NS}id") if sheet is not None else None
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    for rel in rels:
+        if rel.get("Id") == rid:
+            target = rel.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return "xl/worksheets/sheet1.xml"
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index - 1
+
+
+def _cell_text(cell: ElementTree.Element) -> tuple[str | None, int | None]:
+    """(text, None) for a value, (None, index) for a shared string."""
+    kind = cell.get("t")
+    if kind == "inlineStr":
+        return "".join(t.text or "" for t in cell.iter(f"{_XLSX_NS}t")), None
+    value = cell.find(f"{_XLSX_NS}v")
+    if value is None or value.text is None:
+        return None, None
+    if kind == "s":
+        return None, int(value.text)
+    text = value.text
+    if kind in (None, "n"):
+        # As a spreadsheet (and calamine) shows it: 15 significant digits, integers bare.
+        try:
+            number = float(f"{float(text):.15g}")
+        except ValueError:
+            return text, None
+        text = str(int(number)) if number.is_integer() else repr(number)
+    return text, None
+
+
+def _sheet_head(
+    archive: zipfile.ZipFile, sheet: str, nrows: int
+) -> tuple[list[dict[int, object]], bool]:
+    """The first ``nrows`` rows (cells by column index), and whether the sheet ended there."""
+    rows: list[dict[int, object]] = []
+    complete = True
+    with archive.open(sheet) as stream:
+        for _event, elem in ElementTree.iterparse(stream):
+            if elem.tag != f"{_XLSX_NS}row":
+                continue
+            number = int(elem.get("r") or len(rows) + 1)
+            if number > nrows:
+                complete = False
+                break
+            while len(rows) < number - 1:
+                rows.append({})
+            cells: dict[int, object] = {}
+            for position, cell in enumerate(elem.iter(f"{_XLSX_NS}c")):
+                match = _CELL_REF.match(cell.get("r") or "")
+                col = _column_index(match.group(1)) if match else position
+                text, shared = _cell_text(cell)
+                cells[col] = ("s", shared) if shared is not None else text
+            rows.append(cells)
+            elem.clear()
+    return rows, complete
+
+
+def _shared_strings(archive: zipfile.ZipFile, needed: int) -> list[str]:
+    """The shared strings with index ≤ ``needed`` (the file is read no further)."""
+    strings: list[str] = []
+    if needed < 0 or "xl/sharedStrings.xml" not in archive.namelist():
+        return strings
+    with archive.open("xl/sharedStrings.xml") as stream:
+        for _event, elem in ElementTree.iterparse(stream):
+            if elem.tag == f"{_XLSX_NS}si":
+                strings.append("".join(t.text or "" for t in elem.iter(f"{_XLSX_NS}t")))
+                elem.clear()
+                if len(strings) > needed:
+                    break
+    return strings
+
+
+def read_xlsx_head(path: Path, name: str, nrows: int) -> pd.DataFrame:
+    """The first ``nrows`` rows of the first sheet as text cells, no header, like
+    :func:`read_xlsx` (rows and columns from A1), read without loading the workbook."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            rows, complete = _sheet_head(archive, _first_sheet(archive), nrows)
+            needed = max(
+                (v[1] for r in rows for v in r.values() if isinstance(v, tuple)), default=-1
+            )
+            strings = _shared_strings(archive, needed)
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError, IndexError):
+        raise FileRejected(
+            f"Le classeur « {name} » est illisible ou endommagé.", code=Reason.DAMAGED, file=name
+        ) from None
+    while complete and rows and all(v is None for v in rows[-1].values()):
+        rows.pop()  # the sheet's last rows without a value (formatting only): calamine drops them
+    width = max((max(r) + 1 for r in rows if r), default=0)
+    table = [
+        [
+            (strings[v[1]] if v[1] < len(strings) else None) if isinstance(v, tuple) else v
+            for v in (r.get(c) for c in range(width))
+        ]
+        for r in rows
+    ]
+    return pd.DataFrame(table, columns=range(width), dtype=object)

@@ -120,7 +120,9 @@ def _stage_xlsx(
 ) -> None:
     """The rows under the header row, canonical columns, ``_row`` = Excel row number; rows
     with no cell at all are skipped."""
-    frame = read_xlsx(Path(report.path), report.name, nrows=None)
+    # A preview (``limit``) reads only the rows it shows (plus blank ones it may skip).
+    nrows = report.header_row + 2 * limit + 20 if limit else None
+    frame = read_xlsx(Path(report.path), report.name, nrows=nrows)
     body = frame.iloc[report.header_row :].reset_index(drop=True)
     body.columns = [f"c{i}" for i in range(body.shape[1])]
     body = body.dropna(how="all")
