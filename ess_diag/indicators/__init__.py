@@ -164,6 +164,11 @@ def _flat(row: types.KeyFigures) -> dict:
     return {**t, **{k: row[k] for k in KEY_FIGURE_COLUMNS[4:]}}
 
 
+#: Up to this many territories, ``compute_all(within=…)`` reads their rows by code; beyond,
+#: the whole level in one scan (cheaper than a long IN list).
+_FETCH_BY_CODE_MAX = 5000
+
+
 def compute_all(con: duckdb.DuckDBPyConnection, level: str, year: int | None = None,
                 within: tuple[str, str] | None = None) -> pd.DataFrame:  # fmt: skip
     """Key figures of every territory of ``level`` in one query, by the same rules as
@@ -177,12 +182,19 @@ def compute_all(con: duckdb.DuckDBPyConnection, level: str, year: int | None = N
 
     q.check_level(level)
     st = q.state(con, year)
-    territories = q.level_infos(st, level)
+    pairs = None
     if within is not None:
         parent = q.territory(st, *within)
-        inside = set(q.members_within(st, level, (parent["level"], parent["code"])))
-        territories = [t for t in territories if t["code"] in inside]
-    entries = q.fetch(st, level=level, detail="sector")
+        inside = q.members_within(st, level, (parent["level"], parent["code"]))
+        if len(inside) <= _FETCH_BY_CODE_MAX:  # the communes of a département, not France
+            pairs = [(level, code) for code in inside]
+            territories = q.level_infos(st, level, inside)
+        else:
+            kept = set(inside)
+            territories = [t for t in q.level_infos(st, level) if t["code"] in kept]
+    else:
+        territories = q.level_infos(st, level)
+    entries = q.fetch(st, pairs, level=level, detail="sector")
     records = []
     for info in territories:
         entry = entries.get((level, info["code"]))

@@ -156,11 +156,14 @@ def _pairs_filter(prefix: str, pairs: Sequence[Pair]) -> tuple[str, list]:
     the caller."""
     levels = sorted({p[0] for p in pairs})
     codes = sorted({p[1] for p in pairs})
+    # The BETWEEN lets the scan skip the blocks outside the codes' range (the tables are sorted
+    # by level and code: a département's communes are one stretch of the commune rows).
     sql = (
         f"{prefix}level IN ({', '.join('?' * len(levels))}) "
+        f"AND {prefix}code BETWEEN ? AND ? "
         f"AND {prefix}code IN ({', '.join('?' * len(codes))})"
     )
-    return sql, [*levels, *codes]
+    return sql, [*levels, codes[0], codes[-1], *codes]
 
 
 # --------------------------------------------------------------------------- blocks
@@ -295,9 +298,16 @@ def members_within(st: State, level: str, within: Pair) -> list[str]:
     ]
 
 
-def level_infos(st: State, level: str) -> list[dict]:
-    found = [_info_row(r) for r in rows(st.con, _INFO_SQL + " WHERE t.level = ? ORDER BY t.code",
-                                         [level])]  # fmt: skip
+def level_infos(st: State, level: str, codes: Sequence[str] | None = None) -> list[dict]:
+    """Every territory of ``level`` (or only those of ``codes``), sorted by code."""
+    if codes is None:
+        where, params = " WHERE t.level = ?", [level]
+    elif not codes:
+        return []
+    else:
+        condition, params = _pairs_filter("t.", [(level, c) for c in codes])
+        where = " WHERE " + condition
+    found = [_info_row(r) for r in rows(st.con, _INFO_SQL + where + " ORDER BY t.code", params)]
     st.infos.update({(i["level"], i["code"]): i for i in found})
     return found
 

@@ -16,6 +16,7 @@ import math
 
 from .. import nomenclatures
 from ..formatting import is_missing
+from . import types
 
 JOBS_SOURCE_STATS = "statistiques"
 JOBS_SOURCE_ESTIMATE = "estimation_sirene"
@@ -123,7 +124,7 @@ def women_share(block: dict, notes: dict) -> float | None:
     return None
 
 
-def key_row(territory: dict, year: int | None, block: dict, private: float | None,
+def key_row(territory: types.Territory, year: int | None, block: dict, private: float | None,
             private_known: bool) -> dict:  # fmt: skip
     """The key figures of one territory from its ESS block and its private jobs."""
     notes: dict[str, str] = {}
@@ -179,7 +180,7 @@ def key_row(territory: dict, year: int | None, block: dict, private: float | Non
 
 
 # --------------------------------------------------------------------------- breakdowns
-def family_rows(block: dict) -> tuple[list[dict], dict]:
+def family_rows(block: dict) -> tuple[list[types.FamilyRow], dict]:
     """ESS establishments and jobs by family, with their shares of the territory's total."""
     notes: dict[str, str] = {}
     kind = block["kind"]
@@ -220,7 +221,9 @@ def _sector_known(block: dict) -> bool:
     return block["kind"] is not None and (bool(block["sector"]) or block["kind"] == "estimation")
 
 
-def sector_rows(block: dict, ref_block: dict, private: dict | None) -> tuple[list[dict], dict]:
+def sector_rows(
+    block: dict, ref_block: dict, private: dict | None
+) -> tuple[list[types.SectorRow], dict]:
     """By sector: ESS figures, ESS share of private jobs in the sector, location quotient
     against the reference territory. ``private`` maps sectors to private jobs (None: no
     private data for the year)."""
@@ -348,7 +351,7 @@ def rural_split(block: dict, private: dict | None, year: int | None, notes: dict
     }
 
 
-def rurality(block: dict, geo: dict, private: dict | None, year: int | None) -> dict:
+def rurality(block: dict, geo: dict, private: dict | None, year: int | None) -> types.Rurality:
     """The rurality section: the territory's communes (``geo``: derived_territory) and the
     rural/urban split of jobs."""
     notes: dict[str, str] = {}
@@ -463,7 +466,7 @@ def _rural_change(rural: dict[int, tuple], start_year, end_year, notes: dict) ->
 
 
 # --------------------------------------------------------------------------- zones blanches
-def zone_rows(block: dict, communes_total: int, population_total: float) -> list[dict]:
+def zone_rows(block: dict, communes_total: int, population_total: float) -> list[types.ZoneRow]:
     """For each sector, the communes of the territory without an ESS employer establishment
     of the sector (from the block's sector rows: communes and population having one)."""
     rows = []
