@@ -96,17 +96,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(db: Path, log: Path, timeout: float = 120.0) -> tuple[subprocess.Popen, int]:
+#: The facilitator password of a --network run (the projector logs in with it).
+NETWORK_PASSWORD = "charge-atelier-100"
+
+
+def start_server(
+    db: Path, log: Path, timeout: float = 120.0, network: bool = False
+) -> tuple[subprocess.Popen, int]:
+    """``network``: served as ``make run-lan`` serves it (all interfaces, network mode, admin
+    password, error details hidden); every client still connects through 127.0.0.1."""
     port = free_port()
     env = {**os.environ, "ESS_DIAG_DB": str(db), "PYTHONUNBUFFERED": "1"}
     env.pop("ESS_DIAG_ADMIN_PASSWORD", None)
+    address = ["--server.address=127.0.0.1"]
+    if network:
+        env["ESS_DIAG_ADMIN_PASSWORD"] = NETWORK_PASSWORD
+        address = [
+            "--server.address=0.0.0.0",
+            "--browser.serverAddress=127.0.0.1",
+            "--client.showErrorDetails=none",
+        ]
     cmd = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
         str(ROOT / "app.py"),
-        "--server.address=127.0.0.1",
+        *address,
         f"--server.port={port}",
         "--server.headless=true",
         "--server.fileWatcherType=none",
@@ -304,6 +320,13 @@ async def projector(port: int, code: str, stats: Stats, pause: float) -> None:
             run = await client.open()
         finally:
             stats.ready += 1
+        if "Mot de passe administrateur" in client.widgets:  # network mode: log in first
+            run = await client.rerun(
+                [
+                    client.state("Mot de passe administrateur", string_value=NETWORK_PASSWORD),
+                    client.state("Entrer", trigger_value=True),
+                ]
+            )
         if not any("Le tableau de l'atelier" in t for t in run.texts):
             stats.errors.append("projecteur : écran « Tableau » introuvable")
             return
@@ -370,6 +393,11 @@ def main(argv=None) -> int:
     parser.add_argument("--interval", type=float, default=12.0, help="secondes entre 2 envois")
     parser.add_argument("--db", type=Path, help="base à copier (sinon : Ain + démo, construite)")
     parser.add_argument("--smoke", action="store_true", help="3 participants, 6 secondes")
+    parser.add_argument(
+        "--network",
+        action="store_true",
+        help="mode réseau (0.0.0.0, mot de passe animateur), clients sur 127.0.0.1",
+    )
     parser.add_argument("--json", type=Path, help="écrire les résultats dans ce fichier")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -384,7 +412,7 @@ def main(argv=None) -> int:
             build_database(db)
         session_id, code, communes = create_workshop(db, "departement", "01")
         setup_s = time.perf_counter() - started
-        proc, port = start_server(db, Path(tmp) / "streamlit.log")
+        proc, port = start_server(db, Path(tmp) / "streamlit.log", network=args.network)
         try:
             cpu_before = _process_cpu_seconds(proc.pid)
             wall = time.perf_counter()
@@ -410,6 +438,7 @@ def main(argv=None) -> int:
         "server_cpu_ms_per_script_run": round(
             1000 * server_cpu / max(1, len(stats.post_seconds) + len(stats.board_seconds)), 1
         ),
+        "network_mode": args.network,
         "participants": args.participants,
         "joined": stats.joined,
         "duration_s": args.duration,
