@@ -995,7 +995,9 @@ def _non_ess_jobs(rng: np.random.Generator, com: pd.DataFrame, actors: pd.DataFr
             if ess_s[s] > 0 and base_s[s] > 0:
                 goal[s] = ess_s[s] * (1.0 - share) / share
                 fixed[s] = True
-        rest = max(target[z] - goal[fixed].sum(), 0.25 * target[z])
+        zone_target = target[z]
+        assert zone_target is not None  # the loop above gave every zone a target
+        rest = max(zone_target - goal[fixed].sum(), 0.25 * zone_target)
         free = ~fixed & (base_s > 0)
         goal[free] = rest * base_s[free] / base_s[free].sum()
         scale = np.divide(goal, base_s, out=np.zeros(n_s), where=base_s > 0)

@@ -484,7 +484,7 @@ def rural_chart(rural: dict) -> Chart:
         ("Communes rurales", rural.get("ess_share_private_jobs_rural")),
         ("Communes urbaines", rural.get("ess_share_private_jobs_urban")),
     ]
-    usable = [(n, v) for n, v in pairs if not is_missing(v)]
+    usable = [(n, v) for n, v in pairs if v is not None and not is_missing(v)]
     if not usable:
         reason = _notes_reason(
             rural, "ess_share_private_jobs_rural", "ess_share_private_jobs_urban"

@@ -292,7 +292,8 @@ def build_from_frames(
     has_geom = "geometry" in com.columns
     if has_geom:
         geoms = np.asarray(com["geometry"], dtype=object)
-        geoms = np.where(shapely.is_missing(geoms), None, geoms)
+        # numpy's stubs reject None as a value, which np.where takes (object array).
+        geoms = np.where(shapely.is_missing(geoms), None, geoms)  # type: ignore[call-overload]
         say("Calcul des surfaces et des points représentatifs…")
         area = _equal_area_km2(geoms)
         com["area_km2"] = np.where(np.isnan(area), np.nan, area)
@@ -300,7 +301,8 @@ def build_from_frames(
         lon, lat = shapely.get_x(rep), shapely.get_y(rep)
         if "point" in com.columns:
             pts = np.asarray(com["point"], dtype=object)
-            pts = np.where(shapely.is_missing(pts) | shapely.is_empty(pts), None, pts)
+            missing = shapely.is_missing(pts) | shapely.is_empty(pts)
+            pts = np.where(missing, None, pts)  # type: ignore[call-overload]  # as above
             lon = np.where(np.isnan(lon), shapely.get_x(pts), lon)
             lat = np.where(np.isnan(lat), shapely.get_y(pts), lat)
         com["lon"], com["lat"] = lon, lat
@@ -469,9 +471,9 @@ def build_from_frames(
                     }
                 )
             )
-        for level, shapes in dissolved.items():
-            codes = list(shapes)
-            arr = np.array([shapes[c] for c in codes], dtype=object)
+        for level, by_code in dissolved.items():
+            codes = list(by_code)
+            arr = np.array([by_code[c] for c in codes], dtype=object)
             geometry_rows.append(
                 pd.DataFrame(
                     {"level": level, "code": codes, "geojson": _geojson(arr, SIMPLIFY[level])}

@@ -44,7 +44,7 @@ def lan_addresses() -> list[str]:
             continue
     try:
         for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            found.append(info[4][0])
+            found.append(str(info[4][0]))  # (host, port) for AF_INET
     except OSError:
         pass
     unique = [a for a in dict.fromkeys(found) if not a.startswith(("127.", "0."))]
@@ -175,7 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(banner(url, _join_codes(args.db), generated), flush=True)
     if args.dry_run:
         return 0
-    env = dict(os.environ, ESS_DIAG_PUBLIC_URL=url, ESS_DIAG_ADMIN_PASSWORD=password or generated)
+    admin_password = password or generated
+    assert admin_password is not None  # generated when none is configured
+    env = dict(os.environ, ESS_DIAG_PUBLIC_URL=url, ESS_DIAG_ADMIN_PASSWORD=admin_password)
     if args.db:
         env["ESS_DIAG_DB"] = str(config.db_path(args.db))
     command = server_command(address, args.port)

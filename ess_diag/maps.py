@@ -290,7 +290,7 @@ def choropleth_classes(
     [2.5, 4.0]
     """
     values = list(values)
-    present = sorted(float(v) for v in values if not is_missing(v))
+    present = sorted(float(v) for v in values if v is not None and not is_missing(v))
     has_missing = any(is_missing(v) for v in values)
     legend: list[LegendItem] = []
     breaks: list[float] = []
@@ -570,6 +570,7 @@ def build_deck(
     boxes = _boxes([parent_outline] if parent_outline else raw_geoms)
     # A national view draws the overseas départements as insets west of the metropole.
     insets = not parent_outline and _is_national(boxes)
+    bounds: tuple[float, float, float, float] | None
     if insets:
         raw_geoms = _move_to_insets(raw_geoms)
         bounds = NATIONAL_BOUNDS
@@ -595,7 +596,7 @@ def build_deck(
         layers.append(_parent_layer(parent_simple))
 
     actors_total = 0 if actors is None else len(actors)
-    if actors_total and "total" in actors.columns:
+    if actors is not None and actors_total and "total" in actors.columns:
         actors_total = max(int(actors["total"].iloc[0]), actors_total)
     shown = 0
     actor_legend: list[LegendItem] = []

@@ -79,7 +79,7 @@ def _size_sentence(doc: dict) -> str:
 def _share_sentence(doc: dict) -> str | None:
     """The share of private jobs, against the nearest parent and France."""
     share = doc.get("ess_share_private_jobs")
-    if is_missing(share):
+    if share is None or is_missing(share):
         return None
     sentence = f"Elle pèse {formatting.fmt_pct(share)} de l'emploi privé"
     parents = [

@@ -751,7 +751,7 @@ def merge(
         # target, so the tally needs no recursion.
         before += [_contribution(con, session_id, f[0]) for f in followers]
         moved = sources + [f[0] for f in followers]
-        statements = [
+        statements: list[tuple[str, list]] = [
             (
                 "UPDATE workshop_contributions SET merged_into = ? "
                 "WHERE list_contains(?, contribution_id)",

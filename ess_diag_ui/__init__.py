@@ -64,7 +64,7 @@ def current_territory() -> tuple[str, str]:
         else:
             value = DEFAULT_TERRITORY
         st.session_state["territory"] = value
-    return tuple(value)  # type: ignore[return-value]
+    return tuple(value)
 
 
 def current_year() -> int | None:
@@ -122,6 +122,7 @@ def _on_pick(level: str) -> None:
     """Callback of a picker selectbox: runs before the script, so it may reset the others."""
     value = st.session_state.get(_PICK_KEYS[level])
     depth = _PICK_ORDER.index(level)
+    target: tuple[str, str | None]
     if value in (None, _ALL):
         # "Toute la région" and the like: the territory one level up.
         if depth == 0:
@@ -146,7 +147,8 @@ def _on_search_pick() -> None:
 
 def _select(level: str, label: str, parent: tuple[str, str] | None, chosen: str | None):
     version = data_version()
-    options = data.territory_options(level, *(parent or (None, None)), version)
+    parent_level, parent_code = parent or (None, None)
+    options = data.territory_options(level, parent_level, parent_code, version)
     codes = [_ALL] + [c for c, _ in options]
     names = dict(options)
     key = _PICK_KEYS[level]
@@ -210,6 +212,7 @@ def year_picker() -> int | None:
         st.caption("Aucune statistique annuelle chargée.")
         return None
     current = current_year()
+    assert current is not None  # years are loaded
     chosen = st.selectbox("Année", years, index=years.index(current), key="year_select")
     st.session_state["year"] = int(chosen)
     return int(chosen)

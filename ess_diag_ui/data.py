@@ -101,7 +101,7 @@ def commune_choices(level: str, code: str, version: int) -> tuple[tuple[str, str
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def indicator_doc(level: str, code: str, year: int | None, version: int) -> dict:
+def indicator_doc(level: str, code: str, year: int | None, version: int) -> indicators.Document:
     """The full indicator document (``indicators.compute``) of a territory."""
     del version  # part of the cache key only
     return indicators.compute(ui.get_con(), level, code, year)

@@ -31,6 +31,7 @@ The jobs-source rule, for a territory T and a year Y (:func:`.queries.block_of`)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -128,7 +129,8 @@ class _Request:
         self.ref = q.territory(self.st, *reference) if reference else None
         self.parents = q.parent_pairs(self.info) if similar else []
         self.similar = _similar(self.st, self.info) if similar else None
-        sim_pairs = [(t["level"], t["code"]) for t in (self.similar or {}).get("territories", [])]
+        found = self.similar["territories"] if self.similar is not None else []
+        sim_pairs = [(t["level"], t["code"]) for t in found]
         pairs = [self.pair, *([(self.ref["level"], self.ref["code"])] if self.ref else []),
                  *self.parents, *sim_pairs]  # fmt: skip
         q.infos(self.st, pairs)
@@ -144,7 +146,8 @@ class _Request:
         pair = pair or self.pair
         private = self.private(pair)
         return rules.key_row(self.st.infos[pair], self.year, self.block(pair),
-                             private and private["total"], private is not None)  # fmt: skip
+                             None if private is None else private["total"],
+                             private is not None)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- key figures
@@ -161,7 +164,8 @@ def key_figures(con: duckdb.DuckDBPyConnection, level: str, code: str,
 
 def _flat(row: types.KeyFigures) -> dict:
     t = row["territory"]
-    return {**t, **{k: row[k] for k in KEY_FIGURE_COLUMNS[4:]}}
+    fields: Mapping[str, object] = row  # read by column name
+    return {**t, **{k: fields[k] for k in KEY_FIGURE_COLUMNS[4:]}}
 
 
 #: Up to this many territories, ``compute_all(within=…)`` reads their rows by code; beyond,
@@ -200,7 +204,8 @@ def compute_all(con: duckdb.DuckDBPyConnection, level: str, year: int | None = N
         entry = entries.get((level, info["code"]))
         block = q.block_of(st, entry, st.year)
         private = q.private_of(st, entry, st.year)
-        row = rules.key_row(info, st.year, block, private and private["total"], private is not None)
+        total = None if private is None else private["total"]
+        row = rules.key_row(info, st.year, block, total, private is not None)
         records.append({**_flat(row), **rules.extra_columns(block, private, st.year)})
     frame = pd.DataFrame.from_records(records, columns=[*KEY_FIGURE_COLUMNS, *EXTRA_COLUMNS])
     for col in ("population", "year", "ess_establishments"):
@@ -228,13 +233,13 @@ def by_family(con: duckdb.DuckDBPyConnection, level: str, code: str,
 
 
 def _by_sector(req: _Request) -> types.BySector:
-    private = req.private()
+    private, ref = req.private(), req.ref
+    assert ref is not None, "the request of a sector breakdown has a reference territory"
     rows, notes = rules.sector_rows(
-        req.block(), req.block((req.ref["level"], req.ref["code"])),
+        req.block(), req.block((ref["level"], ref["code"])),
         None if private is None else private["sector"],
     )  # fmt: skip
-    reference = {k: req.ref[k] for k in ("level", "code", "name", "population")}
-    return {"reference": reference, "rows": rows, "notes": notes}
+    return {"reference": rules.territory_of(ref), "rows": rows, "notes": notes}
 
 
 def by_sector(con: duckdb.DuckDBPyConnection, level: str, code: str, year: int | None = None,
@@ -272,13 +277,16 @@ def rurality(con: duckdb.DuckDBPyConnection, level: str, code: str,
 def _evolution(req: _Request, base_year=None, start_year=None, end_year=None) -> types.Evolution:
     st, info = req.st, req.info
     entry = req.entries.get(req.pair)
-    series, rural = [], {}
+    series: list[types.SeriesRow] = []
+    rural = {}
     for year in st.years:
         block = q.block_of(st, entry, year, estimate=False)
         private = q.private_of(st, entry, year)
         ess = float(block["totals"].get("effectifs") or 0.0) if block["kind"] else None
         series.append({"year": year, "ess_jobs": ess,
-                       "private_jobs": private and float(private["total"])})  # fmt: skip
+                       "private_jobs": None if private is None else float(private["total"]),
+                       "non_ess_private_jobs": None, "ess_index": None,
+                       "non_ess_index": None})  # fmt: skip
         if block["kind"] == "communes" and private and info["geo"]["rural_communes"]:
             rural[year] = (float(block["totals"]["jobs_rural"]), float(private["rural"]))
     return rules.evolution(series, rural, base_year, start_year, end_year)
@@ -309,8 +317,10 @@ def _resilience(req: _Request) -> types.Resilience:
         notes["sector_diversity"] = reason
     ref_date = dt.date(req.year, 12, 31) if req.year is not None else dt.date.today()
     top, employers, total_jobs, median_days = q.employers(req.st, req.pair, ref_date)
-    top5 = [{"name": None if partial else name, "partial": partial, "jobs": jobs,
-             "establishments": n} for _, jobs, n, partial, name in top]  # fmt: skip
+    top5: list[types.Employer] = [
+        {"name": None if partial else name, "partial": partial, "jobs": jobs, "establishments": n}
+        for _, jobs, n, partial, name in top
+    ]
     top_share = rules.ratio(sum(t["jobs"] for t in top5), total_jobs) if top5 else None
     if top_share is None:
         notes["top5_employers_share"] = (
@@ -374,6 +384,9 @@ def similar_territories(con: duckdb.DuckDBPyConnection, level: str, code: str,
 
 
 def _comparisons(req: _Request) -> types.Comparisons:
+    sim = req.similar
+    assert sim is not None, "the request of comparisons looks for similar territories"
+
     def row(pair):
         key = req.key_row(pair)
         return {**_flat(key), "notes": key["notes"]}
@@ -381,14 +394,14 @@ def _comparisons(req: _Request) -> types.Comparisons:
     similar = [
         {**row((t["level"], t["code"])), "density": t["density"],
          "rural_population_share": t["rural_population_share"], "distance": t["distance"]}
-        for t in req.similar["territories"]
+        for t in sim["territories"]
     ]  # fmt: skip
     return {
         "parents": [row(p) for p in req.parents if p in req.st.infos],
         "similar": {
-            "criteria": req.similar["criteria"],
+            "criteria": sim["criteria"],
             "territories": similar,
-            "notes": req.similar["notes"],
+            "notes": sim["notes"],
         },  # fmt: skip
         "notes": {},
     }
@@ -408,7 +421,7 @@ def comparisons(con: duckdb.DuckDBPyConnection, level: str, code: str,
 # --------------------------------------------------------------------------- zones blanches
 def _zones(req: _Request, sector: str | None = None) -> types.ZonesBlanches:
     block, geo = req.block(), req.info["geo"]
-    out = {
+    out: types.ZonesBlanches = {
         "year": req.year,
         "jobs_source": rules.source_name(block),
         "communes_total": int(geo["communes"]),
@@ -458,7 +471,14 @@ def compute(con: duckdb.DuckDBPyConnection, level: str, code: str, year: int | N
         "year": req.year,
         "years_available": list(req.st.years),
         "demo": req.st.demo,
-        **{k: key[k] for k in KEY_FIGURE_COLUMNS[5:]},
+        "ess_establishments": key["ess_establishments"],
+        "ess_jobs": key["ess_jobs"],
+        "private_jobs": key["private_jobs"],
+        "non_ess_private_jobs": key["non_ess_private_jobs"],
+        "ess_share_private_jobs": key["ess_share_private_jobs"],
+        "jobs_per_1000_inhabitants": key["jobs_per_1000_inhabitants"],
+        "women_share": key["women_share"],
+        "jobs_source": key["jobs_source"],
         "sources": key["sources"],
         "by_family": _by_family(req),
         "by_sector": _by_sector(req),

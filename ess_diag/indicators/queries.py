@@ -13,7 +13,7 @@ import duckdb
 
 from .. import derived, store
 from ..vocabulary import FRANCE_CODE, LEVEL_LABELS_LOWER, LEVELS, PARENT_LEVELS
-from . import rules
+from . import rules, types
 
 Pair = tuple[str, str]
 
@@ -392,7 +392,7 @@ def employers(st: State, pair: Pair, ref_date: dt.date) -> tuple[list[tuple], in
     return top, int(found[0][5]), float(found[0][6]), median
 
 
-def lacking_communes(st: State, pair: Pair, origin: str, sector: str) -> list[dict]:
+def lacking_communes(st: State, pair: Pair, origin: str, sector: str) -> list[types.ZoneCommune]:
     """The territory's communes without an ESS employer establishment of ``sector``."""
     table = "derived_estimate" if origin == "estimation" else "derived_ess"
     year_sql = "" if origin == "estimation" else "AND x.year = ? AND x.origin = 'communes'"

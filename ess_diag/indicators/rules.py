@@ -13,6 +13,7 @@ and ``sector`` map a key to its ``etablissements`` / ``effectifs`` (empty: no br
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from .. import nomenclatures
 from ..formatting import is_missing
@@ -124,9 +125,16 @@ def women_share(block: dict, notes: dict) -> float | None:
     return None
 
 
-def key_row(territory: types.Territory, year: int | None, block: dict, private: float | None,
-            private_known: bool) -> dict:  # fmt: skip
-    """The key figures of one territory from its ESS block and its private jobs."""
+def territory_of(info: dict) -> types.Territory:
+    """The ``territory`` of a section, from a territory's info row."""
+    return {"level": info["level"], "code": info["code"], "name": info["name"],
+            "population": info["population"]}  # fmt: skip
+
+
+def key_row(territory: dict, year: int | None, block: dict, private: float | None,
+            private_known: bool) -> types.KeyFigures:  # fmt: skip
+    """The key figures of one territory (``territory``: its info row) from its ESS block and its
+    private jobs."""
     notes: dict[str, str] = {}
     kind, totals = block["kind"], block["totals"]
     estab = jobs = None
@@ -149,7 +157,10 @@ def key_row(territory: types.Territory, year: int | None, block: dict, private: 
         share = None
         notes["ess_share_private_jobs"] = _R_INCOHERENT
     elif share is None:
-        notes["ess_share_private_jobs"] = notes.get("private_jobs") or notes.get("ess_jobs")
+        # No private_jobs note: jobs is None, the ESS data is missing (ess_jobs note, or the
+        # generic reason when the loaded total is not a number).
+        reason = notes.get("private_jobs") or notes.get("ess_jobs") or _R_NO_ESS_DATA
+        notes["ess_share_private_jobs"] = reason
     non_ess = None
     if jobs is not None and priv is not None and jobs <= priv:
         non_ess = priv - jobs
@@ -164,7 +175,7 @@ def key_row(territory: types.Territory, year: int | None, block: dict, private: 
         notes["jobs_per_1000_inhabitants"] = notes.get("ess_jobs") or _R_ZERO_POP
     women = women_share(block, notes)
     return {
-        "territory": {k: territory[k] for k in ("level", "code", "name", "population")},
+        "territory": territory_of(territory),
         "year": year,
         "ess_establishments": estab,
         "ess_jobs": jobs,
@@ -180,7 +191,7 @@ def key_row(territory: types.Territory, year: int | None, block: dict, private: 
 
 
 # --------------------------------------------------------------------------- breakdowns
-def family_rows(block: dict) -> tuple[list[types.FamilyRow], dict]:
+def family_rows(block: dict) -> tuple[list[types.FamilyRow], types.Notes]:
     """ESS establishments and jobs by family, with their shares of the territory's total."""
     notes: dict[str, str] = {}
     kind = block["kind"]
@@ -199,7 +210,7 @@ def family_rows(block: dict) -> tuple[list[types.FamilyRow], dict]:
             notes["share_jobs"] = _R_NO_ESS_JOBS
         if not tot_estab:
             notes["share_establishments"] = _R_NO_ESS_ESTAB
-    rows = []
+    rows: list[types.FamilyRow] = []
     for fam, label in nomenclatures.FAMILIES.items():
         vals = block["family"].get(fam, {})
         estab = _i(vals.get("etablissements") or 0.0) if known else None
@@ -223,7 +234,7 @@ def _sector_known(block: dict) -> bool:
 
 def sector_rows(
     block: dict, ref_block: dict, private: dict | None
-) -> tuple[list[types.SectorRow], dict]:
+) -> tuple[list[types.SectorRow], types.Notes]:
     """By sector: ESS figures, ESS share of private jobs in the sector, location quotient
     against the reference territory. ``private`` maps sectors to private jobs (None: no
     private data for the year)."""
@@ -246,7 +257,7 @@ def sector_rows(
         notes["private_jobs"] = notes["ess_share_in_sector"] = (
             "Pas de données d'emploi privé par secteur pour cette année."
         )
-    rows = []
+    rows: list[types.SectorRow] = []
     for sector in nomenclatures.SECTORS:
         vals = block["sector"].get(sector.key, {})
         estab = _i(vals.get("etablissements") or 0.0) if known else None
@@ -302,7 +313,8 @@ def diversity(block: dict) -> tuple[float | None, int, str | None]:
 
 
 # --------------------------------------------------------------------------- rurality
-def rural_split(block: dict, private: dict | None, year: int | None, notes: dict) -> dict:
+def rural_split(block: dict, private: dict | None, year: int | None,
+                notes: dict) -> types.RuralSplit:  # fmt: skip
     """ESS and private jobs in the territory's rural and urban communes, and the shares."""
     kind, totals = block["kind"], block["totals"]
     ess_r = ess_u = None
@@ -320,7 +332,7 @@ def rural_split(block: dict, private: dict | None, year: int | None, notes: dict
     else:
         reason = _R_NO_YEAR if year is None else _R_NO_PRIVATE.format(year=year)
         notes["private_jobs_rural"] = notes["private_jobs_urban"] = reason
-    share_rural = ratio(ess_r, None if ess_r is None else ess_r + ess_u)
+    share_rural = ratio(ess_r, None if ess_r is None or ess_u is None else ess_r + ess_u)
     if share_rural is None:
         notes["share_ess_jobs_rural"] = notes.get("ess_jobs_rural", _R_NO_ESS_JOBS)
 
@@ -376,8 +388,12 @@ def extra_columns(block: dict, private: dict | None, year: int | None) -> dict:
     """compute_all's rural and diversity columns (the same values as :func:`rurality` and the
     resilience section)."""
     split = rural_split(block, private, year, {})
-    keys = ("share_ess_jobs_rural", "ess_share_private_jobs_rural", "ess_share_private_jobs_urban")
-    return {**{k: split[k] for k in keys}, "sector_diversity": diversity(block)[0]}
+    return {
+        "share_ess_jobs_rural": split["share_ess_jobs_rural"],
+        "ess_share_private_jobs_rural": split["ess_share_private_jobs_rural"],
+        "ess_share_private_jobs_urban": split["ess_share_private_jobs_urban"],
+        "sector_diversity": diversity(block)[0],
+    }
 
 
 # --------------------------------------------------------------------------- evolution
@@ -391,15 +407,18 @@ def _change(first, last) -> float | None:
     return ratio(last - first, first)
 
 
-def evolution(series: list[dict], rural: dict[int, tuple], base_year, start_year,
-              end_year) -> dict:  # fmt: skip
+def evolution(series: list[types.SeriesRow], rural: dict[int, tuple], base_year, start_year,
+              end_year) -> types.Evolution:  # fmt: skip
     """Index base 100, change between two years and years of decline of ESS jobs and of the
-    rest of private jobs. ``series``: ``{year, ess_jobs, private_jobs}`` from statistics only;
+    rest of private jobs. ``series``: ``{year, ess_jobs, private_jobs}`` from statistics only
+    (the other keys None, filled here);
     ``rural``: year → (ESS jobs, private jobs) in the rural communes (commune statistics)."""
     notes: dict[str, str] = {}
     for r in series:
         ess, priv = r["ess_jobs"], r["private_jobs"]
-        r["non_ess_private_jobs"] = priv - ess if None not in (ess, priv) and ess <= priv else None
+        r["non_ess_private_jobs"] = (
+            priv - ess if ess is not None and priv is not None and ess <= priv else None
+        )
     usable = [
         r for r in series if r["ess_jobs"] is not None or r["non_ess_private_jobs"] is not None
     ]
@@ -422,17 +441,22 @@ def evolution(series: list[dict], rural: dict[int, tuple], base_year, start_year
         notes["ess_index"] = "Aucun emploi ESS l'année de base : indice non calculable."
     start_year = start_year if start_year is not None else (usable[0]["year"] if usable else None)
     end_year = end_year if end_year is not None else (usable[-1]["year"] if usable else None)
-    first = next((r for r in series if r["year"] == start_year), {})
-    last = next((r for r in series if r["year"] == end_year), {})
-    change, decline = {}, {}
-    for key in ("ess_jobs", "non_ess_private_jobs"):
-        change[key] = _change(first.get(key), last.get(key))
+    first = next((r for r in series if r["year"] == start_year), None)
+    last = next((r for r in series if r["year"] == end_year), None)
+    change: dict[str, float | None] = {}
+    decline: dict[str, list[int]] = {}
+    keys: tuple[Literal["ess_jobs"], Literal["non_ess_private_jobs"]] = (
+        "ess_jobs",
+        "non_ess_private_jobs",
+    )
+    for key in keys:
+        change[key] = _change(first[key] if first else None, last[key] if last else None)
         if change[key] is None:
             notes[f"change.{key}"] = _R_NO_CHANGE
         decline[key] = [
             cur["year"]
             for prev, cur in zip(series, series[1:], strict=False)
-            if prev[key] is not None and cur[key] is not None and cur[key] < prev[key]
+            if (p := prev[key]) is not None and (c := cur[key]) is not None and c < p
         ]
     return {
         "base_year": base_year,
@@ -446,7 +470,8 @@ def evolution(series: list[dict], rural: dict[int, tuple], base_year, start_year
     }
 
 
-def _rural_change(rural: dict[int, tuple], start_year, end_year, notes: dict) -> dict:
+def _rural_change(rural: dict[int, tuple], start_year, end_year,
+                  notes: dict) -> dict[str, float | None]:  # fmt: skip
     """The same comparison restricted to the territory's rural communes."""
     out: dict[str, float | None] = {"ess_jobs": None, "non_ess_private_jobs": None}
     if start_year not in rural or end_year not in rural:
@@ -469,7 +494,7 @@ def _rural_change(rural: dict[int, tuple], start_year, end_year, notes: dict) ->
 def zone_rows(block: dict, communes_total: int, population_total: float) -> list[types.ZoneRow]:
     """For each sector, the communes of the territory without an ESS employer establishment
     of the sector (from the block's sector rows: communes and population having one)."""
-    rows = []
+    rows: list[types.ZoneRow] = []
     for s in DIVERSITY_SECTORS:
         vals = block["sector"].get(s, {})
         lacking_pop = int(population_total - (vals.get("population_present") or 0))

@@ -65,6 +65,18 @@ class BySector(TypedDict):
     notes: Notes
 
 
+class RuralSplit(TypedDict):
+    """The rural/urban split of jobs (part of :class:`Rurality`)."""
+
+    ess_jobs_rural: float | None
+    ess_jobs_urban: float | None
+    share_ess_jobs_rural: float | None
+    private_jobs_rural: float | None
+    private_jobs_urban: float | None
+    ess_share_private_jobs_rural: float | None
+    ess_share_private_jobs_urban: float | None
+
+
 class Rurality(TypedDict):
     definition: str  # "grille" | "estimation" | "mixte"
     definition_label: str

@@ -157,8 +157,8 @@ def template_xlsx() -> bytes:
             ws[f"{col}{row}"].number_format = "@"
     ws.freeze_panes = "A2"
     notice = wb.create_sheet("Notice")
-    for row in _notice_rows():
-        notice.append(row)
+    for line in _notice_rows():
+        notice.append(line)
     notice.column_dimensions["A"].width = 42
     notice.column_dimensions["B"].width = 100
     out = io.BytesIO()
@@ -171,7 +171,8 @@ def template_xlsx() -> bytes:
 
 def _mapping_table(ctx: ImportContext, table: str, column: str, fn) -> str:
     values = [r[0] for r in ctx.sql(f"SELECT DISTINCT {column} FROM {table}")]  # noqa: S608
-    keys, status = [], []
+    keys: list[str | None] = []
+    status: list[str] = []
     for v in values:
         if v is None:
             keys.append(None)

@@ -36,7 +36,7 @@ class ImportContext:
 
     # -- staged data
     def kinds(self) -> set[str]:
-        return {s.report.format for s in self._staged}
+        return {s.report.known_format for s in self._staged}
 
     def files(self, kind: str) -> list[FileReport]:
         return [s.report for s in self._staged if s.report.format == kind]

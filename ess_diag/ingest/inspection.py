@@ -140,7 +140,9 @@ def preview(
     try:
         with tempfile.TemporaryDirectory(prefix="essdiag-preview-") as tmp:
             stage(con, report, "_preview", Path(tmp), limit=rows)
-            columns = ", ".join(store.quote_identifier(c) for c in formats()[report.format].columns)
+            columns = ", ".join(
+                store.quote_identifier(c) for c in formats()[report.known_format].columns
+            )
             frame = con.execute(f"SELECT {columns} FROM _preview").df()  # noqa: S608
     finally:
         con.close()

@@ -22,6 +22,7 @@ import difflib
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
@@ -95,7 +96,7 @@ def suggest(kind: str, headers: list[str]) -> dict[str, str | None]:
     return out
 
 
-def validate(kind: str, headers: list[str], mapping: dict[str, str | None]) -> dict[str, str]:
+def validate(kind: str, headers: list[str], mapping: Mapping[str, str | None]) -> dict[str, str]:
     """The usable part of a user's mapping (columns of the format → existing headers, each
     header used once); raises ``ValueError`` (French) when a required column is not given."""
     spec = formats()[kind]
@@ -123,7 +124,7 @@ def validate(kind: str, headers: list[str], mapping: dict[str, str | None]) -> d
 
 
 def remember(
-    con: duckdb.DuckDBPyConnection, kind: str, headers: list[str], mapping: dict[str, str]
+    con: duckdb.DuckDBPyConnection, kind: str, headers: list[str], mapping: Mapping[str, str | None]
 ) -> str:
     """Store the choice for files with these headers (replacing an earlier one); returns the
     signature."""

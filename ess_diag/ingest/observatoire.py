@@ -514,7 +514,8 @@ def check_year_headers(ctx: ImportContext, kind: str, prefixes: tuple[str, ...] 
 
 
 def _mapping_frame(values: list[str | None], fn) -> pd.DataFrame:
-    keys, kinds = [], []
+    keys: list[str | None] = []
+    kinds: list[str] = []
     for v in values:
         k = fn(v)
         if k is False or k is None and fn is measure_key:
@@ -563,6 +564,7 @@ def prepare_stats(ctx: ImportContext) -> None:
         if kind == "observatoire_annees":
             check_year_headers(ctx, kind, ("", "annee"))
         view = ctx.staged(kind)
+        assert view is not None  # kind is one of ctx.kinds(): the import has such files
         selects.append(
             f"SELECT *, {_q(source)} AS source FROM ({builder(ctx, view, kind)})"  # noqa: S608
         )

@@ -65,8 +65,8 @@ class FormatSpec:
     def match(self, header: Sequence[str]) -> tuple[dict[str, str], list[str]]:
         """Map canonical column → header column, and list the required columns missing."""
         wanted: dict[str, str] = {normalize_header(c): c for c in self.columns}
-        for alias, canonical in self.aliases.items():
-            wanted[normalize_header(alias)] = canonical
+        for alias, target in self.aliases.items():
+            wanted[normalize_header(alias)] = target
         found: dict[str, str] = {}
         for col in header:
             canonical = wanted.get(normalize_header(col))

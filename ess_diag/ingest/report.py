@@ -43,6 +43,12 @@ class FileReport:
     mapping: dict[str, str] = field(default_factory=dict)  # canonical → header
     rows_read: int = 0
 
+    @property
+    def known_format(self) -> str:
+        """The format of a recognised file (only those are staged and imported)."""
+        assert self.format is not None, f"{self.name}: format not recognised"
+        return self.format
+
     def describe(self) -> str:
         """One French line: « ul.csv : SIRENE unités légales, CSV UTF-8, séparateur virgule »."""
         parts = [self.format_label or "format non reconnu"]

@@ -123,9 +123,9 @@ def _run(
     report.files = _inspect_all(con, paths, names, kind, column_maps, report, limits)
     if report.errors:
         return report
-    files = sorted(report.files, key=lambda f: formats()[f.format].order)
+    files = sorted(report.files, key=lambda f: formats()[f.known_format].order)
     report.files = files
-    groups = sorted({formats()[f.format].group for f in files})
+    groups = sorted({formats()[f.known_format].group for f in files})
     report.kind = "+".join(groups)
     hashes = _Hashes(files)
     staged: list[Staged] = []

@@ -74,7 +74,7 @@ def stage(
     limit: int | None = None,
 ) -> Staged:
     """Read one file into TEMP table ``table`` (canonical text columns)."""
-    spec = formats()[report.format]
+    spec = formats()[report.known_format]
     staged = Staged(report, table, index)
     if report.container == "xlsx":
         _stage_xlsx(con, report, spec, table, limit)

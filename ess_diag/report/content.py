@@ -18,8 +18,9 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 
@@ -95,20 +96,20 @@ class KeyFigures:
         ]
 
 
-def _job_pairs(rows: list[dict]) -> list[tuple[str, float]]:
+def _job_pairs(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, float]]:
     """``(label, jobs)`` of the rows with jobs, largest first (a 0 or unknown draws no bar)."""
     pairs = [(r["label"], float(r["jobs"])) for r in rows if not is_missing(r["jobs"])]
     return sorted((p for p in pairs if p[1] > 0), key=lambda p: -p[1])
 
 
-def _source_note(doc: dict) -> str:
+def _source_note(doc: indicators.Document) -> str:
     if doc["jobs_source"] == indicators.JOBS_SOURCE_ESTIMATE:
         return "Emplois estimés d'après les tranches d'effectifs SIRENE (milieu de tranche)."
     sources = ", ".join(str(s) for s in doc["sources"] or [])
     return f"Source : {sources}." if sources else ""
 
 
-def _cards(doc: dict) -> list[tuple[str, str, str]]:
+def _cards(doc: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     estimate = doc["jobs_source"] == indicators.JOBS_SOURCE_ESTIMATE
     jobs_note = "estimation d'après les tranches d'effectifs SIRENE" if estimate else ""
     notes = doc["notes"] or {}
