@@ -126,10 +126,8 @@ class _Request:
         self.year = self.st.year
         self.info = q.territory(self.st, level, code)
         self.pair = (self.info["level"], self.info["code"])
-        self.parents = q.parent_pairs(self.info) if similar else []
-        # The reference and the parents in one lookup (the similar ones follow with the rows).
-        q.infos(self.st, [*([(reference[0], reference[1])] if reference else []), *self.parents])
         self.ref = q.territory(self.st, *reference) if reference else None
+        self.parents = q.parent_pairs(self.info) if similar else []
         self.similar = _similar(self.st, self.info) if similar else None
         found = self.similar["territories"] if self.similar is not None else []
         sim_pairs = [(t["level"], t["code"]) for t in found]

@@ -365,32 +365,28 @@ def employers(st: State, pair: Pair, ref_date: dt.date) -> tuple[list[tuple], in
     jobs, establishments, partial diffusion, name — the unité légale's denomination, else the
     first establishment name), the employer count, their jobs and the median age in days at
     ``ref_date`` (None without a creation date)."""
-    # One query: the employers' rows (none when the territory has no employer: one row of
-    # NULLs then) beside the median of the ages of the establishments created by ``ref_date``
-    # (the mean of the two middle ones for an even count), from their counts by creation date.
     found = rows(
+        st.con,
+        "SELECT employer, jobs, establishments, partial, name, employers, total_jobs "
+        "FROM derived_employers WHERE level = ? AND code = ? ORDER BY rank",
+        pair,
+    )
+    # The median of the ages of the establishments created by ``ref_date`` (the mean of the two
+    # middle ones for an even count), from their counts by creation date.
+    (median,) = rows(
         st.con,
         """
         WITH x AS (
             SELECT date_diff('day', date_creation, ?::DATE) AS age, establishments AS n
             FROM derived_creation
             WHERE level = ? AND code = ? AND date_creation <= ?::DATE
-        ), c AS (SELECT age, sum(n) OVER (ORDER BY age) AS cum, sum(n) OVER () AS total FROM x),
-        m AS (
-            SELECT (min(age) FILTER (cum >= (total + 1) // 2)
-                    + min(age) FILTER (cum >= total // 2 + 1)) / 2 AS median FROM c
-        )
-        SELECT e.employer, e.jobs, e.establishments, e.partial, e.name, e.employers,
-               e.total_jobs, m.median
-        FROM m LEFT JOIN (
-            SELECT * FROM derived_employers WHERE level = ? AND code = ?
-        ) e ON true
-        ORDER BY e.rank
+        ), c AS (SELECT age, sum(n) OVER (ORDER BY age) AS cum, sum(n) OVER () AS total FROM x)
+        SELECT (min(age) FILTER (cum >= (total + 1) // 2) + min(age) FILTER (cum >= total // 2 + 1))
+               / 2 FROM c
         """,
-        [ref_date, *pair, ref_date, *pair],
-    )
-    median = found[0][7]
-    if found[0][0] is None:
+        [ref_date, *pair, ref_date],
+    )[0]
+    if not found:
         return [], 0, 0.0, median
     top = [(k, float(j), int(n), bool(p), name) for k, j, n, p, name, *_ in found]
     return top, int(found[0][5]), float(found[0][6]), median
