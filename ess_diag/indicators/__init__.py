@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -115,6 +116,15 @@ def territory_info(con: duckdb.DuckDBPyConnection, level: str, code: str) -> dic
     return {k: v for k, v in info.items() if k != "geo"}
 
 
+#: Runs a document's independent queries beside the main ones (each on its own cursor).
+_WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ess-diag-indicators")
+
+
+def _ref_date(year: int | None) -> dt.date:
+    """The date ages are measured at: 31 December of the year (today without a year)."""
+    return dt.date(year, 12, 31) if year is not None else dt.date.today()
+
+
 class _Request:
     """One territory's request: its row, the year, and the rows fetched for it and for the
     territories its document compares it with (one query for all of them)."""
@@ -126,6 +136,11 @@ class _Request:
         self.year = self.st.year
         self.info = q.territory(self.st, level, code)
         self.pair = (self.info["level"], self.info["code"])
+        # A full document also needs the employers (two scans of their own, independent of
+        # everything below): they run on a second cursor while the rest is read.
+        self.employers: Future | None = None
+        if similar:
+            self.employers = _WORKERS.submit(q.employers, self.st, self.pair, _ref_date(self.year))
         self.ref = q.territory(self.st, *reference) if reference else None
         self.parents = q.parent_pairs(self.info) if similar else []
         self.similar = _similar(self.st, self.info) if similar else None
@@ -315,8 +330,9 @@ def _resilience(req: _Request) -> types.Resilience:
     diversity, present, reason = rules.diversity(block)
     if reason:
         notes["sector_diversity"] = reason
-    ref_date = dt.date(req.year, 12, 31) if req.year is not None else dt.date.today()
-    top, employers, total_jobs, median_days = q.employers(req.st, req.pair, ref_date)
+    ref_date = _ref_date(req.year)
+    found = req.employers.result() if req.employers is not None else None
+    top, employers, total_jobs, median_days = found or q.employers(req.st, req.pair, ref_date)
     top5: list[types.Employer] = [
         {"name": None if partial else name, "partial": partial, "jobs": jobs, "establishments": n}
         for _, jobs, n, partial, name in top
