@@ -28,7 +28,6 @@ __all__ = [
     "NON_ESS_COLOR",
     "HIGHLIGHT_COLOR",
     "REFERENCE_COLOR",
-    "LEVEL_ADJECTIVES",
     "Chart",
     "base_layout",
     "plotly_config",
@@ -59,15 +58,6 @@ HIGHLIGHT_COLOR = "#0072B2"
 REFERENCE_COLOR = "#a6a6a6"
 _TEXT_COLOR = "#1a1a1a"  # contrast 17:1 on white
 _FONT = "Source Sans Pro, Arial, sans-serif"
-
-#: "la moyenne départementale" etc.
-LEVEL_ADJECTIVES: dict[str, str] = {
-    "commune": "communale",
-    "epci": "intercommunale",
-    "departement": "départementale",
-    "region": "régionale",
-    "france": "nationale",
-}
 
 
 @dataclass

@@ -12,8 +12,8 @@ than guessed.
 from __future__ import annotations
 
 from . import formatting
-from .figures import LEVEL_ADJECTIVES
 from .formatting import fmt_signed_pct, is_missing
+from .vocabulary import LEVEL_ADJECTIVES
 
 __all__ = ["summarize", "compare_phrase"]
 

@@ -18,6 +18,7 @@ __all__ = [
     "LEVEL_LABELS",
     "LEVEL_LABELS_LOWER",
     "LEVEL_LABELS_PLURAL",
+    "LEVEL_ADJECTIVES",
     "PARENT_LEVELS",
     "CHILD_LEVELS",
     "FRANCE_CODE",
@@ -58,6 +59,15 @@ LEVEL_LABELS_PLURAL: dict[str, str] = {
     "departement": "départements",
     "region": "régions",
     "france": "France",
+}
+
+#: "la moyenne départementale" etc.
+LEVEL_ADJECTIVES: dict[str, str] = {
+    "commune": "communale",
+    "epci": "intercommunale",
+    "departement": "départementale",
+    "region": "régionale",
+    "france": "nationale",
 }
 
 #: For each level, the parent levels shown in comparisons (nearest first).

@@ -18,8 +18,9 @@ class Territory(TypedDict):
     population: int | None
 
 
-class KeyFigures(TypedDict):
-    territory: Territory
+class _Figures(TypedDict):
+    """The key figures themselves, shared by a territory's document and a comparison row."""
+
     year: int | None
     ess_establishments: int | None
     ess_jobs: float | None
@@ -29,8 +30,12 @@ class KeyFigures(TypedDict):
     jobs_per_1000_inhabitants: float | None
     women_share: float | None
     jobs_source: str | None  # "statistiques" | "estimation_sirene" | None
-    sources: list[str]
     notes: Notes
+
+
+class KeyFigures(_Figures):
+    territory: Territory
+    sources: list[str]
 
 
 class FamilyRow(TypedDict):
@@ -135,24 +140,10 @@ class Resilience(TypedDict):
     notes: Notes
 
 
-class CompareRow(TypedDict, total=False):
+class CompareRow(_Figures, Territory, total=False):
     """A key-figure row (the columns of ``KEY_FIGURE_COLUMNS``) plus ``notes``; similar
     territories also carry ``density``, ``rural_population_share`` and ``distance``."""
 
-    level: str
-    code: str
-    name: str
-    population: int | None
-    year: int | None
-    ess_establishments: int | None
-    ess_jobs: float | None
-    private_jobs: float | None
-    non_ess_private_jobs: float | None
-    ess_share_private_jobs: float | None
-    jobs_per_1000_inhabitants: float | None
-    women_share: float | None
-    jobs_source: str | None
-    notes: Notes
     density: float
     rural_population_share: float
     distance: float
