@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8501
 
 .DEFAULT_GOAL := test
-.PHONY: install db run run-lan test lint format bench clean-db
+.PHONY: install db run run-lan test lint format bench bench-uploads clean-db
 
 install: $(STAMP)
 
@@ -51,6 +51,10 @@ test: lint
 
 bench: install
 	$(PY) benchmarks/run.py
+
+# What a browser upload costs at worst: a 300 000-row workbook's preview, a gzip bomb's refusal.
+bench-uploads: install
+	$(PY) benchmarks/bench_uploads.py
 
 clean-db:
 	rm -f data/ess_diag.duckdb data/ess_diag.duckdb.wal
