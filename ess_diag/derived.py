@@ -34,7 +34,11 @@ from __future__ import annotations
 
 import duckdb
 
-__all__ = ["refresh", "TABLES"]
+__all__ = ["refresh", "TABLES", "LAYOUT"]
+
+#: The version of the derived tables' layout, stamped with the data version they were written
+#: for: a base whose derived tables were written by an older layout is refreshed on first read.
+LAYOUT = "1"
 
 TABLES = (
     "derived_years",
@@ -281,5 +285,6 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql)
     con.execute(
         "INSERT OR REPLACE INTO meta SELECT 'derived_data_version', "
-        "coalesce((SELECT value FROM meta WHERE key = 'data_version'), '0')"
+        "? || ':' || coalesce((SELECT value FROM meta WHERE key = 'data_version'), '0')",
+        [LAYOUT],
     )

@@ -135,6 +135,7 @@ def fmt_date(value: dt.date | dt.datetime | str | None) -> str:
 # What can make Markdown load or run something, or change the structure around the text:
 # images and links (!, [, ]), LaTeX ($), code (`), emphasis (*), tables (|), strikethrough
 # (~), headings (#), escapes (\). Intraword _ and plain punctuation stay as they are.
+_AUTOLINK = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*:|www\.)")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]!|~#$])")
 
 
@@ -147,7 +148,10 @@ def escape_markdown(text) -> str:
     >>> print(escape_markdown("![x](a.png) *gras* <b>"))
     \\!\\[x\\](a.png) \\*gras\\* &lt;b&gt;
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", escape(text))
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", escape(text))
+    # Bare addresses would become links (GitHub-flavoured autolinks): break their pattern with
+    # escapes that do not show (``http\://``, ``www\.``).
+    return _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], text)
 
 
 def escape(text) -> str:

@@ -178,6 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin_password = password or generated
     assert admin_password is not None  # generated when none is configured
     env = dict(os.environ, ESS_DIAG_PUBLIC_URL=url, ESS_DIAG_ADMIN_PASSWORD=admin_password)
+    # The web server believes no X-Forwarded-For header (it would from 127.0.0.1 by default):
+    # a client behind a forwarding tunnel could otherwise pick the address that the password
+    # throttle and the join limit count by.
+    env["FORWARDED_ALLOW_IPS"] = ""
     if args.db:
         env["ESS_DIAG_DB"] = str(config.db_path(args.db))
     command = server_command(address, args.port)

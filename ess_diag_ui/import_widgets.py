@@ -290,5 +290,7 @@ def column_mapping(
         st.error(escape_markdown(str(exc)))
         return None
     st.session_state[f"{key}_done"] = (kind, clean)
-    st.success(f"Correspondance enregistrée pour « {name} » (format « {spec.label} »).")
+    st.success(
+        f"Correspondance enregistrée pour « {escape_markdown(name)} » (format « {spec.label} »)."
+    )
     return kind, clean

@@ -142,3 +142,41 @@ def test_an_import_changes_the_figures_at_once(base):
     store.bump_data_version(con)
     assert ind.key_figures(con, "epci", "200000002")["private_jobs"] == 0.0
     con.close()
+
+
+def test_a_base_with_an_older_layout_of_derived_tables_is_refreshed(tmp_path):
+    """The stamp carries the layout version: tables written by an older layout are rewritten on
+    the first read of a writable base, and a read-only one says so in French."""
+    path = tmp_path / "old.duckdb"
+    con = store.connect(path)
+    build_fixture_geography(con)
+    insert_stats(con)
+    derived.refresh(con)
+    con.execute("DROP TABLE derived_employers")
+    con.execute(
+        "UPDATE meta SET value = '0:' || (SELECT value FROM meta WHERE key = 'data_version') "
+        "WHERE key = 'derived_data_version'"
+    )
+    con.close()
+    ro = store.connect(path, read_only=True)
+    try:
+        with pytest.raises(ind.IndicatorError, match="lecture seule"):
+            ind.compute(ro, "departement", "01")
+    finally:
+        ro.close()
+    con = store.connect(path)
+    try:
+        assert ind.compute(con, "departement", "01")["resilience"]["employers"] == 0
+        assert store.get_meta(con, "derived_data_version").startswith(derived.LAYOUT + ":")
+    finally:
+        con.close()
+
+
+def test_compute_all_within_a_territory_holding_none_of_the_level(geo_con, monkeypatch):
+    """An island commune outside any EPCI, asked for its EPCI: an empty table, not a crash."""
+    insert_stats(geo_con)
+    derived.refresh(geo_con)
+    monkeypatch.setattr(ind.q, "members_within", lambda st, level, within: [])
+    frame = ind.compute_all(geo_con, "epci", within=("commune", "01001"))
+    assert frame.empty
+    assert list(frame.columns) == [*ind.KEY_FIGURE_COLUMNS, *ind.EXTRA_COLUMNS]

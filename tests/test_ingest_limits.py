@@ -157,7 +157,7 @@ def test_one_import_at_a_time_while_the_workshop_goes_on(con, monkeypatch):
         second = ingest.run_import(con.cursor(), [FIXTURES / "grille_densite_extrait.csv"])
         assert second.status == "rejected"
         assert second.error_codes == [Reason.BUSY]
-        assert "Un import est déjà en cours" in second.errors[0]
+        assert "Un import est déjà en cours sur cette base" in second.errors[0]
         with pytest.raises(UndoError) as exc:
             ingest.undo_import(con.cursor(), "imp-inconnu")
         assert exc.value.code == Reason.BUSY
@@ -172,3 +172,69 @@ def test_one_import_at_a_time_while_the_workshop_goes_on(con, monkeypatch):
     assert ingest.run_import(con, [FIXTURES / "grille_densite_extrait.csv"]).status == "committed"
     texts = con.execute("SELECT text FROM workshop_contributions").fetchall()
     assert texts == [("Une épicerie",)]
+
+
+# --- hostile workbooks (the streamed head reader) ---------------------------------------------
+_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+
+
+def _workbook(path: Path, sheet_rows: str, strings: list[str] = ()) -> Path:
+    import zipfile
+
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(
+            "xl/workbook.xml",
+            f'<workbook {_NS} xmlns:r="{rel}"><sheets><sheet name="a" sheetId="1" r:id="rId1"/>'
+            "</sheets></workbook>",
+        )
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Target="worksheets/sheet1.xml" Type="x"/></Relationships>',
+        )
+        z.writestr(
+            "xl/worksheets/sheet1.xml",
+            f"<worksheet {_NS}><sheetData>{sheet_rows}</sheetData></worksheet>",
+        )
+        sis = "".join(f"<si><t>{s}</t></si>" for s in strings)
+        z.writestr("xl/sharedStrings.xml", f"<sst {_NS}>{sis}</sst>")
+    return path
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        '<row r="1"><c r="ZZZZZZZ1" t="inlineStr"><is><t>x</t></is></c></row>',  # 8e9 columns
+        '<row r="99999999"><c r="A99999999"><v>1</v></c></row>',
+        '<row r="1"><c r="A1" t="s"><v>-1</v></c></row>',
+        '<row r="1"><c r="A1" t="s"><v>abc</v></c></row>',
+    ],
+)
+def test_hostile_sheet_refused_as_damaged(tmp_path, rows):
+    path = _workbook(tmp_path / "x.xlsx", rows, ["a"])
+    with pytest.raises(ingest.FileRejected) as exc:
+        sniff.read_xlsx_head(path, "x.xlsx", 30)
+    assert exc.value.code == Reason.DAMAGED
+    assert "« x.xlsx » est illisible" in str(exc.value)
+
+
+def test_rows_in_any_order_and_cells_without_reference(tmp_path):
+    rows = (
+        '<row r="3"><c r="A3" t="s"><v>2</v></c></row>'
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c t="s"><v>1</v></c></row>'
+        '<row r="2"><c r="C2"><v>1.5</v></c></row>'
+    )
+    path = _workbook(tmp_path / "x.xlsx", rows, ["un", "deux", "trois"])
+    frame = sniff.read_xlsx_head(path, "x.xlsx", 30)
+    assert sniff.xlsx_rows(frame) == [["un", "deux", ""], ["", "", "1.5"], ["trois", "", ""]]
+
+
+def test_limits_apply_only_to_the_files_named(con, tmp_path):
+    folder_file = write(
+        tmp_path / "grille.csv", HEADER + "01001;Commune;6;100\n01002;Commune;6;1\n"
+    )
+    report = ingest.run_import(
+        con, [folder_file], limits=UploadLimits(max_rows=1), limited=["autre.csv"]
+    )
+    assert report.status == "committed", report.errors

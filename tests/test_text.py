@@ -46,3 +46,18 @@ def test_neutralize_frame_keeps_numbers():
     assert out["emplois"].tolist() == [-3, 4]
     assert list(out.columns) == ["nom", "emplois", "'=col"]
     assert frame["nom"].tolist() == ["=1+1", "ok"]  # the input is not modified
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("![x](http://e.invalid/p.png)", "\\!\\[x\\](http\\://e.invalid/p.png)"),
+        ("voir www.e.invalid", "voir www\\.e.invalid"),
+        ("$x$ *a* `c` <b>", "\\$x\\$ \\*a\\* \\`c\\` &lt;b&gt;"),
+        ("fichier_1.csv : colonne", "fichier_1.csv : colonne"),
+    ],
+)
+def test_escape_markdown(raw, shown):
+    from ess_diag.formatting import escape_markdown
+
+    assert escape_markdown(raw) == shown

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -131,7 +132,7 @@ class _Request:
 
     def __init__(self, con, level: str, code: str, year: int | None = None,
                  reference: tuple[str, str] | None = None, similar: bool = False,
-                 detail: str = "all"):  # fmt: skip
+                 detail: str = "all", employers: bool = False):  # fmt: skip
         self.st = q.state(con, year)
         self.year = self.st.year
         self.info = q.territory(self.st, level, code)
@@ -139,8 +140,20 @@ class _Request:
         # A full document also needs the employers (two scans of their own, independent of
         # everything below): they run on a second cursor while the rest is read.
         self.employers: Future | None = None
-        if similar:
+        if employers:
             self.employers = _WORKERS.submit(q.employers, self.st, self.pair, _ref_date(self.year))
+        try:
+            self._read(reference, similar, detail)
+        except BaseException:
+            self.wait()  # never leave a query running on a connection the caller may close
+            raise
+
+    def wait(self) -> None:
+        """Let the employers' query end (its result or error is dropped)."""
+        if self.employers is not None:
+            futures.wait([self.employers])
+
+    def _read(self, reference: tuple[str, str] | None, similar: bool, detail: str) -> None:
         self.ref = q.territory(self.st, *reference) if reference else None
         self.parents = q.parent_pairs(self.info) if similar else []
         self.similar = _similar(self.st, self.info) if similar else None
@@ -205,7 +218,10 @@ def compute_all(con: duckdb.DuckDBPyConnection, level: str, year: int | None = N
     if within is not None:
         parent = q.territory(st, *within)
         inside = q.members_within(st, level, (parent["level"], parent["code"]))
-        if len(inside) <= _FETCH_BY_CODE_MAX:  # the communes of a département, not France
+        if not inside:  # e.g. an island commune outside any EPCI, asked for its EPCI
+            pairs = []
+            territories = []
+        elif len(inside) <= _FETCH_BY_CODE_MAX:  # the communes of a département, not France
             pairs = [(level, code) for code in inside]
             territories = q.level_infos(st, level, inside)
         else:
@@ -213,7 +229,7 @@ def compute_all(con: duckdb.DuckDBPyConnection, level: str, year: int | None = N
             territories = [t for t in q.level_infos(st, level) if t["code"] in kept]
     else:
         territories = q.level_infos(st, level)
-    entries = q.fetch(st, pairs, level=level, detail="sector")
+    entries = q.fetch(st, pairs, level=level, detail="sector") if territories else {}
     records = []
     for info in territories:
         entry = entries.get((level, info["code"]))
@@ -479,7 +495,14 @@ def compute(con: duckdb.DuckDBPyConnection, level: str, code: str, year: int | N
     >>> doc["ess_jobs"], doc["jobs_source"]  # doctest: +SKIP
     (12345.0, 'statistiques')
     """
-    req = _Request(con, level, code, year, reference=reference, similar=True)
+    req = _Request(con, level, code, year, reference=reference, similar=True, employers=True)
+    try:
+        return _document(req)
+    finally:
+        req.wait()
+
+
+def _document(req: _Request) -> Document:
     key = req.key_row()
     return {
         "schema_version": 1,

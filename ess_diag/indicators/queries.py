@@ -6,6 +6,7 @@ blocks that :mod:`.rules` turns into figures. No figure is computed here.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -53,17 +54,33 @@ def default_of(years: list[int], ess_years: set[int], private_years: set[int]) -
     return both[-1] if both else (years[-1] if years else None)
 
 
-def _refresh(con: duckdb.DuckDBPyConnection) -> None:
-    """Derived tables missing or written for another data version (a writer that did not call
-    ``derived.refresh``) are rewritten now when the base is writable: never read stale."""
-    try:
-        with store.transaction(con):
-            derived.refresh(con)
-    except duckdb.Error as exc:
-        raise IndicatorError(
-            "Les tables dérivées de la base ne sont pas à jour et la base est ouverte en "
-            "lecture seule : relancez l'import ou ouvrez la base en écriture."
-        ) from exc
+#: One refresh at a time in this process: Streamlit's threads share one connection.
+_REFRESH_LOCK = threading.Lock()
+
+
+def _refresh(con: duckdb.DuckDBPyConnection) -> tuple:
+    """Derived tables missing or written for another data version or layout (a writer that did
+    not call ``derived.refresh``, an older version of ESS Diag) are rewritten now when the base
+    is writable — never read stale — and the fresh state row returned."""
+    with _REFRESH_LOCK:
+        cur = con.cursor()
+        try:
+            found = _state_row(cur)  # another thread may have refreshed meanwhile
+            if found is not None:
+                return found
+            if rows(cur, "SELECT readonly FROM duckdb_databases() "
+                         "WHERE database_name = current_database()")[0][0]:  # fmt: skip
+                raise IndicatorError(
+                    "Les tables dérivées de la base ne sont pas à jour et la base est ouverte "
+                    "en lecture seule : relancez l'import ou ouvrez la base en écriture."
+                )
+            with store.transaction(cur):
+                derived.refresh(cur)
+            found = _state_row(cur)
+            assert found is not None, "derived tables written but still stale"
+            return found
+        finally:
+            cur.close()
 
 
 _STATE_SQL = """
@@ -71,20 +88,25 @@ SELECT coalesce(list(year ORDER BY year), []), coalesce(list(year) FILTER (has_e
        coalesce(list(year) FILTER (has_private), []),
        (SELECT value = '1' FROM meta WHERE key = 'demo'),
        EXISTS (SELECT 1 FROM actors WHERE is_ess),
-       (SELECT coalesce(max(value) FILTER (key = 'data_version'), '0')
+       (SELECT ? || ':' || coalesce(max(value) FILTER (key = 'data_version'), '0')
                = max(value) FILTER (key = 'derived_data_version') FROM meta)
 FROM derived_years
 """
 
 
-def state(con: duckdb.DuckDBPyConnection, year: int | None = None) -> State:
+def _state_row(con: duckdb.DuckDBPyConnection) -> tuple | None:
+    """The state query's row; None when the derived tables are missing or stale."""
     try:
-        found = rows(con, _STATE_SQL)[0]
+        found = rows(con, _STATE_SQL, [derived.LAYOUT])[0]
     except duckdb.CatalogException:  # a base from before the derived tables
-        found = None
-    if found is None or not found[5]:
-        _refresh(con)
-        found = rows(con, _STATE_SQL)[0]
+        return None
+    return found if found[5] else None
+
+
+def state(con: duckdb.DuckDBPyConnection, year: int | None = None) -> State:
+    found = _state_row(con)
+    if found is None:
+        found = _refresh(con)
     years, ess, private, demo, actors, _ = found
     st = State(con, [int(y) for y in years], set(ess), set(private), bool(demo), bool(actors))
     st.year = default_of(st.years, st.ess_years, st.private_years) if year is None else int(year)

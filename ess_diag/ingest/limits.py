@@ -23,6 +23,9 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
+from ..formatting import fmt_int
 from .errors import FileRejected, Reason
 from .report import fmt_size
 
@@ -58,7 +61,7 @@ def _refuse(name: str, compressed: int, allowed: int) -> FileRejected:
         f"Le fichier « {name} » ({fmt_size(compressed)} compressé) se décompresse en plus de "
         f"{fmt_size(allowed)} : c'est plus qu'un fichier envoyé par le navigateur ne peut "
         "contenir (fichier piégé, ou fichier national à déposer dans le dossier d'import ou à "
-        "importer avec « ess-diag import »). Rien n'a été lu dans la base.",
+        "importer avec « ess-diag import »). Rien n'a été importé dans la base.",
         code=Reason.TOO_EXPANDED,
         file=name,
     )
@@ -83,17 +86,28 @@ def check_expansion(path: Path, name: str, container: str, limits: UploadLimits)
         try:
             with zipfile.ZipFile(path) as archive:
                 declared = sum(info.file_size for info in archive.infolist())
-        except zipfile.BadZipFile:
-            return
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+            return  # not a readable workbook: the reader refuses it with its own message
         if declared > allowed:
+            raise _refuse(name, compressed, allowed)
+    elif container == "parquet":
+        # Column chunks can hold a dictionary-encoded value repeated millions of times.
+        try:
+            found = duckdb.execute(
+                "SELECT coalesce(sum(total_uncompressed_size), 0) FROM parquet_metadata(?)",
+                [str(path)],
+            ).fetchone()
+        except duckdb.Error:
+            return  # unreadable: the reader refuses it
+        if found is not None and int(found[0]) > allowed:
             raise _refuse(name, compressed, allowed)
 
 
 def too_many_rows(name: str, limits: UploadLimits) -> FileRejected:
     """The refusal of a file holding more than ``limits.max_rows`` rows."""
     return FileRejected(
-        f"Le fichier « {name} » contient plus de {limits.max_rows:,} lignes".replace(",", "\u202f")
-        + " : c'est plus qu'un fichier envoyé par le navigateur ne peut contenir. Déposez-le "
+        f"Le fichier « {name} » contient plus de {fmt_int(limits.max_rows)} lignes"
+        " : c'est plus qu'un fichier envoyé par le navigateur ne peut contenir. Déposez-le "
         "dans le dossier d'import ou importez-le avec « ess-diag import ». Rien n'a été écrit "
         "dans la base.",
         code=Reason.TOO_MANY_ROWS,

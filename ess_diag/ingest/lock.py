@@ -19,8 +19,8 @@ from .errors import IngestError, Reason
 __all__ = ["exclusive", "BUSY_MESSAGE"]
 
 BUSY_MESSAGE = (
-    "Un import est déjà en cours sur cette base : attendez qu'il se termine, puis "
-    "recommencez. Rien n'a été modifié."
+    "Un import est déjà en cours sur cette base (ou l'annulation d'un import) : attendez qu'il "
+    "se termine, puis recommencez. Rien n'a été modifié."
 )
 
 _guard = threading.Lock()
@@ -28,14 +28,14 @@ _locks: dict[str, threading.Lock] = {}
 
 
 def _key(con: duckdb.DuckDBPyConnection) -> str:
-    row = (
-        con.cursor()
-        .execute(
+    cur = con.cursor()
+    try:
+        row = cur.execute(
             "SELECT coalesce(path, database_name) FROM duckdb_databases() "
             "WHERE database_name = current_database()"
-        )
-        .fetchone()
-    )
+        ).fetchone()
+    finally:
+        cur.close()
     return str(row[0]) if row else "memory"
 
 

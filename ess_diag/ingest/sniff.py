@@ -288,70 +288,92 @@ def _cell_text(cell: ElementTree.Element) -> tuple[str | None, int | None]:
     return text, None
 
 
+#: A sheet's largest row and column (Excel's limits): anything beyond is a damaged or hostile file.
+_MAX_ROW, _MAX_COLUMN = 1_048_576, 16_384
+
+
+class _Damaged(ValueError):
+    """The sheet's XML is not what a spreadsheet writes."""
+
+
 def _sheet_head(
     archive: zipfile.ZipFile, sheet: str, nrows: int
-) -> tuple[list[dict[int, object]], bool]:
-    """The first ``nrows`` rows (cells by column index), and whether the sheet ended there."""
-    rows: list[dict[int, object]] = []
+) -> tuple[dict[int, dict[int, object]], bool]:
+    """Cells of the rows numbered 1 … ``nrows`` (row number → column index → value), and
+    whether the sheet ended there. Rows may come in any order; a cell without a reference
+    follows the previous one."""
+    rows: dict[int, dict[int, object]] = {}
     complete = True
+    previous_row = 0
     with archive.open(sheet) as stream:
         for _event, elem in ElementTree.iterparse(stream):
             if elem.tag != f"{_XLSX_NS}row":
                 continue
-            number = int(elem.get("r") or len(rows) + 1)
+            number = int(elem.get("r") or previous_row + 1)
+            if not 1 <= number <= _MAX_ROW:
+                raise _Damaged(number)
+            previous_row = number
             if number > nrows:
                 complete = False
                 break
-            while len(rows) < number - 1:
-                rows.append({})
-            cells: dict[int, object] = {}
-            for position, cell in enumerate(elem.iter(f"{_XLSX_NS}c")):
+            cells = rows.setdefault(number, {})
+            col = -1
+            for cell in elem.iter(f"{_XLSX_NS}c"):
                 match = _CELL_REF.match(cell.get("r") or "")
-                col = _column_index(match.group(1)) if match else position
+                col = _column_index(match.group(1)) if match else col + 1
+                if not 0 <= col < _MAX_COLUMN:
+                    raise _Damaged(col)
                 text, shared = _cell_text(cell)
                 cells[col] = ("s", shared) if shared is not None else text
-            rows.append(cells)
             elem.clear()
     return rows, complete
 
 
-def _shared_strings(archive: zipfile.ZipFile, needed: int) -> list[str]:
-    """The shared strings with index ≤ ``needed`` (the file is read no further)."""
-    strings: list[str] = []
-    if needed < 0 or "xl/sharedStrings.xml" not in archive.namelist():
-        return strings
+def _shared_strings(archive: zipfile.ZipFile, wanted: set[int]) -> dict[int, str]:
+    """The shared strings whose index is in ``wanted`` (read no further than the largest)."""
+    found: dict[int, str] = {}
+    if not wanted or "xl/sharedStrings.xml" not in archive.namelist():
+        return found
+    last = max(wanted)
+    index = -1
     with archive.open("xl/sharedStrings.xml") as stream:
         for _event, elem in ElementTree.iterparse(stream):
             if elem.tag == f"{_XLSX_NS}si":
-                strings.append("".join(t.text or "" for t in elem.iter(f"{_XLSX_NS}t")))
+                index += 1
+                if index in wanted:
+                    found[index] = "".join(t.text or "" for t in elem.iter(f"{_XLSX_NS}t"))
                 elem.clear()
-                if len(strings) > needed:
+                if index >= last:
                     break
-    return strings
+    return found
 
 
 def read_xlsx_head(path: Path, name: str, nrows: int) -> pd.DataFrame:
     """The first ``nrows`` rows of the first sheet as text cells, no header, like
-    :func:`read_xlsx` (rows and columns from A1), read without loading the workbook."""
+    :func:`read_xlsx` (rows and columns from A1), read without loading the workbook.
+
+    For the header search and the preview only: numbers read as a spreadsheet shows them,
+    dates as their serial number (the import itself reads the sheet with calamine)."""
     try:
         with zipfile.ZipFile(path) as archive:
             rows, complete = _sheet_head(archive, _first_sheet(archive), nrows)
-            needed = max(
-                (v[1] for r in rows for v in r.values() if isinstance(v, tuple)), default=-1
-            )
-            strings = _shared_strings(archive, needed)
-    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError, IndexError):
+            wanted = {v[1] for r in rows.values() for v in r.values() if isinstance(v, tuple)}
+            if any(i < 0 for i in wanted):
+                raise _Damaged(min(wanted))
+            strings = _shared_strings(archive, wanted)
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError, OSError):
         raise FileRejected(
             f"Le classeur « {name} » est illisible ou endommagé.", code=Reason.DAMAGED, file=name
         ) from None
-    while complete and rows and all(v is None for v in rows[-1].values()):
-        rows.pop()  # the sheet's last rows without a value (formatting only): calamine drops them
-    width = max((max(r) + 1 for r in rows if r), default=0)
+    height = max(rows, default=0)
+    while complete and height and all(v is None for v in rows.get(height, {}).values()):
+        height -= 1  # the sheet's last rows without a value (formatting only): calamine drops them
+    width = max((max(r) + 1 for n, r in rows.items() if r and n <= height), default=0)
     table = [
         [
-            (strings[v[1]] if v[1] < len(strings) else None) if isinstance(v, tuple) else v
-            for v in (r.get(c) for c in range(width))
+            strings.get(v[1]) if isinstance(v, tuple) else v
+            for v in (rows.get(n, {}).get(c) for c in range(width))
         ]
-        for r in rows
+        for n in range(1, height + 1)
     ]
     return pd.DataFrame(table, columns=range(width), dtype=object)

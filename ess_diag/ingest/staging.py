@@ -64,6 +64,10 @@ class Staged:
         return data_row + 1 + bisect.bisect_right(offsets, data_row)
 
 
+#: Up to this many rows, a staging is a preview (xlsx: streamed first rows only).
+PREVIEW_ROWS_MAX = 1000
+
+
 def stage(
     con: duckdb.DuckDBPyConnection,
     report: FileReport,
@@ -120,8 +124,9 @@ def _stage_xlsx(
 ) -> None:
     """The rows under the header row, canonical columns, ``_row`` = Excel row number; rows
     with no cell at all are skipped."""
-    # A preview (``limit``) reads only the rows it shows (plus blank ones it may skip).
-    nrows = report.header_row + 2 * limit + 20 if limit else None
+    # A preview reads only the rows it shows (plus blank ones it may skip); an import reads the
+    # whole sheet with calamine (dates, booleans as the spreadsheet has them), even when capped.
+    nrows = report.header_row + 2 * limit + 20 if limit and limit <= PREVIEW_ROWS_MAX else None
     frame = read_xlsx(Path(report.path), report.name, nrows=nrows)
     body = frame.iloc[report.header_row :].reset_index(drop=True)
     body.columns = [f"c{i}" for i in range(body.shape[1])]
