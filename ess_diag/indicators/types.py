@@ -196,23 +196,13 @@ class ZonesBlanches(TypedDict):
     notes: Notes
 
 
-class Document(TypedDict):
-    """The full indicator set of one territory (:func:`ess_diag.indicators.compute`)."""
+class Document(KeyFigures):
+    """The full indicator set of one territory (:func:`ess_diag.indicators.compute`): its key
+    figures, and the sections below."""
 
     schema_version: int
-    territory: Territory
-    year: int | None
     years_available: list[int]
     demo: bool
-    ess_establishments: int | None
-    ess_jobs: float | None
-    private_jobs: float | None
-    non_ess_private_jobs: float | None
-    ess_share_private_jobs: float | None
-    jobs_per_1000_inhabitants: float | None
-    women_share: float | None
-    jobs_source: str | None
-    sources: list[str]
     by_family: ByFamily
     by_sector: BySector
     rural: Rurality
@@ -220,4 +210,3 @@ class Document(TypedDict):
     resilience: Resilience
     comparisons: Comparisons
     zones_blanches: ZonesBlanches
-    notes: Notes
