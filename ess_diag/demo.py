@@ -1033,7 +1033,10 @@ def _trend(rng: np.random.Generator, com: pd.DataFrame, years: list[int]) -> pd.
 
 
 _INSERT_ACTORS = """
-INSERT INTO actors
+INSERT INTO actors (actor_id, siret, siren, name, partial_diffusion, address, commune_code,
+    commune_code_raw, naf, categorie_juridique, is_ess, family, sector, effectif_band, jobs,
+    jobs_is_estimate, employer, active, date_creation, lon, lat, coord_source, comment, source,
+    import_id)
 SELECT lpad(a.siret::VARCHAR, 14, '0'), lpad(a.siret::VARCHAR, 14, '0'),
        lpad(a.siren::VARCHAR, 9, '0'),
        CASE WHEN a.partial THEN NULL ELSE p.prefix || ' ' || th.theme || ' – ' || c.name END,

@@ -303,6 +303,26 @@ CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
 
 
+# Migration 6 (issue 15, owners: ingest/actors_template.py, ingest/inclusion lists, sourcing.py):
+# what sourcing for public procurement and cooperation need on each actor, and the actors a
+# workshop contribution concerns. Lists are VARCHAR[] (services: purchase segment keys of
+# nomenclatures.PURCHASE_SEGMENTS; networks: names as written, e.g. a PTCE or a GME).
+ACTORS_SOURCING_V6 = """
+ALTER TABLE actors ADD COLUMN IF NOT EXISTS inclusive_kind VARCHAR;  -- EI AI ACI ETTI EITI GEIQ EA EATT ESAT
+ALTER TABLE actors ADD COLUMN IF NOT EXISTS esus BOOLEAN;            -- agrément ESUS (NULL: unknown)
+ALTER TABLE actors ADD COLUMN IF NOT EXISTS services VARCHAR[];      -- purchase segment keys offered
+ALTER TABLE actors ADD COLUMN IF NOT EXISTS projects VARCHAR;
+ALTER TABLE actors ADD COLUMN IF NOT EXISTS expertise VARCHAR;
+ALTER TABLE actors ADD COLUMN IF NOT EXISTS needs VARCHAR;
+ALTER TABLE actors ADD COLUMN IF NOT EXISTS networks VARCHAR[];
+CREATE TABLE IF NOT EXISTS workshop_contribution_actors (
+    contribution_id VARCHAR NOT NULL,
+    actor_id VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+"""
+
+
 # Migration 4 (owner: derived.py): the derived tables of the indicators, created and filled
 # from the data already in the base.
 def _derived_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -318,6 +338,9 @@ MIGRATIONS: dict[int, list] = {
     2: [WORKSHOP_COUNTED_VOTES_V2],
     3: [WORKSHOP_CLIENT_HASH_V3],
     4: [_derived_tables],
+    # 5: reserved for the SIRENE history tables (issue 13).
+    6: [ACTORS_SOURCING_V6],
+    # 7: reserved for the action plan and evaluation tables (issue 16).
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
