@@ -242,6 +242,71 @@ def cmd_acteurs(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- sourcing
+
+
+def cmd_sourcing(args: argparse.Namespace) -> int:
+    """Structures offering a purchase segment near a site (``sourcing.search``); exit 2 for an
+    unknown segment or commune, a bad site or radius."""
+    from . import nomenclatures, sourcing, store
+    from .formatting import fmt_num
+
+    con = store.connect(args.db, read_only=True)
+    try:
+        try:
+            if args.site is not None:
+                parts = args.site.replace(";", ",").split(",")
+                if len(parts) != 2:
+                    raise sourcing.SourcingError(
+                        "--site attend « LAT,LON » en degrés décimaux (ex. 45.95,5.35)."
+                    )
+                site = sourcing.site_at(parts[0].strip(), parts[1].strip())
+            else:
+                site = sourcing.site_for_commune(con, args.commune)
+            result = sourcing.search(con, site, args.rayon, args.segment, min_jobs=args.emplois_min)
+        except sourcing.SourcingError as exc:
+            _err(str(exc))
+            return 2
+    finally:
+        con.close()
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    print(
+        f"{result.segment_label} à moins de "
+        f"{fmt_num(result.radius_km, 0 if result.radius_km.is_integer() else 1)} km de "
+        f"{result.site.label} : {len(result.results)} structure(s)."
+    )
+    for basis, n in result.by_legal_basis.items():
+        print(f"  {basis} ({nomenclatures.LEGAL_BASES[basis][0]}) : {n}")
+    print(f"  Capacité totale : {fmt_num(result.total_jobs, 1)} emplois")
+    if result.results:
+        print()
+        print(f"{'km':>6}  {'SIRET':<14}  {'emplois':>8}  {'type':<5}  {'bases':<18}  nom")
+        for r in result.results:
+            jobs = "—" if r["jobs"] is None else fmt_num(r["jobs"], 1)
+            if r["jobs_source"] == "estimate":
+                jobs += "*"
+            print(
+                f"{fmt_num(r['distance_km'], 1):>6}  {r['siret'] or '—':<14}  {jobs:>8}  "
+                f"{r['inclusive_kind'] or '—':<5}  {', '.join(r['legal_bases']) or '—':<18}  "
+                f"{r['name']}"
+            )
+        print("(* emplois estimés d'après la tranche d'effectif SIRENE)")
+    if result.min_jobs is not None and not result.reached_by_one:
+        print()
+        print(f"Aucune structure seule n'atteint {fmt_num(result.min_jobs, 0)} emplois.")
+        for g in result.groupings:
+            names = " + ".join(m["name"] for m in g["members"])
+            print(
+                f"  Groupement possible : {names} ({fmt_num(g['jobs'], 1)} emplois, "
+                f"jusqu'à {fmt_num(g['max_distance_km'], 1)} km)"
+            )
+        if not result.groupings:
+            print("  Aucun groupement de 2 ou 3 structures proches ne l'atteint non plus.")
+    return 0
+
+
 # --------------------------------------------------------------------------- import
 
 
@@ -360,6 +425,12 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _segment_keys() -> list[str]:
+    from .nomenclatures import PURCHASE_SEGMENT_LABELS
+
+    return list(PURCHASE_SEGMENT_LABELS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ess-diag",
@@ -431,6 +502,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FICHIER", help="fichier à écrire")
     _add_db(p)
     p.set_defaults(func=cmd_acteurs)
+
+    p = sub.add_parser(
+        "sourcing",
+        help="acheter à l'ESS : structures proches offrant un segment d'achat",
+        description="Liste les structures actives (ESS ou inclusives) qui offrent un segment "
+        "d'achat dans un rayon autour d'un site, de la plus proche à la plus lointaine, avec "
+        "les bases légales de marché réservé qu'elles ouvrent (L2113-12, L2113-13, L2113-15), "
+        "et des groupements possibles quand aucune n'atteint seule le nombre d'emplois "
+        "demandé. Segments : " + ", ".join(_segment_keys()) + ".",
+    )
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--site", metavar="LAT,LON", help="site en degrés décimaux")
+    where.add_argument("--commune", metavar="CODE", help="code INSEE de la commune du site")
+    p.add_argument("--rayon", required=True, type=float, metavar="KM", help="rayon en km")
+    p.add_argument("--segment", required=True, metavar="CLE", help="clé du segment d'achat")
+    p.add_argument(
+        "--emplois-min", type=float, metavar="N", help="nombre minimal d'emplois attendu"
+    )
+    p.add_argument("--json", action="store_true", help="sortie JSON")
+    _add_db(p)
+    p.set_defaults(func=cmd_sourcing)
 
     p = sub.add_parser(
         "import",

@@ -47,6 +47,14 @@ __all__ = [
     "is_ess",
     "jobs_estimate",
     "is_employer_band",
+    "PurchaseSegment",
+    "PURCHASE_SEGMENTS",
+    "PURCHASE_SEGMENT_LABELS",
+    "INCLUSIVE_KINDS",
+    "LEGAL_BASES",
+    "segment_key",
+    "segments_for_naf",
+    "legal_bases_for",
     "register",
 ]
 
@@ -187,6 +195,176 @@ EFFECTIF_BANDS: dict[str, tuple[str, float]] = {
 _NON_EMPLOYER_BANDS = frozenset({"NN", "00"})
 
 _NAF_RE = re.compile(r"^(\d{2})\.?(\d{2})([A-Z])$")
+
+
+# --- purchase segments and reserved public contracts (issue 15) ----------------------------
+
+
+@dataclass(frozen=True)
+class PurchaseSegment:
+    """A purchase segment a public buyer reserves or allots: key, French label, the NAF rev. 2
+    sub-classes whose activity is that segment, and whether art. L2113-15 of the Code de la
+    commande publique (contracts reserved to ESS enterprises) can apply to it."""
+
+    key: str
+    label: str
+    naf: tuple[str, ...]
+    l2113_15: bool = False
+
+
+#: Purchase segments, in display order. The segments are those Avise names for reserved and
+#: socially responsible purchasing (espaces verts, second œuvre, déchets, restauration,
+#: nettoyage…) and the Marché de l'inclusion's sectors; the NAF sub-classes are read from the
+#: labels of the NAF rev. 2 (INSEE, décret n° 2007-1888) — ESS Diag's own mapping, written out
+#: in docs/methodologie.md (« Acheter à l'ESS »). An actor offers a segment when its NAF is
+#: listed here **or** its ``services`` name it.
+PURCHASE_SEGMENTS: tuple[PurchaseSegment, ...] = (
+    PurchaseSegment("espaces_verts", "Espaces verts et paysage", ("81.30Z", "02.40Z")),
+    PurchaseSegment("nettoyage", "Nettoyage et propreté", ("81.21Z", "81.22Z", "81.29A", "81.29B")),
+    PurchaseSegment(
+        "restauration",
+        "Restauration et traiteur",
+        ("56.10A", "56.10B", "56.10C", "56.21Z", "56.29A", "56.29B"),
+    ),
+    PurchaseSegment(
+        "second_oeuvre",
+        "Bâtiment second œuvre",
+        (
+            "43.21A",
+            "43.21B",
+            "43.22A",
+            "43.22B",
+            "43.29A",
+            "43.29B",
+            "43.31Z",
+            "43.32A",
+            "43.32B",
+            "43.32C",
+            "43.33Z",
+            "43.34Z",
+            "43.39Z",
+        ),
+    ),
+    PurchaseSegment(
+        "dechets_reemploi",
+        "Déchets, recyclage et réemploi",
+        (
+            "38.11Z",
+            "38.12Z",
+            "38.21Z",
+            "38.22Z",
+            "38.31Z",
+            "38.32Z",
+            "39.00Z",
+            "47.79Z",
+            "95.22Z",
+            "95.23Z",
+            "95.24Z",
+            "95.29Z",
+        ),
+    ),
+    PurchaseSegment("blanchisserie", "Blanchisserie et pressing", ("96.01A", "96.01B")),
+    PurchaseSegment(
+        "impression",
+        "Impression, reprographie et routage",
+        ("18.12Z", "18.13Z", "18.14Z", "82.19Z"),
+    ),
+    PurchaseSegment(
+        "logistique",
+        "Logistique, conditionnement et entreposage",
+        ("52.10A", "52.10B", "52.24A", "52.24B", "52.29B", "82.92Z"),
+    ),
+    PurchaseSegment(
+        "transport",
+        "Transport de personnes et de marchandises",
+        ("49.32Z", "49.39A", "49.39B", "49.39C", "49.41A", "49.41B", "49.41C", "49.42Z", "53.20Z"),
+    ),
+    PurchaseSegment(
+        "numerique",
+        "Numérique et informatique",
+        ("58.29C", "62.01Z", "62.02A", "62.02B", "62.03Z", "62.09Z", "63.11Z", "63.12Z", "95.11Z"),
+    ),
+    PurchaseSegment(
+        "services_personne",
+        "Services à la personne et action sociale",
+        ("88.10A", "88.10B", "88.10C", "88.91A", "88.91B", "88.99B", "97.00Z"),
+        l2113_15=True,
+    ),
+    PurchaseSegment(
+        "evenementiel",
+        "Événementiel, accueil et animation",
+        ("82.30Z", "90.01Z", "90.02Z", "93.29Z"),
+    ),
+)
+PURCHASE_SEGMENT_LABELS: dict[str, str] = {s.key: s.label for s in PURCHASE_SEGMENTS}
+_SEGMENT_BY_NORM: dict[str, str] = {}
+
+#: Inclusive structures (actors.inclusive_kind) → French label.
+INCLUSIVE_KINDS: dict[str, str] = {
+    "EI": "Entreprise d'insertion",
+    "AI": "Association intermédiaire",
+    "ACI": "Atelier et chantier d'insertion",
+    "ETTI": "Entreprise de travail temporaire d'insertion",
+    "EITI": "Entreprise d'insertion par le travail indépendant",
+    "GEIQ": "Groupement d'employeurs pour l'insertion et la qualification",
+    "EA": "Entreprise adaptée",
+    "EATT": "Entreprise adaptée de travail temporaire",
+    "ESAT": "Établissement et service d'aide par le travail",
+}
+
+#: Reserved contracts of the Code de la commande publique: article → (French label, the
+#: inclusive kinds it opens to; L2113-15 opens to ESS enterprises, see :func:`legal_bases_for`).
+#: GEIQ are in none of the three.
+LEGAL_BASES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "L2113-12": ("Marché réservé handicap (EA, ESAT)", ("EA", "EATT", "ESAT")),
+    "L2113-13": ("Marché réservé insertion (SIAE)", ("EI", "AI", "ACI", "ETTI", "EITI")),
+    "L2113-15": ("Marché réservé ESS (services sociaux et spécifiques)", ()),
+}
+
+
+def _norm_text(value) -> str:
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", str(value).replace("œ", "oe").replace("Œ", "OE"))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z]+", " ", text.lower()).strip()
+
+
+def segment_key(value) -> str | None:
+    """A purchase segment from its key or its French label (case, accents, punctuation
+    ignored); None when it names none.
+
+    >>> segment_key("Espaces verts et paysage"), segment_key("espaces_verts")
+    ('espaces_verts', 'espaces_verts')
+    """
+    if _blank(value):
+        return None
+    if not _SEGMENT_BY_NORM:
+        for s in PURCHASE_SEGMENTS:
+            _SEGMENT_BY_NORM[_norm_text(s.key)] = s.key
+            _SEGMENT_BY_NORM[_norm_text(s.label)] = s.key
+    return _SEGMENT_BY_NORM.get(_norm_text(value))
+
+
+def segments_for_naf(naf) -> tuple[str, ...]:
+    """The purchase segments whose NAF sub-classes include ``naf``."""
+    code = normalize_naf(naf)
+    return tuple(s.key for s in PURCHASE_SEGMENTS if code is not None and code in s.naf)
+
+
+def legal_bases_for(inclusive_kind, is_ess_actor: bool, segment: str) -> list[str]:
+    """The reserved-contract articles a structure opens for ``segment``: L2113-12 for EA,
+    EATT, ESAT; L2113-13 for EI, AI, ACI, ETTI, EITI; L2113-15 for an ESS enterprise when the
+    segment is one of the services that article covers. GEIQ open none by their kind.
+
+    >>> legal_bases_for("ACI", True, "nettoyage"), legal_bases_for(None, True, "services_personne")
+    (['L2113-13'], ['L2113-15'])
+    """
+    out = [art for art, (_label, kinds) in LEGAL_BASES.items() if inclusive_kind in kinds]
+    segment_def = next((s for s in PURCHASE_SEGMENTS if s.key == segment), None)
+    if is_ess_actor and segment_def is not None and segment_def.l2113_15:
+        out.append("L2113-15")
+    return out
 
 
 def _blank(value) -> bool:
