@@ -1064,6 +1064,69 @@ JOIN demo_l_street st ON st.i = a.street
 ORDER BY a.row
 """
 
+# Simulated sourcing fields (issue 15): an inclusive kind, the ESUS agreement and the purchase
+# segments offered, drawn from a hash of the actor id (deterministic, independent of the
+# generator above, so the other demo figures do not move). Shares among active ESS employers,
+# per thousand: about 5 % inclusive structures (France counts ~4 000 SIAE, ~800 EA and ~1 400
+# ESAT for ~150 000 ESS employer establishments) and 2 % ESUS; inclusive structures offer one
+# or two segments of the trades they usually work in, and 3 % of the other employers declare
+# one segment. Labelled simulated in docs/methodologie.md and data/README.md.
+_INCLUSIVE_PER_MILLE = (
+    ("ACI", 15),
+    ("AI", 6),
+    ("EI", 8),
+    ("ETTI", 3),
+    ("EITI", 1),
+    ("GEIQ", 2),
+    ("EA", 6),
+    ("EATT", 1),
+    ("ESAT", 9),
+)
+_INCLUSIVE_TRADES = (
+    "espaces_verts",
+    "nettoyage",
+    "second_oeuvre",
+    "dechets_reemploi",
+    "restauration",
+    "blanchisserie",
+    "logistique",
+    "impression",
+)
+
+
+def _sourcing_sql() -> str:
+    cases, low = [], 0
+    for kind, per_mille in _INCLUSIVE_PER_MILLE:
+        cases.append(f"WHEN k < {low + per_mille} THEN '{kind}'")
+        low += per_mille
+    trades = "[" + ", ".join(f"'{t}'" for t in _INCLUSIVE_TRADES) + "]"
+    n = len(_INCLUSIVE_TRADES)
+    segments = "[" + ", ".join(f"'{s.key}'" for s in nomenclatures.PURCHASE_SEGMENTS) + "]"
+    m = len(nomenclatures.PURCHASE_SEGMENTS)
+    return f"""
+    UPDATE actors SET inclusive_kind = h.kind, esus = h.esus, services = h.services
+    FROM (
+        SELECT actor_id, kind,
+               CASE WHEN e < 20 OR (kind IS NOT NULL AND kind <> 'GEIQ' AND e < 400)
+                    THEN true END AS esus,
+               CASE WHEN kind IS NOT NULL AND s1 = s2 THEN [{trades}[s1 + 1]]
+                    WHEN kind IS NOT NULL THEN [{trades}[s1 + 1], {trades}[s2 + 1]]
+                    WHEN o < 30 THEN [{segments}[s3 + 1]] END AS services
+        FROM (
+            SELECT actor_id, CASE {" ".join(cases)} END AS kind, e, o, s1, s2, s3
+            FROM (
+                SELECT actor_id,
+                       (hash(actor_id || ':k') % 1000)::BIGINT AS k, (hash(actor_id || ':e') % 1000)::BIGINT AS e,
+                       (hash(actor_id || ':o') % 1000)::BIGINT AS o, (hash(actor_id || ':1') % {n})::BIGINT AS s1,
+                       (hash(actor_id || ':2') % {n})::BIGINT AS s2, (hash(actor_id || ':3') % {m})::BIGINT AS s3
+                FROM actors WHERE source = 'demo' AND is_ess AND active AND employer
+            )
+        )
+    ) h
+    WHERE actors.actor_id = h.actor_id AND actors.source = 'demo'
+    """
+
+
 _STATS_SQL = [
     # ESS employer establishments alive each year, by commune × family × sector (codes).
     """
@@ -1199,6 +1262,7 @@ def load(
         with store.transaction(con):
             _delete_demo_rows(con)
             con.execute(_INSERT_ACTORS)
+            con.execute(_sourcing_sql())
             for sql in _STATS_SQL:
                 if "$women_scale" in sql:
                     con.execute(sql, {"women_scale": women_scale})

@@ -24,6 +24,12 @@ TABLES = {
 
 def table_digest(con, table: str, order: str) -> str:
     frame = con.execute(f"SELECT * FROM {table} WHERE source = 'demo' ORDER BY {order}").df()  # noqa: S608
+    # List columns (actors.services, networks) hashed as their text.
+    for column in ("services", "networks"):
+        if column in frame.columns:
+            frame[column] = frame[column].map(
+                lambda v: repr(list(v)) if hasattr(v, "__len__") else None
+            )
     return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values).hexdigest()
 
 
@@ -481,3 +487,35 @@ def test_demo_siret_nic_starts_with_9(demo_con):
     # Real NICs count up from 0001: a demo SIRET never equals a real unit's first establishments.
     nics = demo_con.execute("SELECT DISTINCT substr(siret, 10, 1) FROM actors").fetchall()
     assert nics == [("9",)]
+
+
+def test_simulated_sourcing_fields_are_plausible(mid_con):
+    """About 5 % of active ESS employers are inclusive structures, 2–4 % ESUS, and every
+    inclusive structure offers one or two purchase segments (all keys known)."""
+    total, inclusive, esus, with_services, bad = mid_con.execute(
+        """
+        SELECT count(*), count(inclusive_kind), count(*) FILTER (WHERE esus),
+               count(*) FILTER (WHERE len(services) > 0),
+               count(*) FILTER (WHERE inclusive_kind IS NOT NULL
+                                  AND NOT len(services) BETWEEN 1 AND 2)
+        FROM actors WHERE source = 'demo' AND is_ess AND active AND employer
+        """
+    ).fetchall()[0]
+    assert 0.04 < inclusive / total < 0.06
+    assert 0.02 < esus / total < 0.06
+    assert 0.06 < with_services / total < 0.10
+    assert bad == 0
+    kinds = {k for (k,) in mid_con.execute("SELECT DISTINCT inclusive_kind FROM actors").fetchall()}
+    assert kinds - {None} == set(nomenclatures.INCLUSIVE_KINDS)
+    keys = {
+        k
+        for (k,) in mid_con.execute(
+            "SELECT DISTINCT unnest(services) FROM actors WHERE services IS NOT NULL"
+        ).fetchall()
+    }
+    assert keys <= set(nomenclatures.PURCHASE_SEGMENT_LABELS)
+    # Closed, non-employer and non-ESS demo actors get none of it.
+    assert not mid_con.execute(
+        "SELECT count(*) FROM actors WHERE source = 'demo' AND (NOT active OR NOT employer "
+        "OR NOT is_ess) AND (inclusive_kind IS NOT NULL OR services IS NOT NULL OR esus)"
+    ).fetchall()[0][0]
