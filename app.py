@@ -22,6 +22,7 @@ PAGES = [
     ("Diagnostic", "pages/ruralite.py", "Ruralité", ":material/agriculture:"),
     ("Diagnostic", "pages/evolution.py", "Évolution & résilience", ":material/trending_up:"),
     ("Diagnostic", "pages/acteurs.py", "Acteurs", ":material/groups:"),
+    ("Leviers", "pages/acheter.py", "Acheter à l'ESS", ":material/storefront:"),
     ("Atelier", "pages/atelier.py", "Animer un atelier", ":material/forum:"),
     ("Atelier", "pages/projection.py", "Mode projection", ":material/slideshow:"),
     ("Atelier", "pages/participer.py", "Participer", ":material/how_to_vote:"),

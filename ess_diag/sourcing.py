@@ -44,6 +44,9 @@ __all__ = [
     "haversine_km",
     "search",
     "groupings",
+    "outlines_near",
+    "find_communes",
+    "main_commune",
 ]
 
 #: Mean Earth radius (IUGG), km.
@@ -363,3 +366,63 @@ def _grouping_bases(combo) -> list[str]:
     if all("L2113-15" in r["legal_bases"] for r in combo):
         bases.add("L2113-15")
     return sorted(bases)
+
+
+def outlines_near(con: duckdb.DuckDBPyConnection, site: Site, radius_km: float) -> list[str]:
+    """GeoJSON outlines of the territories around the site, to draw under a sourcing map:
+    communes for a small radius, EPCI beyond 12 km (whose point lies in the radius' box,
+    widened by a quarter and 5 km)."""
+    level = "commune" if radius_km <= 12 else "epci"
+    reach = radius_km * 1.25 + 5
+    dlat = reach / 110.5
+    dlon = reach / (111.32 * max(math.cos(math.radians(site.lat)), 0.01))
+    rows = (
+        con.cursor()
+        .execute(
+            "SELECT g.geojson FROM territories t "
+            "JOIN geometries g ON g.level = t.level AND g.code = t.code "
+            "WHERE t.level = ? AND t.lat BETWEEN ? AND ? AND t.lon BETWEEN ? AND ? "
+            "ORDER BY t.code",
+            [level, site.lat - dlat, site.lat + dlat, site.lon - dlon, site.lon + dlon],
+        )
+        .fetchall()
+    )
+    return [r[0] for r in rows]
+
+
+def find_communes(
+    con: duckdb.DuckDBPyConnection, text: str, limit: int = 30
+) -> list[tuple[str, str]]:
+    """Up to ``limit`` communes ``(code, "Name (département)")`` whose name contains ``text``
+    (accents and case ignored) or whose code starts with it, most populous first."""
+    needle = str(text or "").strip()
+    if not needle:
+        return []
+    rows = (
+        con.cursor()
+        .execute(
+            "SELECT code, name || ' (' || coalesce(departement_code, '?') || ')' "
+            "FROM territories WHERE level = 'commune' "
+            "AND (strip_accents(lower(name)) LIKE strip_accents(lower(?)) OR code LIKE ?) "
+            "ORDER BY population DESC NULLS LAST, code LIMIT ?",
+            [f"%{needle}%", f"{needle}%", int(limit)],
+        )
+        .fetchall()
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+def main_commune(con: duckdb.DuckDBPyConnection, level: str, code: str) -> str | None:
+    """The most populous commune of a territory (the page's first site)."""
+    rows = (
+        con.cursor()
+        .execute(
+            "SELECT t.code FROM territory_communes tc "
+            "JOIN territories t ON t.level = 'commune' AND t.code = tc.commune_code "
+            "WHERE tc.level = ? AND tc.code = ? ORDER BY t.population DESC NULLS LAST, t.code "
+            "LIMIT 1",
+            [level, str(code)],
+        )
+        .fetchall()
+    )
+    return rows[0][0] if rows else None
