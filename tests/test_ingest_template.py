@@ -274,7 +274,8 @@ def test_fifty_actors_filled_in_the_xlsx_template(con, tmp_path):
     ],
 )
 def test_bad_rows_are_set_aside_with_reason(con, tmp_path, line, reason, column):
-    header = ";".join(actors_template.TEMPLATE_COLUMNS.values())
+    # The first eleven columns (the lines above fill those; the sourcing ones are optional).
+    header = ";".join(list(actors_template.TEMPLATE_COLUMNS.values())[:11])
     path = write(tmp_path / "liste.csv", f"{header}\nBon;01004;;;;;;;;;\n{line}\n")
     report = ingest.run_import(con, [path])
     assert report.status == "committed", report.errors
@@ -311,3 +312,103 @@ def test_xlsx_example_loads_like_the_csv(con):
     assert report.status == "committed", report.errors
     assert (report.files[0].container, report.rows_loaded, report.rows_set_aside) == ("xlsx", 5, 2)
     assert con.execute(f"SELECT {columns} FROM actors ORDER BY name").fetchall() == from_csv
+
+
+# --------------------------------------------------------------------------- sourcing columns
+
+SOURCING_HEADER = "Nom;Code commune;" + ";".join(
+    [
+        "Code NAF",
+        "Structure inclusive",
+        "Agrément ESUS",
+        "Prestations",
+        "Projets",
+        "Expertises",
+        "Besoins",
+        "Réseaux",
+    ]
+)
+
+
+def test_sourcing_columns_loaded(con, tmp_path):
+    path = write(
+        tmp_path / "liste.csv",
+        f"{SOURCING_HEADER}\n"
+        "Régie;01004;8121Z;aci;Oui;nettoyage | Espaces verts et paysage, nettoyage;"
+        "Recyclerie;Propreté\u200b urbaine;Un local;PTCE Bugey | GME Propreté | PTCE Bugey\n"
+        "Asso;01001;;;non;;;;;\n",
+    )
+    report = ingest.run_import(con, [path])
+    assert report.status == "committed", report.errors
+    rows = con.execute(
+        "SELECT name, naf, sector, inclusive_kind, esus, services, projects, expertise, needs, "
+        "networks FROM actors ORDER BY name"
+    ).fetchall()
+    assert rows == [
+        ("Asso", None, "non_classe", None, False, None, None, None, None, None),
+        (
+            "Régie",
+            "81.21Z",
+            "soutien_entreprises",  # from the NAF, no Secteur given
+            "ACI",
+            True,
+            ["nettoyage", "espaces_verts"],
+            "Recyclerie",
+            "Propreté urbaine",  # a format character cleaned at the door
+            "Un local",
+            ["PTCE Bugey", "GME Propreté"],
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cells", "reason", "column", "example"),
+    [
+        ("81-21;;;;;;;", "Code NAF invalide", "Code NAF", "« 81-21 »"),
+        (";SCOP;;;;;;", "Structure inclusive inconnue", "Structure inclusive", "« SCOP »"),
+        (";;peut-être;;;;;", "Agrément ESUS : oui ou non", "Agrément ESUS", "« peut-être »"),
+        (";;;nettoyage|plomberie;;;;", "Prestation inconnue", "Prestations", "plomberie"),
+    ],
+)
+def test_bad_sourcing_values_name_file_row_column(con, tmp_path, cells, reason, column, example):
+    path = write(
+        tmp_path / "liste.csv", f"{SOURCING_HEADER}\nBon;01004;;;;;;;;\nMauvais;01004;{cells}\n"
+    )
+    report = ingest.run_import(con, [path])
+    assert report.status == "committed", report.errors
+    [aside] = report.set_aside
+    assert aside.reason.startswith(reason)
+    assert (aside.rows, aside.column, aside.file) == ([3], column, "liste.csv")
+    assert example in aside.example
+    assert con.execute("SELECT name FROM actors").fetchall() == [("Bon",)]
+
+
+def test_template_shows_the_new_columns_with_an_example(con, tmp_path):
+    headers = list(actors_template.TEMPLATE_COLUMNS.values())
+    assert headers[-8:] == [
+        "Code NAF",
+        "Structure inclusive",
+        "Agrément ESUS",
+        "Prestations",
+        "Projets",
+        "Expertises",
+        "Besoins",
+        "Réseaux",
+    ]
+    lines = actors_template.template_csv().decode("utf-8-sig").splitlines()
+    assert lines[0].split(";") == headers
+    assert "ACI" in lines[1] and "nettoyage | espaces_verts" in lines[1]
+    wb = load_workbook(io.BytesIO(actors_template.template_xlsx()))
+    notice = [tuple(r[:2]) for r in wb["Notice"].iter_rows(values_only=True)]
+    assert ("Structure inclusive", "ACI") in notice
+    assert ("ESAT", "Établissement et service d'aide par le travail") in notice
+    assert ("Espaces verts et paysage", "espaces_verts — 81.30Z, 02.40Z") in notice
+    # The CSV template with its example row imports as it reads.
+    path = tmp_path / "modele.csv"
+    path.write_bytes(actors_template.template_csv())
+    report = ingest.run_import(con, [path])
+    assert report.status == "committed", report.errors
+    row = con.execute("SELECT inclusive_kind, esus, services, networks FROM actors").fetchall()
+    assert row == [
+        ("ACI", True, ["nettoyage", "espaces_verts"], ["PTCE Bugey Solidaire", "Chantier École"])
+    ]

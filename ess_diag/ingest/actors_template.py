@@ -3,7 +3,12 @@
 Columns (French headers, as in the downloadable template — :func:`template_xlsx`,
 :func:`template_csv`): ``Nom`` (required), ``Code commune`` or ``Commune`` (+ ``Département``
 to tell homonyms apart), ``SIRET``, ``Famille``, ``Secteur``, ``Emplois``, ``Latitude``,
-``Longitude``, ``Commentaire``.
+``Longitude``, ``Commentaire``; and for sourcing and cooperation (issue 15), all optional:
+``Code NAF``, ``Structure inclusive`` (EI, AI, ACI, ETTI, EITI, GEIQ, EA, EATT, ESAT),
+``Agrément ESUS`` (oui/non), ``Prestations`` (purchase segments, keys or labels of
+:data:`ess_diag.nomenclatures.PURCHASE_SEGMENTS`, separated by ``|`` or ``,``), ``Projets``,
+``Expertises``, ``Besoins`` (free text) and ``Réseaux`` (names separated by ``|``, e.g. a PTCE).
+A bad value sets the row aside with the column named, like the other columns.
 
 * The commune is found by its code (communes déléguées and arrondissements resolve to their
   commune) or by its name, accents, case, hyphens and "St"/"Saint" ignored, within the
@@ -23,10 +28,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pandas as pd
 
-from .. import nomenclatures
+from .. import nomenclatures, text
 from .context import ImportContext
 from .errors import Reason
 from .observatoire import family_key, sector_key
@@ -53,6 +59,37 @@ TEMPLATE_COLUMNS: dict[str, str] = {
     "latitude": "Latitude",
     "longitude": "Longitude",
     "commentaire": "Commentaire",
+    "naf": "Code NAF",
+    "structure_inclusive": "Structure inclusive",
+    "esus": "Agrément ESUS",
+    "prestations": "Prestations",
+    "projets": "Projets",
+    "expertises": "Expertises",
+    "besoins": "Besoins",
+    "reseaux": "Réseaux",
+}
+
+#: The template's example row (shown in the CSV under the header, and in the XLSX notice).
+EXAMPLE_ROW: dict[str, str] = {
+    "nom": "EXEMPLE – Régie de quartier (ligne à remplacer)",
+    "code_commune": "01004",
+    "commune": "Ambérieu-en-Bugey",
+    "departement": "01",
+    "siret": "",
+    "famille": "Association",
+    "secteur": "",
+    "emplois": "12",
+    "latitude": "",
+    "longitude": "",
+    "commentaire": "Chantier d'insertion créé en 2015",
+    "naf": "81.21Z",
+    "structure_inclusive": "ACI",
+    "esus": "oui",
+    "prestations": "nettoyage | espaces_verts",
+    "projets": "Recyclerie solidaire en 2026",
+    "expertises": "Entretien d'espaces publics, gestion différenciée",
+    "besoins": "Un local de stockage, des partenaires pour la collecte",
+    "reseaux": "PTCE Bugey Solidaire | Chantier École",
 }
 
 _HELP: dict[str, str] = {
@@ -71,6 +108,16 @@ _HELP: dict[str, str] = {
     "placé au centre de sa commune.",
     "longitude": "Facultatif, en degrés décimaux (ex. 5,35).",
     "commentaire": "Texte libre.",
+    "naf": "Facultatif : code NAF rév. 2 de l'activité (ex. 81.21Z). Sert au sourcing des "
+    "achats (segments d'achat) et, sans Secteur, à classer l'acteur.",
+    "structure_inclusive": "Facultatif : EI, AI, ACI, ETTI, EITI, GEIQ, EA, EATT ou ESAT.",
+    "esus": "Facultatif : oui ou non (agrément « entreprise solidaire d'utilité sociale »).",
+    "prestations": "Facultatif : segments d'achat proposés (liste ci-dessous, clé ou libellé), "
+    "séparés par | ou par une virgule.",
+    "projets": "Texte libre : projets en cours ou envisagés.",
+    "expertises": "Texte libre : savoir-faire à partager.",
+    "besoins": "Texte libre : ce que la structure cherche (partenaires, locaux…).",
+    "reseaux": "Facultatif : réseaux, PTCE ou groupements dont elle est membre, séparés par |.",
 }
 
 TEMPLATE = register_format(
@@ -109,6 +156,18 @@ TEMPLATE = register_format(
             "Commentaires": "commentaire",
             "Remarque": "commentaire",
             "Remarques": "commentaire",
+            "NAF": "naf",
+            "Code APE": "naf",
+            "APE": "naf",
+            "Type de structure inclusive": "structure_inclusive",
+            "Type SIAE": "structure_inclusive",
+            "ESUS": "esus",
+            "Segments d'achat": "prestations",
+            "Services": "prestations",
+            "Projet": "projets",
+            "Expertise": "expertises",
+            "Besoin": "besoins",
+            "Réseau": "reseaux",
         },
         order=40,
     )
@@ -125,20 +184,29 @@ def _notice_rows() -> list[list[str]]:
     rows += [[label, ""] for label in nomenclatures.FAMILIES.values()]
     rows += [[], ["Secteurs acceptés", "Divisions NAF"]]
     rows += [[s.label, ", ".join(s.divisions)] for s in nomenclatures.SECTORS]
+    rows += [[], ["Structures inclusives acceptées", ""]]
+    rows += [[k, label] for k, label in nomenclatures.INCLUSIVE_KINDS.items()]
+    rows += [[], ["Prestations (segments d'achat)", "Clé — codes NAF couverts"]]
+    rows += [[s.label, f"{s.key} — {', '.join(s.naf)}"] for s in nomenclatures.PURCHASE_SEGMENTS]
+    rows += [[], ["Exemple de ligne", ""]]
+    rows += [[TEMPLATE_COLUMNS[c], EXAMPLE_ROW[c]] for c in TEMPLATE_COLUMNS if EXAMPLE_ROW[c]]
     return rows
 
 
 def template_csv() -> bytes:
-    """The template as a CSV for French spreadsheets (UTF-8 with BOM, ``;``): headers only."""
+    """The template as a CSV for French spreadsheets (UTF-8 with BOM, ``;``): the headers and
+    one example row (:data:`EXAMPLE_ROW`, to replace)."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow(TEMPLATE_COLUMNS.values())
+    writer.writerow(EXAMPLE_ROW[c] for c in TEMPLATE_COLUMNS)
     return buf.getvalue().encode("utf-8-sig")
 
 
 def template_xlsx() -> bytes:
     """The template as an Excel workbook: sheet « Acteurs » (headers only, to fill) first,
-    then « Notice » (what each column takes, families and sectors accepted)."""
+    then « Notice » (what each column takes, families, sectors, inclusive structures and
+    purchase segments accepted, and an example row)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -148,11 +216,11 @@ def template_xlsx() -> bytes:
     ws.append(list(TEMPLATE_COLUMNS.values()))
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    widths = [34, 14, 26, 14, 17, 28, 34, 10, 11, 11, 40]
+    widths = [34, 14, 26, 14, 17, 28, 34, 10, 11, 11, 40, 11, 12, 11, 30, 30, 30, 30, 30]
     for i, width in enumerate(widths):
         ws.column_dimensions[chr(ord("A") + i)].width = width
     # Codes are text: leading zeros (01004) and 14-digit SIRETs must survive typing.
-    for col in ("B", "D", "E"):
+    for col in ("B", "D", "E", "L"):
         for row in range(2, 1002):
             ws[f"{col}{row}"].number_format = "@"
     ws.freeze_panes = "A2"
@@ -231,8 +299,69 @@ SET_ASIDE: dict[str, tuple[str, str]] = {
         "Coordonnées incomplètes (latitude et longitude vont ensemble)",
     ),
     "coordonnees_invalides": ("latitude", "Coordonnées invalides (degrés décimaux attendus)"),
+    "naf_invalide": ("naf", "Code NAF invalide (format 81.21Z attendu)"),
+    "structure_inclusive_inconnue": (
+        "structure_inclusive",
+        "Structure inclusive inconnue (EI, AI, ACI, ETTI, EITI, GEIQ, EA, EATT ou ESAT)",
+    ),
+    "esus_invalide": ("esus", "Agrément ESUS : oui ou non attendu"),
+    "prestation_inconnue": (
+        "prestations",
+        "Prestation inconnue (segments d'achat : voir la notice du modèle)",
+    ),
     "doublon": ("nom", "Doublon : même acteur qu'une ligne précédente"),
 }
+
+
+_YES_NO = {
+    "oui": "true",
+    "o": "true",
+    "yes": "true",
+    "y": "true",
+    "vrai": "true",
+    "1": "true",
+    "x": "true",
+    "non": "false",
+    "n": "false",
+    "no": "false",
+    "faux": "false",
+    "0": "false",
+}
+#: Separator of list values inside the TEMP mapping tables (control characters never survive
+#: the free-text cleaning, so no name can hold it).
+_LIST_SEP = "\x1f"
+
+
+def _inclusive_kind(value) -> str | None | bool:
+    raw = str(value).strip().upper().replace(" ", "")
+    if not raw:
+        return None
+    return raw if raw in nomenclatures.INCLUSIVE_KINDS else False
+
+
+def _yes_no(value) -> str | None | bool:
+    raw = str(value).strip().lower().rstrip(".")
+    if not raw:
+        return None
+    return _YES_NO.get(raw, False)
+
+
+def _segments(value) -> str | None | bool:
+    """``'nettoyage | Espaces verts et paysage'`` → keys joined by :data:`_LIST_SEP`."""
+    parts = [p.strip() for p in re.split(r"[|,;]", str(value)) if p.strip()]
+    if not parts:
+        return None
+    keys = [nomenclatures.segment_key(p) for p in parts]
+    if any(k is None for k in keys):
+        return False
+    return _LIST_SEP.join(dict.fromkeys(keys))
+
+
+def _networks(value) -> str | None:
+    """``'PTCE Bugey | GME Propreté'`` → cleaned names joined by :data:`_LIST_SEP`."""
+    names = [text.clean(p, 200, multiline=False) for p in str(value).split("|")]
+    names = [n for n in names if n]
+    return _LIST_SEP.join(dict.fromkeys(names)) if names else None
 
 
 def prepare(ctx: ImportContext) -> None:
@@ -285,7 +414,16 @@ def _cleaned(ctx: ImportContext, view: str) -> str:
                ess_fr_number(longitude) AS lon_in,
                ess_fr_clean(latitude) AS lat_text,
                ess_fr_clean(longitude) AS lon_text,
-               ess_text(commentaire) AS comment
+               ess_text(commentaire) AS comment,
+               ess_text(naf) AS naf_text,
+               ess_naf(ess_text(naf)) AS naf_code,
+               ess_text(structure_inclusive) AS kind_text,
+               ess_text(esus) AS esus_text,
+               ess_text(prestations) AS services_text,
+               ess_text(projets) AS projects,
+               ess_text(expertises) AS expertise,
+               ess_text(besoins) AS needs,
+               ess_text(reseaux) AS networks_text
         FROM {view}
         """  # noqa: S608
     )
@@ -298,6 +436,11 @@ def _placed(ctx: ImportContext, base: str) -> str:
     con = ctx.con
     families = _mapping_table(ctx, base, "family_text", family_key)
     sectors = _mapping_table(ctx, base, "sector_text", sector_key)
+    kinds = _mapping_table(ctx, base, "kind_text", _inclusive_kind)
+    esus = _mapping_table(ctx, base, "esus_text", _yes_no)
+    services = _mapping_table(ctx, base, "services_text", _segments)
+    networks = _mapping_table(ctx, base, "networks_text", _networks)
+    naf_sectors = _mapping_table(ctx, base, "naf_code", nomenclatures.sector_for_naf)
     # Département given by code (01, 2A, 974) or by name (Ain, Côtes-d'Armor).
     deps = ctx.temp_name("tpl_deps")
     con.execute(
@@ -354,13 +497,25 @@ def _placed(ctx: ImportContext, base: str) -> str:
                COALESCE(a.commune_code, CASE WHEN bn.n_candidates = 1 THEN bn.name_commune END)
                    AS commune_code,
                fa.key AS family_key, fa.status AS family_status,
-               se.key AS sector_key, se.status AS sector_status
+               se.key AS sector_key, se.status AS sector_status,
+               ki.key AS inclusive_kind, ki.status AS kind_status,
+               es.key::BOOLEAN AS esus, es.status AS esus_status,
+               CASE WHEN sv.key IS NOT NULL THEN string_split(sv.key, ?) END AS services,
+               sv.status AS services_status,
+               CASE WHEN nw.key IS NOT NULL THEN string_split(nw.key, ?) END AS networks,
+               ns.key AS naf_sector
         FROM d
         LEFT JOIN commune_aliases a ON a.code = d.code_raw
         LEFT JOIN by_name bn ON bn._file = d._file AND bn._row = d._row
         LEFT JOIN {families} fa ON fa.raw IS NOT DISTINCT FROM d.family_text
         LEFT JOIN {sectors} se ON se.raw IS NOT DISTINCT FROM d.sector_text
-        """  # noqa: S608
+        LEFT JOIN {kinds} ki ON ki.raw IS NOT DISTINCT FROM d.kind_text
+        LEFT JOIN {esus} es ON es.raw IS NOT DISTINCT FROM d.esus_text
+        LEFT JOIN {services} sv ON sv.raw IS NOT DISTINCT FROM d.services_text
+        LEFT JOIN {networks} nw ON nw.raw IS NOT DISTINCT FROM d.networks_text
+        LEFT JOIN {naf_sectors} ns ON ns.raw IS NOT DISTINCT FROM d.naf_code
+        """,  # noqa: S608
+        [_LIST_SEP, _LIST_SEP],
     )
     return placed
 
@@ -377,7 +532,7 @@ def _checked(ctx: ImportContext, placed: str) -> str:
     )
     checked = ctx.temp_name("tpl_checked")
     con.execute(
-        f"""
+        rf"""
         CREATE TEMP TABLE {checked} AS
         WITH p AS (
             SELECT p.*, t.lon AS centre_lon, t.lat AS centre_lat,
@@ -404,6 +559,11 @@ def _checked(ctx: ImportContext, placed: str) -> str:
                   THEN 'siret_invalide'
                 WHEN family_status = 'inconnu' THEN 'famille_inconnue'
                 WHEN sector_status = 'inconnu' THEN 'secteur_inconnu'
+                WHEN naf_text IS NOT NULL AND NOT regexp_full_match(naf_code, '[0-9]{{2}}\.[0-9]{{2}}[A-Z]')
+                  THEN 'naf_invalide'
+                WHEN kind_status = 'inconnu' THEN 'structure_inclusive_inconnue'
+                WHEN esus_status = 'inconnu' THEN 'esus_invalide'
+                WHEN services_status = 'inconnu' THEN 'prestation_inconnue'
                 WHEN jobs_text IS NOT NULL AND jobs IS NULL THEN 'emplois_pas_un_nombre'
                 WHEN jobs < 0 THEN 'emplois_negatif'
                 WHEN (lat_text IS NULL) <> (lon_text IS NULL) THEN 'coordonnees_incompletes'
@@ -427,6 +587,10 @@ def _checked(ctx: ImportContext, placed: str) -> str:
                     WHEN _code = 'secteur_inconnu' THEN '« ' || sector_text || ' »'
                     WHEN _code IN ('emplois_pas_un_nombre', 'emplois_negatif')
                       THEN '« ' || jobs_text || ' »'
+                    WHEN _code = 'naf_invalide' THEN '« ' || naf_text || ' »'
+                    WHEN _code = 'structure_inclusive_inconnue' THEN '« ' || kind_text || ' »'
+                    WHEN _code = 'esus_invalide' THEN '« ' || esus_text || ' »'
+                    WHEN _code = 'prestation_inconnue' THEN '« ' || services_text || ' »'
                     ELSE COALESCE(lat_text, '?') || ' ; ' || COALESCE(lon_text, '?') END
             AS _example
         FROM r LEFT JOIN {reasons} why ON why.code = r._code
@@ -492,13 +656,14 @@ def _actors(ctx: ImportContext, checked: str) -> str:
                false AS partial_diffusion, NULL::VARCHAR AS address,
                commune_code,
                COALESCE(code_raw, commune_text) AS commune_code_raw,
-               CASE WHEN regexp_full_match(COALESCE(sector_text, ''),
-                                           '[0-9]{{2}}\\.?[0-9]{{2}}[A-Za-z]')
-                    THEN ess_naf(sector_text) END AS naf,
+               COALESCE(naf_code,
+                        CASE WHEN regexp_full_match(COALESCE(sector_text, ''),
+                                                    '[0-9]{{2}}\\.?[0-9]{{2}}[A-Za-z]')
+                             THEN ess_naf(sector_text) END) AS naf,
                NULL::VARCHAR AS categorie_juridique,
                family_key IS DISTINCT FROM 'hors_ess' AS is_ess,
                CASE WHEN family_key = 'hors_ess' THEN NULL ELSE family_key END AS family,
-               COALESCE(sector_key, 'non_classe') AS sector,
+               COALESCE(sector_key, naf_sector, 'non_classe') AS sector,
                NULL::VARCHAR AS effectif_band,
                jobs, false AS jobs_is_estimate,
                COALESCE(jobs > 0, false) AS employer,
@@ -509,7 +674,8 @@ def _actors(ctx: ImportContext, checked: str) -> str:
                CASE WHEN lat_in IS NOT NULL THEN 'saisie'
                     WHEN centre_lon IS NOT NULL THEN 'centre_commune' END AS coord_source,
                comment,
-               'modele' AS source
+               'modele' AS source,
+               inclusive_kind, esus, services, projects, expertise, needs, networks
         FROM {checked} WHERE _reason IS NULL
         """  # noqa: S608
     )

@@ -97,7 +97,14 @@ def apply(ctx: ImportContext, created_by: str) -> None:
 #: tab and newline kept) removed, length bounded. Codes and numbers are validated by the
 #: readers themselves.
 FREE_TEXT: dict[str, dict[str, int]] = {
-    "actors": {"name": 300, "address": 300, "comment": 2000},
+    "actors": {
+        "name": 300,
+        "address": 300,
+        "comment": 2000,
+        "projects": 2000,
+        "expertise": 2000,
+        "needs": 2000,
+    },
     "unites_legales": {"denomination": 300},
 }
 _CONTROL = r"[\x00-\x08\x0B-\x1F\x7F-\x9F\p{Cf}]"
