@@ -1,5 +1,6 @@
 """Importers of real files: SIRENE (and ESS France's list), URSSAF, the observatoires'
-statistics, INSEE's density grid and hand-made actor lists.
+statistics, INSEE's density grid, hand-made actor lists and the published lists of
+inclusive and ESUS structures.
 
 Public entry points (see :mod:`ess_diag.ingest.run` for how an import runs)::
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 from . import (
     actors_template,  # noqa: F401  (hand-made actor lists)
     densite,  # noqa: F401  (INSEE density grid)
+    inclusion,  # noqa: F401  (SIAE, EA, ESAT and ESUS lists)
     observatoire,  # noqa: F401  (ESS statistics tables)
     sirene,  # noqa: F401  (registers the SIRENE formats)
     urssaf,  # noqa: F401  (URSSAF private employment and ESS datasets)

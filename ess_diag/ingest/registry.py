@@ -57,6 +57,10 @@ class FormatSpec:
     aliases: dict[str, str] = field(default_factory=dict)
     #: Order in which formats of one import are staged and shown.
     order: int = 50
+    #: A reader of its own for a CSV layout DuckDB's header-based reading does not fit (e.g.
+    #: FINESS's header-less extract): ``stage(con, staged, workdir, limit)`` fills the TEMP
+    #: table with the canonical text columns (see :func:`~.staging.stage`).
+    stage: Callable | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -80,7 +80,9 @@ def stage(
     """Read one file into TEMP table ``table`` (canonical text columns)."""
     spec = formats()[report.known_format]
     staged = Staged(report, table, index)
-    if report.container == "xlsx":
+    if spec.stage is not None and report.container == "csv":
+        spec.stage(con, staged, workdir, limit)
+    elif report.container == "xlsx":
         _stage_xlsx(con, report, spec, table, limit)
     elif report.container == "parquet":
         source = f"read_parquet({_sql_str(report.path)})"
