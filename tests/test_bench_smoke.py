@@ -145,7 +145,7 @@ def test_summarize(values, expected):
 
 def test_smoke_run_of_every_step(tmp_path, capsys):
     output = tmp_path / "results.json"
-    steps = ["import", "indicators", "all_epci", "pandas", "scaling"]
+    steps = ["import", "indicators", "all_epci", "pandas", "scaling", "sourcing"]
     results = bench_run.run("smoke", steps, tmp_path, output, inline=True, log=lambda _msg: None)
     assert json.loads(output.read_text())["scale"] == "smoke"
     assert set(results["steps"]) == set(steps)
@@ -167,6 +167,9 @@ def test_smoke_run_of_every_step(tmp_path, capsys):
     assert machine["cores"] >= 1 and machine["duckdb"] and machine["pandas"]
     labels = [row["label"] for row in results["summary"]]
     assert "  idem / read_csv DuckDB" in labels
+    src = results["steps"]["sourcing"]
+    assert src["sourcing_s"]["n"] == len(src["sites"]) >= 1
+    assert any(label.startswith("Acheter à l'ESS") for label in labels)
     bench_run.print_table(results)
     assert "Médiane" in capsys.readouterr().out
 
