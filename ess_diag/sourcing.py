@@ -273,9 +273,13 @@ def search(
     columns = [d[0] for d in cur.description]
     result = SourcingResult(site, segment, float(radius_km), min_jobs)
     counts = dict.fromkeys(nomenclatures.LEGAL_BASES, 0)
+    bases: dict[tuple, list[str]] = {}  # (kind, is_ess) → legal bases: a few distinct pairs
     for values in rows:
         row = dict(zip(columns, values, strict=True))
-        item = _result_item(row, segment, min_jobs)
+        key = (row["inclusive_kind"], bool(row["is_ess"]))
+        if key not in bases:
+            bases[key] = nomenclatures.legal_bases_for(key[0], key[1], segment)
+        item = _result_item(row, bases[key], min_jobs)
         for basis in item["legal_bases"]:
             counts[basis] += 1
         if item["jobs"] is None:
@@ -290,7 +294,7 @@ def search(
     return result
 
 
-def _result_item(row: dict, segment: str, min_jobs: float | None) -> dict:
+def _result_item(row: dict, legal_bases: list[str], min_jobs: float | None) -> dict:
     jobs = None if is_missing(row["jobs"]) else float(row["jobs"])
     by = [w for w, flag in (("naf", row["by_naf"]), ("prestations", row["by_services"])) if flag]
     return {
@@ -310,9 +314,7 @@ def _result_item(row: dict, segment: str, min_jobs: float | None) -> dict:
         "jobs_source": None
         if jobs is None
         else ("estimate" if row["jobs_is_estimate"] else "declared"),
-        "legal_bases": nomenclatures.legal_bases_for(
-            row["inclusive_kind"], bool(row["is_ess"]), segment
-        ),
+        "legal_bases": list(legal_bases),
         "reaches_min": min_jobs is None or (jobs is not None and jobs >= min_jobs),
         "commune_code": row["commune_code"],
         "commune_name": row["commune_name"],

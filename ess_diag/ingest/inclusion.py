@@ -16,8 +16,9 @@ actor once:
   ``geolocalisation`` line each (Lambert 93 coordinates). Only catégorie 246 (ESAT) is taken;
   the others are counted, not loaded;
 * ``liste_esus`` — the ESUS-approved enterprises published by the DG Trésor from the DREETS'
-  lists: SIREN (or SIRET), raison sociale, date of the agreement (and of its end when given:
-  an expired agreement is set aside), postcode, city, département.
+  lists: SIREN (a SIRET in that column is accepted), raison sociale, date of the agreement
+  (and of its end when given: an expired agreement is set aside), postcode, city,
+  département.
 
 Each row is matched on its **SIRET** onto an existing actor, then on its **SIREN** (an ESUS
 agreement is the legal unit's: every establishment of the SIREN; a kind only when the SIREN has
@@ -171,8 +172,9 @@ ESUS = register_format(
         required=("identifiant", "date_agrement"),
         optional=("raison_sociale", "code_postal", "ville", "departement", "date_fin"),
         aliases={
+            # Not a bare "SIRET": SIRENE's files would then look closest to this list.
             "SIREN": "identifiant",
-            "SIRET": "identifiant",
+            "SIREN / SIRET": "identifiant",
             "N° SIREN": "identifiant",
             "Numéro SIREN": "identifiant",
             "Date d'agrément": "date_agrement",
