@@ -93,6 +93,13 @@ COUNT_LABELS: dict[str, str] = {
     "acteurs_emplois": "Emplois déclarés",
     "acteurs_communes_par_nom": "Communes trouvées par leur nom",
     "acteurs_communes_ambigues": "Acteurs dont la commune est ambiguë (non chargés)",
+    "structures_rapprochees_siret": "Structures rapprochées d'un acteur par leur SIRET",
+    "structures_rapprochees_siren": "Structures rapprochées d'un acteur par leur SIREN",
+    "structures_ajoutees": "Structures ajoutées comme acteurs",
+    "acteurs_mis_a_jour": "Acteurs écrits (mis à jour ou ajoutés)",
+    "finess_autres_categories": "Établissements FINESS d'autres catégories que l'ESAT (non "
+    "chargés)",
+    "finess_lignes_geolocalisation": "Lignes de géolocalisation FINESS",
 }
 
 #: The formats of issue 5, in the order the help lists them, with what each must contain.
@@ -133,7 +140,29 @@ STATS_FORMATS: tuple[tuple[str, str], ...] = (
         "modele_acteurs",
         "Liste d'acteurs faite à la main, sur le modèle téléchargeable ci-dessous : Nom, "
         "Code commune ou Commune (+ Département), SIRET, Famille, Secteur, Emplois, "
-        "Latitude, Longitude, Commentaire.",
+        "Latitude, Longitude, Commentaire ; et, pour le sourcing et la coopération : Code NAF, "
+        "Structure inclusive, Agrément ESUS, Prestations, Projets, Expertises, Besoins, Réseaux.",
+    ),
+    (
+        "liste_siae",
+        "Export des structures inclusives du Marché de l'inclusion ou des emplois de "
+        "l'inclusion : siret et type (kind) de la structure (EI, AI, ACI, ETTI, EITI, GEIQ, "
+        "EA, EATT, ESAT), nom, ville, département, code postal.",
+    ),
+    (
+        "liste_ea",
+        "Liste des entreprises adaptées (ministère du Travail) : SIRET, raison sociale, type "
+        "(EA ou EATT), code postal, commune, département.",
+    ),
+    (
+        "finess_etalab",
+        "Extraction FINESS publiée sur data.gouv.fr (etalab-cs1100507-stock-….csv), telle "
+        "quelle : seuls les ESAT (catégorie 246) sont retenus.",
+    ),
+    (
+        "liste_esus",
+        "Liste des entreprises agréées ESUS (DG Trésor, DREETS) : SIREN, raison sociale, date "
+        "d'agrément (et de fin de validité), code postal, ville, département.",
     ),
 )
 
