@@ -79,7 +79,9 @@ def table_frame(result: SourcingResult) -> pd.DataFrame:
             "commune": r["commune_name"] or r["commune_code"],
             "structure inclusive": r["inclusive_kind"] or "",
             "ESUS": "oui" if r["esus"] else "",
-            "famille": nomenclatures.FAMILIES.get(r["family"], "hors ESS"),
+            "famille": nomenclatures.FAMILIES.get(
+                r["family"], "famille non renseignée" if r["is_ess"] else "hors ESS"
+            ),
             "NAF": r["naf"] or "",
             "offre le segment par": " et ".join(_OFFERS_BY[b] for b in r["offers_by"]),
             "emplois": r["jobs"],
