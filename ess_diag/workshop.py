@@ -726,13 +726,14 @@ def _check_actors(con, session: Session, actor_ids: Iterable[str] | None) -> lis
 def _link_statements(
     contribution_id: str, actor_ids: list[str], now: dt.datetime
 ) -> list[tuple[str, list]]:
+    # One microsecond apart: the order in which the actors were named is kept.
     return [
         (
             "INSERT INTO workshop_contribution_actors (contribution_id, actor_id, created_at)"
             " VALUES (?, ?, ?)",
-            [contribution_id, actor_id, now],
+            [contribution_id, actor_id, now + dt.timedelta(microseconds=i)],
         )
-        for actor_id in actor_ids
+        for i, actor_id in enumerate(actor_ids)
     ]
 
 
