@@ -91,17 +91,18 @@ _PARENT_OUTLINE_COLOR = [20, 20, 20, 255]
 #: to the browser well under 3 MB and the drawing quick on a facilitator's laptop.
 MAX_ACTOR_POINTS = 5000
 
-#: Network colours of the « Coopérations » layer (ColorBrewer "Dark2": strong lines, distinct
-#: from the choropleth's purples; cycled past eight networks, the tooltip names each one).
+#: Network colours of the « Coopérations » layer: dark, saturated colours kept apart from the
+#: family colours of the actor points (Okabe-Ito) and from the choropleth's purples; cycled past
+#: eight networks (the tooltip names each one).
 COOPERATION_COLORS: tuple[str, ...] = (
-    "#1b9e77",
-    "#d95f02",
-    "#7570b3",
-    "#e7298a",
-    "#66a61e",
-    "#e6ab02",
-    "#a6761d",
-    "#666666",
+    "#d62728",
+    "#1a1a1a",
+    "#8c510a",
+    "#17becf",
+    "#01665e",
+    "#808000",
+    "#08306b",
+    "#737373",
 )
 #: Networks named in the legend (largest first); the others are summed up in one line.
 MAX_COOPERATION_LEGEND = 10

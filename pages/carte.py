@@ -21,7 +21,7 @@ if year is None and data.indicator_doc(level, code, year, version)["ess_jobs"] i
     downloads.empty_state("Aucune donnée sur l'ESS n'est chargée.", downloads.IMPORT_ESS)
 
 child_options = maps.child_levels(level)
-c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
+c1, c2, c3 = st.columns([2, 2, 1.3])
 indicator_key = c1.selectbox(
     "Indicateur",
     list(maps.MAP_INDICATORS),
@@ -35,7 +35,7 @@ child_level = c2.selectbox(
     key=f"map_child_{level}",
 )
 show_actors = c3.toggle("Acteurs", value=level not in ("france", "region"), key="map_actors")
-show_cooperation = c4.toggle(
+show_cooperation = c3.toggle(
     "Coopérations",
     key="map_cooperation",
     help="Relie les membres d'un même réseau (PTCE, groupement…) déclaré dans la liste d'acteurs.",
@@ -104,7 +104,7 @@ with legend_col:
     if view.actor_legend:
         cards.legend("Acteurs de l'ESS (taille : emplois)", view.actor_legend, shape="circle")
     if view.cooperation_legend:
-        cards.legend("Coopérations (réseaux)", view.cooperation_legend, shape="circle")
+        cards.legend("Coopérations (réseaux)", view.cooperation_legend)
 
 notes = []
 if kf["jobs_source"].eq("estimation_sirene").any():

@@ -169,3 +169,9 @@ def test_legend_is_bounded(con):
     assert len(view.cooperation_legend) == maps.MAX_COOPERATION_LEGEND + 1
     assert view.cooperation_legend[-1].label == "… et 3 autres réseaux"
     assert view.networks_shown == maps.MAX_COOPERATION_LEGEND + 3
+
+
+def test_network_colours_are_not_family_or_choropleth_colours():
+    taken = {c.lower() for c in (*maps.FAMILY_COLORS.values(), *maps.CHOROPLETH_COLORS)}
+    assert not taken & {c.lower() for c in maps.COOPERATION_COLORS}
+    assert len(set(maps.COOPERATION_COLORS)) == len(maps.COOPERATION_COLORS)
