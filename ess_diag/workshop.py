@@ -152,7 +152,7 @@ MAX_ACTORS = 5
 #: bounded list, sent to every phone of the room.
 PARTICIPANT_ACTOR_CHOICES = 500
 #: Actors offered to the facilitator's picker.
-FACILITATOR_ACTOR_CHOICES = 5000
+FACILITATOR_ACTOR_CHOICES = 2000
 #: Join codes avoid characters that read alike on a projector (0/O, 1/I/L, 5/S, 8/B, 2/Z).
 _CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
 _CODE_LENGTH = 6
