@@ -74,7 +74,7 @@ SELECT a.actor_id AS identifiant,
        a.source,
        a.inclusive_kind AS "structure inclusive",
        a.esus AS "ESUS",
-       a.services,
+       nullif(array_to_string(a.services, ?), '') AS prestations,
        -- Free texts follow the comment's rule: a partial-diffusion entry may be a person.
        CASE WHEN a.partial_diffusion OR coalesce(u.partial_diffusion, false) THEN NULL
             ELSE nullif(trim(a.projects), '') END AS projets,
@@ -83,8 +83,9 @@ SELECT a.actor_id AS identifiant,
        CASE WHEN a.partial_diffusion OR coalesce(u.partial_diffusion, false) THEN NULL
             ELSE nullif(trim(a.needs), '') END AS besoins,
        -- Network names with runs of blanks collapsed, as ess_diag.cooperation compares them.
-       list_filter(list_transform(a.networks, lambda n: trim(regexp_replace(n, '\\s+', ' ', 'g'))),
-                   lambda n: n <> '') AS networks
+       nullif(array_to_string(list_filter(
+           list_transform(a.networks, lambda n: trim(regexp_replace(n, '\\s+', ' ', 'g'))),
+           lambda n: n <> ''), ?), '') AS "réseaux"
 FROM actors a
 JOIN territory_communes tc ON tc.commune_code = a.commune_code
 LEFT JOIN territories c ON c.level = 'commune' AND c.code = a.commune_code
@@ -103,22 +104,23 @@ def list_actors(
     include_closed: bool = False,
 ) -> pd.DataFrame:
     """Actors located in (level, code), largest first, with French labels (:data:`COLUMNS`)."""
-    frame = con.cursor().execute(_SQL, [PARTIAL, level, code, include_non_ess, include_closed]).df()
+    params = [PARTIAL, LIST_SEPARATOR, LIST_SEPARATOR, level, code, include_non_ess, include_closed]
+    frame = con.cursor().execute(_SQL, params).df()
     frame["famille"] = frame.pop("family").map(nomenclatures.FAMILIES).fillna("—")
     frame["secteur"] = frame.pop("sector").map(nomenclatures.SECTOR_LABELS).fillna("—")
-    frame["prestations"] = [_joined(segment_label(k) for k in _items(v)) for v in frame["services"]]
-    frame["réseaux"] = [_joined(_items(v)) for v in frame["networks"]]
+    # Segment keys → labels, only on the few rows that declare services (lists of a large
+    # territory run to a million rows).
+    offered = frame["prestations"].notna()
+    frame.loc[offered, "prestations"] = [
+        LIST_SEPARATOR.join(segment_label(k) for k in keys.split(LIST_SEPARATOR))
+        for keys in frame.loc[offered, "prestations"]
+    ]
     return frame[COLUMNS]
 
 
 def _items(value) -> list[str]:
     """A VARCHAR[] cell as a list (NULL → empty)."""
     return [] if value is None or is_missing(value) else [str(v) for v in value]
-
-
-def _joined(items) -> str | None:
-    text = LIST_SEPARATOR.join(items)
-    return text or None
 
 
 def _network_keys(cell) -> set[str]:

@@ -671,16 +671,16 @@ def post(
 
 # Actors a contribution may name: active ESS actors of the territory whose name is public.
 _NAMEABLE_SQL = """
-SELECT a.actor_id, a.name, c.name AS commune_name
+SELECT a.actor_id, coalesce(a.name, u.denomination) AS name, c.name AS commune_name
 FROM actors a
 JOIN territory_communes tc ON tc.commune_code = a.commune_code
 LEFT JOIN territories c ON c.level = 'commune' AND c.code = a.commune_code
 LEFT JOIN unites_legales u ON u.siren = a.siren
 WHERE tc.level = $level AND tc.code = $code AND a.active AND a.is_ess
   AND NOT a.partial_diffusion AND NOT coalesce(u.partial_diffusion, false)
-  AND a.name IS NOT NULL AND trim(a.name) <> ''
+  AND trim(coalesce(a.name, u.denomination, '')) <> ''
   AND ($ids IS NULL OR list_contains($ids, a.actor_id))
-ORDER BY a.jobs DESC NULLS LAST, a.name, a.actor_id
+ORDER BY a.jobs DESC NULLS LAST, name, a.actor_id
 LIMIT $limit
 """
 
@@ -1155,7 +1155,8 @@ _NAMED_SQL = """
 SELECT COALESCE(c.merged_into, c.contribution_id) AS root_id,
        list_sort(list_distinct(list(
            CASE WHEN a.partial_diffusion OR coalesce(u.partial_diffusion, false)
-                THEN 'diffusion partielle' ELSE coalesce(a.name, '(sans nom)') END))) AS names
+                THEN 'diffusion partielle'
+                ELSE coalesce(a.name, u.denomination, '(sans nom)') END))) AS names
 FROM workshop_contribution_actors l
 JOIN workshop_contributions c ON c.contribution_id = l.contribution_id
 JOIN actors a ON a.actor_id = l.actor_id

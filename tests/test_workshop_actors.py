@@ -149,3 +149,19 @@ def test_links_table_is_in_the_schema():
     con = store.connect(":memory:")
     cols = [r[0] for r in con.execute("DESCRIBE workshop_contribution_actors").fetchall()]
     assert cols == ["contribution_id", "actor_id", "created_at"]
+
+
+def test_an_establishment_named_by_its_legal_unit_can_be_named(con, session):
+    # SIRENE establishments often carry no name of their own: the legal unit's is public.
+    con.execute(
+        "INSERT INTO unites_legales (siren, denomination) VALUES ('123456789', 'Régie de quartier')"
+    )
+    con.execute(
+        """INSERT INTO actors (actor_id, siren, commune_code, is_ess, active, jobs, source)
+           VALUES ('S1', '123456789', '01002', true, true, 8, 'sirene')"""
+    )
+    assert ("S1", "Régie de quartier (L'Abergement-de-Varey)") in workshop.actor_choices(
+        con, "epci", "200000001", limit=10
+    )
+    workshop.post(con, session.session_id, "forces", "La régie", actor_ids=["S1"])
+    assert workshop.board_records(con, session.session_id)[0]["actors"] == ["Régie de quartier"]
