@@ -230,7 +230,13 @@ def cmd_acteurs(args: argparse.Namespace) -> int:
     try:
         geography.territory(con, args.level, code)  # unknown territory: French ValueError
         frame = actor_list.export_table(
-            con, args.level, code, family=args.famille, sector=args.secteur
+            con,
+            args.level,
+            code,
+            family=args.famille,
+            sector=args.secteur,
+            network=args.reseau,
+            seeking_partners=args.cherche_partenaires,
         )
     finally:
         con.close()
@@ -498,6 +504,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("code", nargs="?", metavar="CODE", help="code du territoire (France : FR)")
     p.add_argument("--famille", metavar="F", help="clé de famille (ex. association)")
     p.add_argument("--secteur", metavar="S", help="clé de secteur (ex. sante)")
+    p.add_argument(
+        "--reseau",
+        metavar="NOM",
+        help="seulement les membres de ce réseau (PTCE, GME… ; casse ignorée)",
+    )
+    p.add_argument(
+        "--cherche-partenaires",
+        action="store_true",
+        help="seulement les acteurs qui ont déclaré des besoins (colonne « Besoins »)",
+    )
     p.add_argument("--format", required=True, choices=("csv", "xlsx"))
     p.add_argument("--out", required=True, metavar="FICHIER", help="fichier à écrire")
     _add_db(p)

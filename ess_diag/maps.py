@@ -8,7 +8,8 @@ Two halves:
 
 * **data access** (:func:`child_levels`, :func:`load_outlines`, :func:`load_parent_outline`,
   :func:`load_actor_points`): the only queries of this module, thin reads of the reference
-  geography and of ``actors``; the indicator values themselves come from ``ess_diag.indicators``.
+  geography and of ``actors``; the indicator values themselves come from ``ess_diag.indicators``
+  and the members of each network from ``ess_diag.cooperation``.
 * **pure builders** (:func:`choropleth_classes`, :func:`build_deck`, …): plain data in, a
   :class:`MapView` (deck + legends + size in bytes) out, testable without a browser.
 
@@ -44,6 +45,8 @@ __all__ = [
     "CHOROPLETH_COLORS",
     "NO_DATA_COLOR",
     "MAX_ACTOR_POINTS",
+    "COOPERATION_COLORS",
+    "MAX_COOPERATION_LEGEND",
     "MapIndicator",
     "MAP_INDICATORS",
     "LegendItem",
@@ -54,6 +57,7 @@ __all__ = [
     "load_outlines",
     "load_parent_outline",
     "load_actor_points",
+    "cooperation_links",
     "hex_to_rgb",
     "choropleth_classes",
     "simplify_geojson",
@@ -86,6 +90,22 @@ _PARENT_OUTLINE_COLOR = [20, 20, 20, 255]
 #: At most this many actor points per view (the largest employers first): keeps the JSON sent
 #: to the browser well under 3 MB and the drawing quick on a facilitator's laptop.
 MAX_ACTOR_POINTS = 5000
+
+#: Network colours of the « Coopérations » layer: dark, saturated colours kept apart from the
+#: family colours of the actor points (Okabe-Ito) and from the choropleth's purples; cycled past
+#: eight networks (the tooltip names each one).
+COOPERATION_COLORS: tuple[str, ...] = (
+    "#d62728",
+    "#1a1a1a",
+    "#8c510a",
+    "#17becf",
+    "#01665e",
+    "#808000",
+    "#08306b",
+    "#737373",
+)
+#: Networks named in the legend (largest first); the others are summed up in one line.
+MAX_COOPERATION_LEGEND = 10
 
 
 @dataclass(frozen=True)
@@ -129,6 +149,9 @@ class MapView:
     actors_total: int = 0
     json_bytes: int = 0
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The « Coopérations » layer: one line per network (colour, name and member count).
+    cooperation_legend: list[LegendItem] = field(default_factory=list)
+    networks_shown: int = 0
 
 
 class CompactDeck(pdk.Deck):
@@ -557,13 +580,16 @@ def build_deck(
     actors: pd.DataFrame | None = None,
     max_actor_points: int = MAX_ACTOR_POINTS,
     height: int = 560,
+    cooperation: pd.DataFrame | None = None,
 ) -> MapView:
     """The choropleth of ``values`` over ``outlines``, the parent outline and actor points.
 
     ``outlines`` has ``code, name, geojson`` (as :func:`load_outlines` returns); ``values``
     maps each code to the indicator value (None when it cannot be computed). ``actors`` is
     :func:`load_actor_points`' frame (already filtered), largest employers first; at most
-    ``max_actor_points`` are drawn. Pure: no query, no Streamlit.
+    ``max_actor_points`` are drawn. ``cooperation`` is ``cooperation.network_members``' frame:
+    the « Coopérations » layer links each member to its network's centre (see
+    :func:`cooperation_links`). Pure: no query, no Streamlit.
     """
     codes = list(outlines["code"]) if len(outlines) else []
     raw_geoms = list(outlines["geojson"]) if len(outlines) else []
@@ -611,6 +637,15 @@ def build_deck(
             if f in present
         ]
 
+    cooperation_legend: list[LegendItem] = []
+    networks_shown = 0
+    if cooperation is not None and len(cooperation):
+        links = cooperation_links(cooperation)
+        if links:
+            coop_layers, cooperation_legend = _cooperation_layers(links, insets)
+            layers.extend(coop_layers)
+            networks_shown = len({link["network_key"] for link in links})
+
     deck = CompactDeck(
         layers=layers,
         initial_view_state=view_state_for(bounds, height=height),
@@ -625,6 +660,8 @@ def build_deck(
         actors_shown=shown,
         actors_total=actors_total,
         table=pd.DataFrame(table_rows, columns=["code", "territoire", indicator.label]),
+        cooperation_legend=cooperation_legend,
+        networks_shown=networks_shown,
     )
     view.json_bytes = deck_json_bytes(deck)
     return view
@@ -723,17 +760,21 @@ def _parent_layer(geometry) -> pdk.Layer:
     )
 
 
+def _to_inset(lon: float, lat: float) -> tuple[float, float]:
+    """A point of an overseas département moved into its inset (others as is)."""
+    inset = _inset_for(lon, lat)
+    if inset is None:
+        return lon, lat
+    kx, ky, dx, dy = inset.scale()
+    return round(kx * lon + dx, 4), round(ky * lat + dy, 4)
+
+
 def _actor_layer(kept: pd.DataFrame, insets: bool, bounds) -> pdk.Layer:
     """The actors as points (moved into their inset on a national view)."""
     points = [_actor_point(row) for row in kept.itertuples(index=False)]
     if insets:
-        scales = {inset.name: inset.scale() for inset in OVERSEAS_INSETS}
         for point in points:
-            inset = _inset_for(point["lon"], point["lat"])
-            if inset is not None:
-                kx, ky, dx, dy = scales[inset.name]
-                point["lon"] = round(kx * point["lon"] + dx, 4)
-                point["lat"] = round(ky * point["lat"] + dy, 4)
+            point["lon"], point["lat"] = _to_inset(point["lon"], point["lat"])
     return pdk.Layer(
         "ScatterplotLayer",
         id="acteurs",
@@ -771,6 +812,107 @@ def _actor_point(row) -> dict:
         "r": _actor_radius(row.jobs),
         "tip": f"{name}\n{commune}\n{family} · {sector}\n{jobs}",
     }
+
+
+def cooperation_links(members: pd.DataFrame) -> list[dict]:
+    """The lines of the « Coopérations » layer: each located member of a network to the
+    network's centre (the mean of its members' positions) — a star per network, readable at any
+    number of members, where a chain or a complete graph would cross itself.
+
+    ``members`` is ``cooperation.network_members``' frame. One dict per member with a position:
+    ``network``, ``network_key``, ``members`` (count in the territory), ``actor_id``, ``name``,
+    ``source`` (the member, ``[lon, lat]``) and ``target`` (the centre); networks come in the
+    frame's order (largest first). Members without a position are left out of the lines (they
+    still count in ``members``).
+    """
+    placed = members.dropna(subset=["lon", "lat"])
+    links: list[dict] = []
+    for key, group in placed.groupby("network_key", sort=False):
+        centre = [round(float(group["lon"].mean()), 4), round(float(group["lat"].mean()), 4)]
+        for row in group.itertuples(index=False):
+            links.append(
+                {
+                    "network": row.network,
+                    "network_key": key,
+                    "members": int(row.members),
+                    "actor_id": row.actor_id,
+                    "name": row.name,
+                    "source": [round(float(row.lon), 4), round(float(row.lat), 4)],
+                    "target": centre,
+                }
+            )
+    return links
+
+
+def _cooperation_layers(
+    links: list[dict], insets: bool
+) -> tuple[list[pdk.Layer], list[LegendItem]]:
+    """Lines member → centre, a dot on each member and a hub per network, and the legend.
+
+    Tooltips are text: a network or member name is shown as written, never as HTML.
+    """
+    order = list(dict.fromkeys(link["network_key"] for link in links))
+    colors = {key: COOPERATION_COLORS[i % len(COOPERATION_COLORS)] for i, key in enumerate(order)}
+    lines, ends, hubs = [], [], {}
+    for link in links:
+        source, target = list(link["source"]), list(link["target"])
+        if insets:
+            source, target = list(_to_inset(*source)), list(_to_inset(*target))
+        color = hex_to_rgb(colors[link["network_key"]], 220)
+        network_tip = f"Réseau : {link['network']}\n{link['members']} membres dans le territoire"
+        lines.append({"s": source, "t": target, "c": color, "tip": network_tip})
+        ends.append({"p": source, "c": color, "tip": f"{link['name']}\n{network_tip}"})
+        hubs[link["network_key"]] = {"p": target, "c": color, "tip": network_tip}
+    layers = [
+        pdk.Layer(
+            "LineLayer",
+            id="cooperations",
+            data=lines,
+            get_source_position="s",
+            get_target_position="t",
+            get_color="c",
+            get_width=3,
+            width_units=pdk.types.String("pixels"),
+            pickable=True,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="cooperations_membres",
+            data=ends,
+            get_position="p",
+            get_fill_color=[255, 255, 255, 255],
+            get_line_color="c",
+            get_radius=4,
+            radius_units=pdk.types.String("pixels"),
+            stroked=True,
+            line_width_min_pixels=2,
+            pickable=True,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="cooperations_centres",
+            data=list(hubs.values()),
+            get_position="p",
+            get_fill_color="c",
+            get_radius=6,
+            radius_units=pdk.types.String("pixels"),
+            stroked=True,
+            get_line_color=[255, 255, 255, 255],
+            line_width_min_pixels=1,
+            pickable=True,
+        ),
+    ]
+    members = {link["network_key"]: (link["network"], link["members"]) for link in links}
+    legend = [
+        LegendItem(
+            colors[key], f"{members[key][0]} ({formatting.fmt_int(members[key][1])} membres)"
+        )
+        for key in order[:MAX_COOPERATION_LEGEND]
+    ]
+    if len(order) > MAX_COOPERATION_LEGEND:
+        rest = len(order) - MAX_COOPERATION_LEGEND
+        legend.append(LegendItem("#ffffff", f"… et {formatting.fmt_int(rest)} autres réseaux"))
+    return layers, legend
 
 
 def deck_json_bytes(deck: pdk.Deck) -> int:

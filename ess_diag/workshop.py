@@ -21,7 +21,14 @@ Rules kept here, in one place:
   contribution, only on :data:`VOTABLE_CATEGORIES`;
 * merging B into A hides B behind A: A's tally counts the *distinct* participants who voted for
   A or B (a participant who voted for both counts once and gets the extra vote back);
-* hide, edit, merge and delete are logged in ``workshop_actions`` and can be undone.
+* hide, edit, merge, delete and the actors a contribution names are logged in
+  ``workshop_actions`` and can be undone;
+* a contribution may name up to :data:`MAX_ACTORS` actors of the session's territory
+  (``workshop_contribution_actors``): only active ESS actors whose name is public (never a
+  partial-diffusion entry) can be named, checked here whoever asks — a participant's phone is a
+  stranger on the room's Wi-Fi, so the pages offer it only the :data:`PARTICIPANT_ACTOR_CHOICES`
+  largest public names (:func:`actor_choices`), and the facilitator up to
+  :data:`FACILITATOR_ACTOR_CHOICES`.
 
 Write operations that check then write (rate limit, vote budget, join limit) run under one
 process lock: the Streamlit server is one process sharing one DuckDB connection, with a cursor
@@ -66,6 +73,9 @@ __all__ = [
     "RATE_LIMIT_POSTS",
     "RATE_LIMIT_SECONDS",
     "DEFAULT_VOTES",
+    "MAX_ACTORS",
+    "PARTICIPANT_ACTOR_CHOICES",
+    "FACILITATOR_ACTOR_CHOICES",
     "WorkshopError",
     "UnknownSessionError",
     "RateLimitError",
@@ -89,6 +99,11 @@ __all__ = [
     "merge",
     "undo_last",
     "last_action",
+    "actor_choices",
+    "contribution_actors",
+    "set_actors",
+    "add_actors",
+    "remove_actors",
     "vote",
     "unvote",
     "votes_left",
@@ -131,6 +146,13 @@ _INPUT_MAX = 10 * MAX_LENGTH
 RATE_LIMIT_POSTS = 6
 RATE_LIMIT_SECONDS = 60
 DEFAULT_VOTES = 5
+#: At most this many actors named by one contribution (a sticky note, not a directory).
+MAX_ACTORS = 5
+#: Actors offered to a participant's phone (the largest public names of the territory): a
+#: bounded list, sent to every phone of the room.
+PARTICIPANT_ACTOR_CHOICES = 500
+#: Actors offered to the facilitator's picker.
+FACILITATOR_ACTOR_CHOICES = 2000
 #: Join codes avoid characters that read alike on a projector (0/O, 1/I/L, 5/S, 8/B, 2/Z).
 _CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
 _CODE_LENGTH = 6
@@ -583,19 +605,22 @@ def post(
     participant_id: str | None = None,
     commune_code: str | None = None,
     sector: str | None = None,
+    actor_ids: Iterable[str] | None = None,
     now: dt.datetime | None = None,
 ) -> str:
     """Add a contribution; returns its id.
 
-    ``participant_id=None`` means the facilitator typed it (no rate limit). Raises
-    :class:`WorkshopError` (French message) when the text is empty or longer than
-    :data:`MAX_LENGTH`, the category/commune/sector is unknown, or :class:`RateLimitError`.
+    ``participant_id=None`` means the facilitator typed it (no rate limit). ``actor_ids``: the
+    actors it concerns (see :func:`set_actors` for the rule). Raises :class:`WorkshopError`
+    (French message) when the text is empty or longer than :data:`MAX_LENGTH`, the
+    category/commune/sector/actor is unknown, or :class:`RateLimitError`.
     """
     session = get_session(con, session_id)
     category = _check_category(category)
     cleaned = _check_text(text)
     sector = _check_sector(sector)
     commune = _check_commune(con, session, commune_code)
+    actors = _check_actors(con, session, actor_ids)
     now = now or _now()
     contribution_id = _new_id()
     with _WRITE_LOCK:
@@ -635,10 +660,154 @@ def post(
                         sector,
                         now,
                     ],
-                )
+                ),
+                *_link_statements(contribution_id, actors, now),
             ],
         )
     return contribution_id
+
+
+# --- actors named by a contribution -------------------------------------------------------------
+
+# Actors a contribution may name: active ESS actors of the territory whose name is public.
+_NAMEABLE_SQL = """
+SELECT a.actor_id, coalesce(a.name, u.denomination) AS name, c.name AS commune_name
+FROM actors a
+JOIN territory_communes tc ON tc.commune_code = a.commune_code
+LEFT JOIN territories c ON c.level = 'commune' AND c.code = a.commune_code
+LEFT JOIN unites_legales u ON u.siren = a.siren
+WHERE tc.level = $level AND tc.code = $code AND a.active AND a.is_ess
+  AND NOT a.partial_diffusion AND NOT coalesce(u.partial_diffusion, false)
+  AND trim(coalesce(a.name, u.denomination, '')) <> ''
+  AND ($ids IS NULL OR list_contains($ids, a.actor_id))
+ORDER BY a.jobs DESC NULLS LAST, name, a.actor_id
+LIMIT $limit
+"""
+
+
+def actor_choices(
+    con: duckdb.DuckDBPyConnection, level: str, code: str, *, limit: int
+) -> list[tuple[str, str]]:
+    """Actors a contribution may name, as ``(actor_id, "Name (Commune)")``: the territory's
+    active ESS actors whose name is public (never a partial-diffusion entry), largest employers
+    first, at most ``limit``. Names are raw text: show them as text."""
+    rows = _rows(
+        con,
+        _NAMEABLE_SQL,
+        {"level": level, "code": str(code), "ids": None, "limit": int(limit)},
+    )
+    return [(r[0], f"{r[1]} ({r[2]})" if r[2] else str(r[1])) for r in rows]
+
+
+def _check_actors(con, session: Session, actor_ids: Iterable[str] | None) -> list[str]:
+    """The distinct actor ids, each an actor the session's contributions may name."""
+    ids = list(dict.fromkeys(str(a) for a in (actor_ids or []) if a))
+    if not ids:
+        return []
+    if len(ids) > MAX_ACTORS:
+        raise WorkshopError(f"Une contribution nomme au plus {MAX_ACTORS} acteurs.")
+    rows = _rows(
+        con,
+        _NAMEABLE_SQL,
+        {
+            "level": session.territory_level,
+            "code": session.territory_code,
+            "ids": ids,
+            "limit": len(ids),
+        },
+    )
+    if len(rows) != len(ids):
+        raise WorkshopError(
+            "Acteur inconnu, hors du territoire de l'atelier ou dont le nom n'est pas public."
+        )
+    return ids
+
+
+def _link_statements(
+    contribution_id: str, actor_ids: list[str], now: dt.datetime
+) -> list[tuple[str, list]]:
+    # One microsecond apart: the order in which the actors were named is kept.
+    return [
+        (
+            "INSERT INTO workshop_contribution_actors (contribution_id, actor_id, created_at)"
+            " VALUES (?, ?, ?)",
+            [contribution_id, actor_id, now + dt.timedelta(microseconds=i)],
+        )
+        for i, actor_id in enumerate(actor_ids)
+    ]
+
+
+def contribution_actors(
+    con: duckdb.DuckDBPyConnection, session_id: str, contribution_id: str
+) -> list[str]:
+    """Ids of the actors the contribution names, in the order they were named."""
+    _contribution(con, session_id, contribution_id)
+    rows = _rows(
+        con,
+        "SELECT actor_id FROM workshop_contribution_actors WHERE contribution_id = ? "
+        "ORDER BY created_at, actor_id",
+        [contribution_id],
+    )
+    return list(dict.fromkeys(r[0] for r in rows))
+
+
+def set_actors(
+    con: duckdb.DuckDBPyConnection,
+    session_id: str,
+    contribution_id: str,
+    actor_ids: Iterable[str],
+) -> None:
+    """Facilitator: the contribution now names exactly ``actor_ids`` (undoable).
+
+    Each must be an active ESS actor of the session's territory with a public name (not a
+    partial-diffusion entry), at most :data:`MAX_ACTORS`; else :class:`WorkshopError` and
+    nothing changes.
+    """
+    session = get_session(con, session_id)
+    with _WRITE_LOCK:
+        before = contribution_actors(con, session_id, contribution_id)
+        after = _check_actors(con, session, actor_ids)
+        if after == before:
+            return
+        now = _now()
+        _write(
+            con,
+            [
+                (
+                    "DELETE FROM workshop_contribution_actors WHERE contribution_id = ?",
+                    [contribution_id],
+                ),
+                *_link_statements(contribution_id, after, now),
+                _action(
+                    session_id,
+                    "actors",
+                    {"links": {"contribution_id": contribution_id, "actor_ids": before}},
+                ),
+            ],
+        )
+
+
+def add_actors(
+    con: duckdb.DuckDBPyConnection,
+    session_id: str,
+    contribution_id: str,
+    actor_ids: Iterable[str],
+) -> None:
+    """Facilitator: the contribution also names ``actor_ids`` (undoable, see :func:`set_actors`)."""
+    current = contribution_actors(con, session_id, contribution_id)
+    set_actors(con, session_id, contribution_id, [*current, *actor_ids])
+
+
+def remove_actors(
+    con: duckdb.DuckDBPyConnection,
+    session_id: str,
+    contribution_id: str,
+    actor_ids: Iterable[str],
+) -> None:
+    """Facilitator: the contribution no longer names ``actor_ids`` (undoable)."""
+    gone = set(actor_ids)
+    current = contribution_actors(con, session_id, contribution_id)
+    set_actors(con, session_id, contribution_id, [a for a in current if a not in gone])
 
 
 def _contribution(con, session_id: str, contribution_id: str) -> dict:
@@ -775,6 +944,7 @@ _ACTION_LABELS = {
     "hide": "masquage",
     "unhide": "affichage",
     "merge": "fusion",
+    "actors": "acteurs nommés",
     "delete_session": "suppression de l'atelier",
 }
 
@@ -811,6 +981,13 @@ def undo_last(con: duckdb.DuckDBPyConnection, session_id: str) -> str | None:
                     [session_id],
                 )
             )
+        links = data.get("links")
+        if links:
+            cid = links["contribution_id"]
+            statements.append(
+                ("DELETE FROM workshop_contribution_actors WHERE contribution_id = ?", [cid])
+            )
+            statements.extend(_link_statements(cid, list(links["actor_ids"]), _now()))
         for row in data.get("before", []):
             statements.append(
                 (
@@ -969,7 +1146,25 @@ _BOARD_COLUMNS = [
     "created_at",
     "edited_at",
     "hidden",
+    "actors",
 ]
+
+# Names of the actors each board contribution names, its merged duplicates' included; the
+# partial-diffusion rule is applied when reading (an import may have changed an actor since).
+_NAMED_SQL = """
+SELECT COALESCE(c.merged_into, c.contribution_id) AS root_id,
+       list_sort(list_distinct(list(
+           CASE WHEN a.partial_diffusion OR coalesce(u.partial_diffusion, false)
+                THEN 'diffusion partielle'
+                ELSE coalesce(a.name, u.denomination, '(sans nom)') END))) AS names
+FROM workshop_contribution_actors l
+JOIN workshop_contributions c ON c.contribution_id = l.contribution_id
+JOIN actors a ON a.actor_id = l.actor_id
+LEFT JOIN unites_legales u ON u.siren = a.siren
+WHERE c.session_id = $session
+  AND list_contains($ids, a.actor_id)
+GROUP BY 1
+"""
 
 
 def board(
@@ -979,8 +1174,9 @@ def board(
 
     Columns: ``contribution_id, category, category_label, text, commune_code, commune_name,
     sector, votes, merged_count, merged_texts, author, by_facilitator, created_at, edited_at,
-    hidden``; ordered by category (:data:`CATEGORY_ORDER`), votes (desc), then time.
-    Texts are raw: escape them before any HTML.
+    hidden, actors`` (names of the actors it and its merged duplicates name, sorted); ordered
+    by category (:data:`CATEGORY_ORDER`), votes (desc), then time.
+    Texts and names are raw: escape them before any HTML.
     """
     return pd.DataFrame(
         board_records(con, session_id, include_hidden=include_hidden), columns=_BOARD_COLUMNS
@@ -1003,6 +1199,18 @@ def _board_rows(con, session_id: str, include_hidden: bool) -> list[dict]:
         )
         names = [d[0] for d in result.description]
         fetched = result.fetchall()
+        # Most sessions name no actor: the actors table is read only when links exist.
+        linked = cur.execute(
+            "SELECT list(DISTINCT l.actor_id) FROM workshop_contribution_actors l "
+            "JOIN workshop_contributions c ON c.contribution_id = l.contribution_id "
+            "WHERE c.session_id = ?",
+            [session_id],
+        ).fetchall()[0][0]
+        named = (
+            dict(cur.execute(_NAMED_SQL, {"session": session_id, "ids": linked}).fetchall())
+            if linked
+            else {}
+        )
     finally:
         cur.close()
     rows = []
@@ -1012,6 +1220,7 @@ def _board_rows(con, session_id: str, include_hidden: bool) -> list[dict]:
         row["votes"] = int(row["votes"])
         row["merged_count"] = int(row["merged_count"])
         row["merged_texts"] = list(row["merged_texts"] or [])
+        row["actors"] = list(named.get(row["contribution_id"]) or [])
         rows.append({k: row[k] for k in _BOARD_COLUMNS})
     return rows
 

@@ -59,6 +59,9 @@ __all__ = [
     "pick_session",
     "current_session",
     "commune_choices",
+    "actor_choices",
+    "actor_picker",
+    "actors_editor",
     "session_label",
     "PARTICIPANT_KEY",
     "client_address",
@@ -129,6 +132,9 @@ def _card(row: dict, *, big: bool, show_votes: bool, show_hidden: bool = False) 
     meta = []
     if isinstance(row["commune_name"], str):
         meta.append(escape(row["commune_name"]))
+    actors = row.get("actors")
+    if actors is not None and len(actors):
+        meta.append("🤝 " + escape(", ".join(str(a) for a in actors)))
     merged = int(row["merged_count"])
     if merged:
         meta.append(f"+{fmt_int(merged)} fusionnée{'s' if merged > 1 else ''}")
@@ -233,6 +239,72 @@ def commune_choices(level: str, code: str) -> tuple[tuple[str, str], ...]:
     from ess_diag_ui import data
 
     return data.commune_choices(level, code, ui.data_version())
+
+
+def actor_choices(session: workshop.Session, limit: int) -> tuple[tuple[str, str], ...]:
+    """Actors a contribution may name ``(actor_id, "Name (Commune)")``: public names only,
+    the ``limit`` largest employers of the territory (cached until the next import)."""
+    from ess_diag_ui import data
+
+    return data.workshop_actor_choices(
+        session.territory_level, session.territory_code, limit, ui.data_version()
+    )
+
+
+def actor_picker(
+    session: workshop.Session,
+    *,
+    limit: int,
+    key: str,
+    default: list[str] | None = None,
+    label: str = "Acteurs concernés (facultatif)",
+) -> list[str]:
+    """A multiselect of the actors a contribution may name (at most ``workshop.MAX_ACTORS``).
+
+    Option labels are shown as text by the widget; ``workshop`` checks every id again on
+    write, whoever sends it. Returns the chosen ids (empty when the territory has none)."""
+    choices = actor_choices(session, limit)
+    if not choices:
+        return []
+    names = dict(choices)
+    options = [a for a, _ in choices]
+    # An actor named earlier but no longer among the choices (an import changed it) stays
+    # visible so that the facilitator can remove it.
+    extra = [a for a in (default or []) if a not in names]
+    return st.multiselect(
+        label,
+        options + extra,
+        default=list(default or []),
+        format_func=lambda a: names.get(a, "acteur retiré de la liste"),
+        max_selections=workshop.MAX_ACTORS,
+        placeholder="Tapez un nom…",
+        key=key,
+        help=f"Au plus {workshop.MAX_ACTORS} acteurs ; seuls les noms publics sont proposés "
+        f"(les {fmt_int(limit)} plus grands employeurs de l'ESS du territoire).",
+    )
+
+
+def actors_editor(con, session: workshop.Session, contribution_id: str) -> None:
+    """Facilitator: change the actors a contribution names (undoable like other edits)."""
+    current = workshop.contribution_actors(con, session.session_id, contribution_id)
+    if not actor_choices(session, workshop.FACILITATOR_ACTOR_CHOICES) and not current:
+        st.caption("Aucun acteur de l'ESS à nommer dans ce territoire.")
+        return
+    with st.form(f"actors_form_{contribution_id}"):
+        chosen = actor_picker(
+            session,
+            limit=workshop.FACILITATOR_ACTOR_CHOICES,
+            key=f"actors_{contribution_id}",
+            default=current,
+            label="Acteurs concernés",
+        )
+        if st.form_submit_button("Enregistrer les acteurs"):
+            try:
+                workshop.set_actors(con, session.session_id, contribution_id, chosen)
+            except workshop.WorkshopError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
 
 
 def workshop_map(session: workshop.Session, year: int | None):

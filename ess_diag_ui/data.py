@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 import ess_diag_ui as ui
-from ess_diag import actor_list, geography, indicators, maps, workshop
+from ess_diag import actor_list, cooperation, geography, indicators, maps, workshop
 
 __all__ = [
     "available_years",
@@ -30,6 +30,8 @@ __all__ = [
     "actor_points",
     "actors_table",
     "map_view",
+    "cooperation_counts",
+    "workshop_actor_choices",
 ]
 
 
@@ -176,6 +178,7 @@ def map_view(
     sectors: tuple[str, ...] | None,
     employers_only: bool,
     version: int,
+    show_cooperation: bool = False,
 ) -> tuple[maps.MapView, pd.DataFrame]:
     """The map of a view and the key figures of its territories (built once per view)."""
     outlines = map_outlines(level, code, child_level, version)
@@ -191,5 +194,25 @@ def map_view(
         indicator=maps.MAP_INDICATORS[indicator_key],
         parent_outline=parent_outline(level, code, version),
         actors=actors,
+        cooperation=(
+            cooperation.network_members(ui.get_con(), level, code) if show_cooperation else None
+        ),
     )
     return view, figures
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def cooperation_counts(level: str, code: str, version: int) -> dict:
+    """Networks with at least two members in the territory (``ess_diag.cooperation``)."""
+    del version  # part of the cache key only
+    return cooperation.cooperation_counts(ui.get_con(), level, code)
+
+
+# A resource cache like commune_choices: the participant form reads it at each post.
+@st.cache_resource(show_spinner=False, max_entries=64)
+def workshop_actor_choices(
+    level: str, code: str, limit: int, version: int
+) -> tuple[tuple[str, str], ...]:
+    """The actors a workshop contribution may name (``workshop.actor_choices``)."""
+    del version  # part of the cache key only
+    return tuple(workshop.actor_choices(ui.get_con(), level, code, limit=limit))

@@ -38,8 +38,29 @@ families = f2.multiselect(
 sectors = f3.multiselect(
     "Secteurs", list(nomenclatures.SECTOR_LABELS.values()), placeholder="Tous", key="actors_sec"
 )
+# Cooperation (issue 15): the networks declared in the actor template, and who looks for
+# partners (declared needs).
+g1, g2 = st.columns([4, 2])
+networks = g1.multiselect(
+    "Réseaux (PTCE, groupements…)",
+    actor_list.networks_present(frame),
+    placeholder="Tous" if frame["réseaux"].notna().any() else "Aucun réseau déclaré",
+    key="actors_networks",
+    help="Réseaux déclarés dans la colonne « Réseaux » de la liste d'acteurs importée.",
+)
+seeking = g2.toggle(
+    "Cherche des partenaires",
+    key="actors_seeking",
+    help="Acteurs qui ont déclaré des besoins (colonne « Besoins » de la liste d'acteurs).",
+)
 shown = actor_list.filter_actors(
-    frame, search=search, families=families, sectors=sectors, employers_only=employers_only
+    frame,
+    search=search,
+    families=families,
+    sectors=sectors,
+    employers_only=employers_only,
+    networks=networks,
+    seeking_partners=seeking,
 )
 estimated = int(shown["emplois estimés"].fillna(False).sum())
 st.caption(
@@ -61,7 +82,17 @@ if len(shown) > MAX_ROWS:
 event = st.dataframe(
     visible,
     hide_index=True,
-    column_order=["nom", "commune", "famille", "secteur", "emplois", "emplois estimés", "SIRET"],
+    column_order=[
+        "nom",
+        "commune",
+        "famille",
+        "secteur",
+        "emplois",
+        "emplois estimés",
+        "SIRET",
+        *(["réseaux"] if networks or frame["réseaux"].notna().any() else []),
+        *(["besoins"] if seeking else []),
+    ],
     column_config={
         "nom": st.column_config.TextColumn("nom", width="large"),
         "commune": st.column_config.TextColumn("commune", width="medium"),
@@ -70,6 +101,8 @@ event = st.dataframe(
         "emplois": st.column_config.NumberColumn("emplois", format="localized", width="small"),
         "emplois estimés": st.column_config.CheckboxColumn("estimation", width="small"),
         "SIRET": st.column_config.TextColumn("SIRET", width="medium"),
+        "réseaux": st.column_config.TextColumn("réseaux", width="medium"),
+        "besoins": st.column_config.TextColumn("besoins", width="large"),
     },
     on_select="rerun",
     selection_mode="single-row",

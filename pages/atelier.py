@@ -162,9 +162,20 @@ with tab_add:
             format_func=SECTOR_LABELS.get,
             placeholder="Choisir…",
         )
+        actors = ws.actor_picker(
+            session, limit=workshop.FACILITATOR_ACTOR_CHOICES, key="facilitator_actors"
+        )
         if st.form_submit_button("Ajouter", type="primary"):
             try:
-                workshop.post(con, sid, category, text, commune_code=commune, sector=sector)
+                workshop.post(
+                    con,
+                    sid,
+                    category,
+                    text,
+                    commune_code=commune,
+                    sector=sector,
+                    actor_ids=actors,
+                )
                 st.success("Contribution ajoutée.")
             except workshop.WorkshopError as exc:
                 st.error(str(exc))
@@ -204,6 +215,7 @@ with tab_moderate:
                     st.rerun()
                 except workshop.WorkshopError as exc:
                     st.error(str(exc))
+        ws.actors_editor(con, session, target)
         if row["hidden"]:
             if st.button("Afficher de nouveau", key="unhide"):
                 workshop.set_hidden(con, sid, target, False)

@@ -21,7 +21,7 @@ if year is None and data.indicator_doc(level, code, year, version)["ess_jobs"] i
     downloads.empty_state("Aucune donnée sur l'ESS n'est chargée.", downloads.IMPORT_ESS)
 
 child_options = maps.child_levels(level)
-c1, c2, c3 = st.columns([2, 2, 1])
+c1, c2, c3 = st.columns([2, 2, 1.3])
 indicator_key = c1.selectbox(
     "Indicateur",
     list(maps.MAP_INDICATORS),
@@ -35,6 +35,11 @@ child_level = c2.selectbox(
     key=f"map_child_{level}",
 )
 show_actors = c3.toggle("Acteurs", value=level not in ("france", "region"), key="map_actors")
+show_cooperation = c3.toggle(
+    "Coopérations",
+    key="map_cooperation",
+    help="Relie les membres d'un même réseau (PTCE, groupement…) déclaré dans la liste d'acteurs.",
+)
 
 families: tuple[str, ...] | None = None
 sectors: tuple[str, ...] | None = None
@@ -83,6 +88,7 @@ view, kf = data.map_view(
     sectors,
     employers_only,
     version,
+    show_cooperation=show_cooperation,
 )
 
 map_col, legend_col = st.columns([4, 1])
@@ -97,6 +103,8 @@ with legend_col:
     cards.legend(indicator.label, view.legend)
     if view.actor_legend:
         cards.legend("Acteurs de l'ESS (taille : emplois)", view.actor_legend, shape="circle")
+    if view.cooperation_legend:
+        cards.legend("Coopérations (réseaux)", view.cooperation_legend)
 
 notes = []
 if kf["jobs_source"].eq("estimation_sirene").any():
@@ -117,6 +125,16 @@ if show_actors:
             f"{fmt_int(view.actors_total)} acteurs sont dessinés ; choisissez un territoire plus "
             "petit ou filtrez pour les voir tous."
         )
+if show_cooperation and not view.networks_shown:
+    notes.append(
+        "Aucune coopération ici : aucun réseau n'a au moins deux membres localisés dans ce "
+        "territoire (colonne « Réseaux » de la liste d'acteurs)."
+    )
+elif show_cooperation:
+    notes.append(
+        "Coopérations : chaque membre est relié au centre de son réseau (membres situés dans le "
+        "territoire)."
+    )
 if level == "france":
     notes.append(
         "Les départements d'outre-mer sont dessinés en encarts à l'ouest, chacun à sa propre échelle."

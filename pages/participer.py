@@ -105,6 +105,9 @@ if view != "Voter":
     # Read by the page run; a fragment rerun reuses the values of the last page run.
     communes = ws.commune_choices(session.territory_level, session.territory_code)
     names = dict(communes)
+    # Participants may name the actors a contribution concerns, but a phone is a stranger on
+    # the room's Wi-Fi: it is offered only public names (never a partial-diffusion entry), the
+    # territory's largest employers up to a bound, and workshop.post checks every id again.
 
     @st.fragment
     def contribute() -> None:
@@ -131,6 +134,9 @@ if view != "Voter":
                 format_func=SECTOR_LABELS.get,
                 placeholder="Choisir…",
             )
+            actors = ws.actor_picker(
+                session, limit=workshop.PARTICIPANT_ACTOR_CHOICES, key="participant_actors"
+            )
             if st.form_submit_button("Envoyer", type="primary", width="stretch"):
                 try:
                     workshop.post(
@@ -141,6 +147,7 @@ if view != "Voter":
                         participant_id=pid,
                         commune_code=commune,
                         sector=sector,
+                        actor_ids=actors,
                     )
                     st.success("Merci ! Votre contribution est au tableau.")
                 except workshop.WorkshopError as exc:

@@ -34,6 +34,35 @@ cards.jobs_source_caption(doc)
 st.subheader("Ce qui ressort")
 st.markdown("\n".join(f"- {escape(line)}" for line in summary.summarize(doc)))
 
+# Cooperations (issue 15): networks declared in the actor list with ≥ 2 members here.
+coop = data.cooperation_counts(level, code, version)
+st.subheader("Coopérations")
+if coop["networks"] is None:
+    st.caption(escape(coop["note"]))
+else:
+    m1, m2 = st.columns(2)
+    m1.metric(
+        "Coopérations (réseaux d'au moins 2 membres)",
+        fmt_int(coop["networks"]),
+        help="Réseaux (PTCE, groupements momentanés d'entreprises…) déclarés dans la liste "
+        "d'acteurs qui ont au moins deux membres actifs situés dans le territoire. Voir la "
+        "page Méthodologie.",
+    )
+    m2.metric("Acteurs engagés dans ces coopérations", fmt_int(coop["members"]))
+    if coop["by_network"]:
+        # Network names come from an imported file: shown as text in a table, never Markdown.
+        st.dataframe(
+            pd.DataFrame(
+                [(n["network"], n["members"]) for n in coop["by_network"]],
+                columns=["réseau", "membres dans le territoire"],
+            ),
+            hide_index=True,
+        )
+    st.caption(
+        f"D'après {fmt_int(coop['declaring'])} acteurs actifs qui déclarent un réseau. Un réseau "
+        "compte une fois dans chaque territoire où se trouvent au moins deux de ses membres."
+    )
+
 # One chart per row: long French labels and a projector need the whole width.
 downloads.show_chart(
     figures.family_chart(doc["by_family"], doc["jobs_source"]), territory_suffix=code

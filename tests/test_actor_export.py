@@ -133,3 +133,86 @@ def test_cli_acteurs_refuses_in_french(db_file, tmp_path, args, message, capsys)
     assert cli.main(argv) == 1
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+# --- cooperation columns and filters (issue 15) ---------------------------------------------
+
+
+@pytest.fixture
+def coop_con(con):
+    con.execute(
+        """UPDATE actors SET networks = ['PTCE Bocage', 'GME  Cantine'], needs = '=1+1',
+               projects = '@cmd', inclusive_kind = 'EI', esus = true,
+               services = ['nettoyage', 'espaces_verts']
+           WHERE actor_id = 'A1'"""
+    )
+    con.execute("UPDATE actors SET networks = ['ptce bocage'], needs = '  ' WHERE actor_id = 'A2'")
+    con.execute(
+        "UPDATE actors SET networks = ['PTCE Bocage'], needs = 'secret' WHERE actor_id = 'A3'"
+    )
+    return con
+
+
+def test_new_columns_come_after_the_historical_ones(coop_con):
+    frame = actor_list.export_table(coop_con, "departement", "01")
+    assert actor_list.COLUMNS[:14] == [
+        "identifiant", "nom", "commune", "code commune", "famille", "secteur", "emplois",
+        "emplois estimés", "employeur", "actif", "ESS", "SIRET", "NAF", "source",
+    ]  # fmt: skip
+    assert actor_list.COLUMNS[14:] == [
+        "structure inclusive", "ESUS", "prestations", "projets", "expertises", "besoins",
+        "réseaux",
+    ]  # fmt: skip
+    a1 = frame.set_index("identifiant").loc["A1"]
+    assert a1["réseaux"] == "PTCE Bocage | GME Cantine"
+    assert a1["prestations"] == " | ".join(
+        actor_list.segment_label(k) for k in ("nettoyage", "espaces_verts")
+    )
+    assert (a1["structure inclusive"], bool(a1["ESUS"]), a1["besoins"]) == ("EI", True, "=1+1")
+    # Partial diffusion: free texts are not shown (A3's needs stay private), networks are.
+    a3 = frame.set_index("identifiant").loc["A3"]
+    assert pd.isna(a3["besoins"]) and a3["réseaux"] == "PTCE Bocage"
+
+
+def test_filters_by_network_and_seeking_partners(coop_con):
+    frame = actor_list.list_actors(coop_con, "departement", "01")
+    assert actor_list.networks_present(frame) == ["GME Cantine", "PTCE Bocage"]
+    by_network = actor_list.filter_actors(frame, networks=["PTCE BOCAGE"])
+    assert by_network["identifiant"].tolist() == ["A2", "A1", "A3"]
+    assert actor_list.filter_actors(frame, networks=["GME Cantine"])["identifiant"].tolist() == [
+        "A1"
+    ]
+    # Blank needs do not count; A3's are private (partial diffusion).
+    assert actor_list.filter_actors(frame, seeking_partners=True)["identifiant"].tolist() == ["A1"]
+    assert actor_list.export_table(
+        coop_con, "departement", "01", network="ptce bocage", seeking_partners=True
+    )["identifiant"].tolist() == ["A1"]
+    assert actor_list.export_table(coop_con, "departement", "01", network="Inconnu").empty
+
+
+def test_new_text_columns_are_safe_cells(coop_con):
+    frame = actor_list.export_table(coop_con, "departement", "01")
+    back = pd.read_csv(io.BytesIO(exports.csv_bytes(frame)), sep=";", dtype=str)
+    a1 = back.set_index("identifiant").loc["A1"]
+    assert (a1["besoins"], a1["projets"]) == ("'=1+1", "'@cmd")
+    book = openpyxl.load_workbook(io.BytesIO(exports.xlsx_bytes(frame, "acteurs")))
+    sheet = book.active
+    headers = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == "A1")
+    needs = row[headers.index("besoins")]
+    assert needs.value == "=1+1" and needs.data_type == "s"
+
+
+def test_cli_acteurs_network_and_seeking_partners(coop_con, tmp_path, capsys):
+    path = tmp_path / "coop.duckdb"
+    coop_con.execute(f"ATTACH '{path}' AS f")
+    coop_con.execute("COPY FROM DATABASE memory TO f")
+    coop_con.execute("DETACH f")
+    out = tmp_path / "a.csv"
+    argv = ["acteurs", "--level", "departement", "01", "--reseau", "PTCE Bocage"]
+    argv += ["--cherche-partenaires", "--format", "csv", "--out", str(out), "--db", str(path)]
+    assert cli.main(argv) == 0
+    back = pd.read_csv(out, sep=";", dtype=str)
+    assert list(back.columns) == actor_list.COLUMNS
+    assert back["identifiant"].tolist() == ["A1"]
+    assert "1 acteurs écrits" in capsys.readouterr().err

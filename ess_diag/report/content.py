@@ -290,7 +290,7 @@ class Contribution:
     category: str
     text: str
     votes: int
-    #: "Commune · Secteur · 1 doublon fusionné", under the text.
+    #: "Commune · Secteur · Acteurs : A, B · 1 doublon fusionné", under the text.
     meta: str
     commune_name: str | None
     commune_code: str | None
@@ -300,6 +300,8 @@ class Contribution:
     merged_texts: list[str]
     by_facilitator: bool
     created_at: dt.datetime
+    #: Names of the actors the contribution names (partial-diffusion rule applied), sorted.
+    actors: list[str] = field(default_factory=list)
 
     @property
     def votes_label(self) -> str:
@@ -337,7 +339,10 @@ def _contribution(category: str, row: dict) -> Contribution:
     sector_label = SECTOR_LABELS.get(sector, sector) if sector else None
     commune = row.get("commune_name") or row.get("commune_code") or None
     merged = int(row.get("merged_count") or 0)
+    actors = [str(a) for a in row.get("actors") or []]
     meta = [commune, sector_label]
+    if actors:
+        meta.append(f"{'Acteur' if len(actors) == 1 else 'Acteurs'} : {', '.join(actors)}")
     if merged:
         meta.append(f"{_plural(merged, 'doublon')} fusionné{'s' if merged > 1 else ''}")
     created = row["created_at"]
@@ -354,6 +359,7 @@ def _contribution(category: str, row: dict) -> Contribution:
         merged_texts=list(row.get("merged_texts") or []),
         by_facilitator=bool(row.get("by_facilitator")),
         created_at=created.to_pydatetime() if hasattr(created, "to_pydatetime") else created,
+        actors=actors,
     )
 
 
