@@ -261,6 +261,12 @@ def render(synthesis: SynthesisReport, font_candidates: tuple[Path, ...] | None 
         w.para("Aucun vote.", 10, "", 5, 100)
     for p in synthesis.priorities:
         w.para(f"{p.rank}. {p.text} — {p.votes_label} ({p.category_label})", 10)
+    if synthesis.follow_up:
+        w.heading("Suites données")
+        for item in synthesis.follow_up:
+            w.para(item.line, 10)
+            if item.indicator_line:
+                w.para(f"   {item.indicator_line}", 8, "", 4, 110)
     w.heading("Contributions")
     for block in synthesis.categories:
         _category(w, block)
