@@ -65,7 +65,7 @@ def series_table(series: dict) -> None:
             for r in series["rows"]
         ]
     )
-    st.dataframe(frame, hide_index=True, use_container_width=True)
+    st.dataframe(frame, hide_index=True, width="stretch")
     for key, note in series["notes"].items():
         if key != "rows":
             st.caption(escape_markdown(note))
@@ -80,7 +80,7 @@ def participation_block(part: dict) -> None:
     cols[3].metric("Actions faites", f"{fmt_int(tot['done'])} / {fmt_int(tot['actions'])}")
     if part["workshops"]:
         st.dataframe(
-            ps.follow_up_frame(part["workshops"]), hide_index=True, use_container_width=True
+            ps.follow_up_frame(part["workshops"]), hide_index=True, width="stretch"
         )
 
 

@@ -97,7 +97,7 @@ with tab_actions:
                 hide_index=True,
                 num_rows="fixed",
                 key="plan_editor",
-                use_container_width=True,
+                width="stretch",
             )
             saved = st.form_submit_button("Enregistrer les modifications", type="primary")
         st.caption(
@@ -172,7 +172,7 @@ with tab_follow:
             "Les ateliers du territoire dans le temps : participation, contributions, votes, "
             "actions décidées et réalisées."
         )
-        st.dataframe(ps.follow_up_frame(rows), hide_index=True, use_container_width=True)
+        st.dataframe(ps.follow_up_frame(rows), hide_index=True, width="stretch")
 
 with tab_exports:
     st.markdown(
