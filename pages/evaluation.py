@@ -37,9 +37,8 @@ if last and st.button(f"↶ Annuler {last}", key="evaluation_undo"):
     st.session_state["evaluation_flash"] = f"Annulé : {plan.undo_last(con, level, code)}."
     st.rerun()
 
+# (simulated figures: the demo banner of page_setup says so; the exports say it too)
 doc = evaluation.document(con, level, code)
-if doc["demo"]:
-    st.warning("Données de démonstration (simulées) : elles ne décrivent pas le territoire réel.")
 
 
 def _euros(value) -> str:
@@ -79,9 +78,7 @@ def participation_block(part: dict) -> None:
     cols[2].metric("Contributions", fmt_int(tot["contributions"]))
     cols[3].metric("Actions faites", f"{fmt_int(tot['done'])} / {fmt_int(tot['actions'])}")
     if part["workshops"]:
-        st.dataframe(
-            ps.follow_up_frame(part["workshops"]), hide_index=True, width="stretch"
-        )
+        st.dataframe(ps.follow_up_frame(part["workshops"]), hide_index=True, width="stretch")
 
 
 def evidence_list(entries: list[dict]) -> None:
