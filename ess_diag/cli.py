@@ -392,7 +392,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if not code:
         _err("indiquez le code du territoire.")
         return 2
-    con = store.connect(args.db, read_only=args.action == "show")
+    # Writable even to show: a base from before the plan tables gains them (migration 7).
+    con = store.connect(args.db)
     try:
         if args.action == "show":
             doc = plan.show_document(con, args.level, code)

@@ -32,6 +32,7 @@ import datetime as dt
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -66,6 +67,7 @@ __all__ = [
     "get_action",
     "actions",
     "status_counts",
+    "partner_choices",
     "follow_up",
     "sessions_with_actions",
     "resolve_session",
@@ -294,6 +296,12 @@ def _new_id() -> str:
     return secrets.token_hex(8)
 
 
+def _log_id() -> str:
+    # Sortable by time (nanoseconds first): two changes within one clock tick keep their order
+    # for undo (ORDER BY created_at DESC, log_id DESC).
+    return f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+
+
 def _cursor_rows(con, sql: str, params: Iterable | Mapping = ()) -> tuple[list[str], list[tuple]]:
     cur = con.cursor()
     try:
@@ -378,7 +386,7 @@ def record_change(
         log = (
             "INSERT INTO plan_log (log_id, territory_level, territory_code, kind, payload,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [_new_id(), level, str(code), kind, json.dumps(payload), _now()],
+            [_log_id(), level, str(code), kind, json.dumps(payload), _now()],
         )
         _write(con, [*statements, log])
 
@@ -839,6 +847,25 @@ def _enrich(con, rows: list[dict]) -> list[dict]:
         r["latest_value"], r["latest_year"] = cache[k]
         r["origin_label"] = _origin_label(r)
     return rows
+
+
+def partner_choices(
+    con: duckdb.DuckDBPyConnection, level: str, code: str, limit: int = 300
+) -> list[tuple[str, str]]:
+    """Actors of the directory a partner may be chosen from: the territory's active ESS actors
+    with a name (never one under partial diffusion), largest employers first, as
+    ``(actor_id, "Name — Commune")``."""
+    _n, rows = _cursor_rows(
+        con,
+        "SELECT a.actor_id, a.name, t.name FROM actors a "
+        "JOIN territory_communes m ON m.commune_code = a.commune_code "
+        "LEFT JOIN territories t ON t.level = 'commune' AND t.code = a.commune_code "
+        "WHERE m.level = ? AND m.code = ? AND a.is_ess AND a.active "
+        "AND NOT a.partial_diffusion AND a.name IS NOT NULL "
+        "ORDER BY coalesce(a.jobs, 0) DESC, a.name, a.actor_id LIMIT ?",
+        [level, str(code), int(limit)],
+    )
+    return [(r[0], f"{r[1]} — {r[2]}" if r[2] else r[1]) for r in rows]
 
 
 def _partner_names(con, ids: list[str]) -> dict[str, str]:

@@ -141,6 +141,22 @@ with tab_actions:
                     st.error(str(exc))
                 else:
                     st.rerun()
+        choices = dict(plan.partner_choices(con, level, code))
+        choices.update(zip(a["partners"], a["partner_names"], strict=True))
+        with st.form(f"plan_partners_{action_id}"):
+            partners = st.multiselect(
+                "Partenaires (annuaire des acteurs du territoire)",
+                list(choices),
+                default=a["partners"],
+                format_func=choices.get,
+            )
+            if st.form_submit_button("Enregistrer les partenaires"):
+                try:
+                    plan.update_action(con, action_id, partners=partners)
+                except plan.PlanError as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
         st.markdown("**Notes de suivi**")
         for n in plan.notes(con, action_id):
             who = f" — {escape_markdown(n['author'])}" if n["author"] else ""

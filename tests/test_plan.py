@@ -176,6 +176,24 @@ def test_edits_notes_deletion_and_creation_are_undone(voted):
     assert plan.undo_last(con, "departement", "01") is None
 
 
+def test_partners_are_actors_of_the_directory(voted):
+    from indicators_fixtures import insert_actors
+
+    con, session, _ids = voted
+    insert_actors(con)
+    first = plan.from_workshop(con, session.session_id)[0]
+    choices = plan.partner_choices(con, "departement", "01")
+    ids = [c[0] for c in choices]
+    assert ids and "A3a" in ids  # Mutuelle Ville, the Ain's largest ESS employer
+    assert ids[0] == "A3a" and choices[0][1].startswith("Mutuelle Ville — ")
+    plan.update_action(con, first, partners=["A3a", "A1", "A3a"])
+    a = plan.get_action(con, first)
+    assert a["partners"] == ["A3a", "A1"]
+    assert a["partner_names"] == ["Mutuelle Ville", "Asso Bocage"]
+    plan.undo_last(con, "departement", "01")
+    assert plan.get_action(con, first)["partners"] == []
+
+
 @pytest.mark.parametrize(
     "changes, message",
     [
