@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from . import indicators, store, workshop
+from . import indicators, store, wage_bill, workshop
 from .formatting import NOT_AVAILABLE, fmt_int, fmt_num, fmt_pct, is_missing
 from .nomenclatures import SECTOR_LABELS
 from .text import clean
@@ -138,9 +138,7 @@ def _sector_jobs(con, level, code, year, sector=None):
 
 
 def _wage_bill(con, level, code, year, sector=None):
-    from . import evaluation
-
-    return evaluation.wage_bill(con, level, code, year)
+    return wage_bill.wage_bill(con, level, code, year)
 
 
 #: Key → indicator, in the order the pickers show them.
@@ -256,9 +254,7 @@ def measure(
     found = INDICATORS[key]
     try:
         if key == "wage_bill" and year is None:
-            from . import evaluation
-
-            series = [r for r in evaluation.wage_bill_series(con, level, code) if r[1] is not None]
+            series = [r for r in wage_bill.wage_bill_series(con, level, code) if r[1] is not None]
             return (series[-1][1], series[-1][0]) if series else (None, None)
         use = indicators.default_year(con) if year is None else int(year)
         value = found.value(con, level, code, use, sector)

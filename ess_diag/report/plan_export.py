@@ -280,7 +280,7 @@ def plan_pdf(
                  fmt_int(r["done"])]
                 for r in workshops
             ],
-            (50, 22, 20, 22, 14, 16, 14),
+            (56, 28, 20, 24, 16, 18, 18),
         )  # fmt: skip
     return w.output()
 
@@ -332,7 +332,7 @@ def evaluation_pdf(
                          _index(r["ess_index"]), _index(r["non_ess_index"])]
                         for r in series["rows"]
                     ],
-                    (16, 26, 24, 34, 32, 24, 24),
+                    (14, 29, 22, 32, 35, 22, 26),
                 )  # fmt: skip
                 last = series["rows"][-1]
                 w.para(
