@@ -26,6 +26,8 @@ PAGES = [
     ("Atelier", "pages/atelier.py", "Animer un atelier", ":material/forum:"),
     ("Atelier", "pages/projection.py", "Mode projection", ":material/slideshow:"),
     ("Atelier", "pages/participer.py", "Participer", ":material/how_to_vote:"),
+    ("Suites", "pages/plan.py", "Plan d'action", ":material/checklist:"),
+    ("Suites", "pages/evaluation.py", "Évaluation", ":material/fact_check:"),
     ("Données", "pages/importer.py", "Importer des données", ":material/upload_file:"),
     ("Données", "pages/methodologie.py", "Méthodologie & sources", ":material/menu_book:"),
 ]

@@ -420,6 +420,77 @@ def cmd_atelier(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- plan
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """The action plan: ``from-atelier CODE`` drafts actions from a workshop's votes; ``show``
+    prints a territory's plan; ``export`` writes it with its evaluation (XLSX + PDF)."""
+    from . import plan, store, workshop
+    from .formatting import fmt_date
+
+    if args.action == "from-atelier":
+        con = store.connect(args.db)
+        try:
+            session = plan.resolve_session(con, args.code)
+            new = plan.from_workshop(con, session.session_id)
+            if args.json:
+                _print_json(
+                    {
+                        "session_id": session.session_id,
+                        "join_code": session.join_code,
+                        "territory": {
+                            "level": session.territory_level,
+                            "code": session.territory_code,
+                        },
+                        "created": new,
+                    }
+                )
+            else:
+                where = session.territory_name or session.territory_code
+                print(
+                    f"{len(new)} action(s) ajoutée(s) au plan de {where} "
+                    f"depuis l'atelier « {session.title} »"
+                    + (" (les contributions votées y étaient déjà)." if not new else ".")
+                )
+        except workshop.WorkshopError as exc:
+            _err(str(exc))
+            return 1
+        finally:
+            con.close()
+        return 0
+    code = args.code or (FRANCE_CODE if args.level == "france" else None)
+    if not code:
+        _err("indiquez le code du territoire.")
+        return 2
+    # Writable even to show: a base from before the plan tables gains them (migration 7).
+    con = store.connect(args.db)
+    try:
+        if args.action == "show":
+            doc = plan.show_document(con, args.level, code)
+            if args.json:
+                _print_json(doc)
+                return 0
+            print(f"Plan d'action — {doc['territory']['label']}")
+            for a in doc["actions"]:
+                due = f", échéance {fmt_date(a['due'])}" if a["due"] else ""
+                print(f"{a['priority']:>3}. [{a['status_label']}] {a['title']}{due}")
+            print(f"{len(doc['actions'])} action(s).")
+            return 0
+        from .report import plan_export
+
+        files = plan_export.export_all(con, args.level, code)
+    finally:
+        con.close()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        path = out / name
+        path.write_bytes(data)
+        print(path)
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -579,6 +650,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="sortie JSON (list)")
     _add_db(p)
     p.set_defaults(func=cmd_atelier)
+
+    p = sub.add_parser(
+        "plan",
+        help="plan d'action : depuis les votes d'un atelier, affichage, export",
+        description="« from-atelier CODE » : ajoute au plan du territoire de l'atelier (code "
+        "d'accès ou identifiant) ses pistes et besoins votés, les plus votés d'abord ; "
+        "« show --level L CODE » : le plan du territoire (--json : document stable) ; "
+        "« export --level L CODE --out DOSSIER » : plan d'action et évaluation en XLSX et PDF.",
+    )
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = actions.add_parser(
+        "from-atelier",
+        help="ajouter au plan les pistes et besoins votés d'un atelier",
+        description="Ajoute au plan du territoire de l'atelier ses pistes et besoins votés, "
+        "les plus votés d'abord (les contributions sans vote sont laissées de côté).",
+    )
+    q.add_argument("code", metavar="CODE", help="code d'accès de l'atelier ou son identifiant")
+    q.add_argument("--json", action="store_true", help="sortie JSON")
+    _add_db(q)
+    for name, text in (
+        ("show", "afficher le plan d'un territoire"),
+        ("export", "écrire le plan et l'évaluation (XLSX et PDF) dans --out"),
+    ):
+        q = actions.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        q.add_argument("--level", required=True, choices=LEVELS)
+        q.add_argument("code", nargs="?", metavar="CODE", help="code du territoire (France : FR)")
+        if name == "show":
+            q.add_argument("--json", action="store_true", help="sortie JSON (document stable)")
+        else:
+            q.add_argument("--out", required=True, metavar="DOSSIER", help="dossier à écrire")
+        _add_db(q)
+    p.set_defaults(func=cmd_plan)
     return parser
 
 

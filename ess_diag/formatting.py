@@ -148,7 +148,10 @@ def escape_markdown(text) -> str:
     >>> print(escape_markdown("![x](a.png) *gras* <b>"))
     \\!\\[x\\](a.png) \\*gras\\* &lt;b&gt;
     """
-    text = _MARKDOWN_SPECIAL.sub(r"\\\1", escape(text))
+    # Quotes stay as written: Markdown gives them no meaning, and the entity ``&#x27;`` would
+    # have its ``#`` escaped below and show as typed (« l&\#x27;Ain »).
+    text = "" if text is None else html.escape(str(text), quote=False)
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
     # Bare addresses would become links (GitHub-flavoured autolinks): break their pattern with
     # escapes that do not show (``http\://``, ``www\.``).
     return _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], text)

@@ -323,6 +323,68 @@ CREATE TABLE IF NOT EXISTS workshop_contribution_actors (
 """
 
 
+# Migration 7 (issue 16, owners: plan.py, evaluation.py): the territory's action plan decided
+# from the workshops' votes, its dated follow-up notes, the evaluation's qualitative evidence,
+# and the log of every change (rows as they were, for undo). An action's indicator baseline is
+# frozen at creation; its latest value is never stored (computed at read from the data).
+PLAN_V7 = """
+CREATE TABLE IF NOT EXISTS plan_actions (
+    action_id VARCHAR PRIMARY KEY,
+    territory_level VARCHAR NOT NULL,
+    territory_code VARCHAR NOT NULL,
+    priority INTEGER NOT NULL,         -- 1 = first; from the votes, then as the facilitator sets
+    title VARCHAR NOT NULL,
+    description VARCHAR,
+    session_id VARCHAR,                -- origin workshop (NULL: typed by the facilitator)
+    contribution_ids VARCHAR[],        -- origin contribution and the ones merged into it
+    origin_category VARCHAR,           -- besoins | pistes
+    votes INTEGER,                     -- counted votes when the action was drafted
+    owner VARCHAR,                     -- service or partner in charge
+    partners VARCHAR[],                -- actor ids (actors.actor_id)
+    due_date DATE,
+    status VARCHAR NOT NULL,           -- a_lancer | en_cours | fait | abandonne
+    budget DOUBLE,                     -- euros (optional)
+    indicator VARCHAR,                 -- key of plan.INDICATORS
+    indicator_sector VARCHAR,          -- sector key for the indicator sector_jobs
+    baseline_value DOUBLE,             -- frozen when the indicator was chosen
+    baseline_year SMALLINT,
+    target DOUBLE,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP,
+    deleted_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS plan_notes (
+    note_id VARCHAR PRIMARY KEY,
+    action_id VARCHAR NOT NULL,
+    note_date DATE NOT NULL,
+    text VARCHAR NOT NULL,
+    author VARCHAR,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS evaluation_evidence (
+    evidence_id VARCHAR PRIMARY KEY,
+    territory_level VARCHAR NOT NULL,
+    territory_code VARCHAR NOT NULL,
+    criterion VARCHAR NOT NULL,        -- key of evaluation.CRITERIA
+    evidence_date DATE NOT NULL,
+    text VARCHAR NOT NULL,
+    link VARCHAR,                      -- http(s) address, shown as text
+    file_name VARCHAR,                 -- a document's name only: never a path, never opened
+    who VARCHAR,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS plan_log (
+    log_id VARCHAR PRIMARY KEY,
+    territory_level VARCHAR NOT NULL,
+    territory_code VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,             -- create | edit | status | delete | note | evidence
+    payload VARCHAR NOT NULL,          -- JSON: {"table": [{"key": id, "before": row or null}]}
+    created_at TIMESTAMP NOT NULL,
+    undone_at TIMESTAMP
+);
+"""
+
+
 # Migration 4 (owner: derived.py): the derived tables of the indicators, created and filled
 # from the data already in the base.
 def _derived_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -340,7 +402,7 @@ MIGRATIONS: dict[int, list] = {
     4: [_derived_tables],
     # 5: reserved for the SIRENE history tables (issue 13).
     6: [ACTORS_SOURCING_V6],
-    # 7: reserved for the action plan and evaluation tables (issue 16).
+    7: [PLAN_V7],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -11,7 +11,7 @@ import ess_diag_ui as ui
 from ess_diag import figures, workshop
 from ess_diag.formatting import escape, fmt_int, fmt_num, fmt_pct
 from ess_diag_ui import atelier as ws
-from ess_diag_ui import auth, cards, data
+from ess_diag_ui import auth, cards, data, plan_screens
 
 ui.page_setup(chrome=False)
 # On the network, the projection (join code, board, workshop switcher, ?atelier=) is the
@@ -204,10 +204,11 @@ SLIDES = [
     ("Carte", slide_map),
     ("Tableau", slide_board),
     ("Votes", slide_votes),
+    ("Où en sommes-nous ?", lambda: plan_screens.show_where_are_we(con, session)),
 ]
 
 # ``?ecran=tableau`` (or carte, votes…) opens a screen directly, e.g. on a second projector.
-_SCREENS = {"bienvenue": 0, "carte": 7, "tableau": 8, "votes": 9}
+_SCREENS = {"bienvenue": 0, "carte": 7, "tableau": 8, "votes": 9, "suivi": len(SLIDES) - 1}
 if "proj_step" not in st.session_state and st.query_params.get("ecran") in _SCREENS:
     st.session_state["proj_step"] = _SCREENS[st.query_params["ecran"]]
 step = int(st.session_state.get("proj_step", 0)) % len(SLIDES)

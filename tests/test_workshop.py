@@ -264,7 +264,7 @@ def test_a_version_1_database_gets_the_capped_vote_count(tmp_path):
     con.close()
     con = store.connect(path)
     # Migrated to the current schema (2: capped vote count; 3: client address hash; 4: derived tables).
-    assert store.get_meta(con, "schema_version") == str(store.SCHEMA_VERSION) == "6"
+    assert store.get_meta(con, "schema_version") == str(store.SCHEMA_VERSION) == "7"
     views = dict(
         con.execute(
             "SELECT view_name, sql FROM duckdb_views() "

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from .. import geography, indicators, workshop
+from .. import geography, indicators, plan, workshop
 from ..formatting import fmt_date, fmt_int, fmt_num, fmt_pct, is_missing
 from ..nomenclatures import SECTOR_LABELS
 from ..vocabulary import LEVEL_LABELS
@@ -39,7 +39,9 @@ __all__ = [
     "Contribution",
     "CategoryBlock",
     "Priority",
+    "FollowUp",
     "SynthesisReport",
+    "DEMO_NOTE",
     "key_figures",
     "describe",
     "slug",
@@ -102,11 +104,19 @@ def _job_pairs(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, float]]:
     return sorted((p for p in pairs if p[1] > 0), key=lambda p: -p[1])
 
 
+#: Said instead of a source name when the figures are simulated (``ess-diag init --demo``).
+DEMO_NOTE = "Données de démonstration (simulées) : elles ne décrivent pas le territoire réel."
+
+
 def _source_note(doc: indicators.Document) -> str:
+    if doc.get("demo"):
+        return DEMO_NOTE
     if doc["jobs_source"] == indicators.JOBS_SOURCE_ESTIMATE:
         return "Emplois estimés d'après les tranches d'effectifs SIRENE (milieu de tranche)."
-    sources = ", ".join(str(s) for s in doc["sources"] or [])
-    return f"Source : {sources}." if sources else ""
+    names = [
+        "données de démonstration" if str(s) == "demo" else str(s) for s in doc["sources"] or []
+    ]
+    return f"Source : {', '.join(names)}." if names else ""
 
 
 def _cards(doc: Mapping[str, Any]) -> list[tuple[str, str, str]]:
@@ -385,6 +395,51 @@ def _priorities(blocks: list[CategoryBlock]) -> list[Priority]:
     ]
 
 
+# --- what was decided since: the plan's actions drawn from this workshop -----------------------
+
+
+@dataclass
+class FollowUp:
+    """An action of the territory's plan decided from this workshop (« Suites données »)."""
+
+    rank: int
+    title: str
+    status_label: str
+    owner: str | None
+    due: str | None
+    #: "Emplois de l'ESS : 280 en 2023 · cible 300 · dernière valeur 290 en 2024".
+    indicator_line: str
+
+    @property
+    def summary(self) -> str:
+        """``"Ouvrir une épicerie solidaire — en cours · porteur : CCAS · échéance : …"``."""
+        parts = [self.status_label]
+        if self.owner:
+            parts.append(f"porteur : {self.owner}")
+        if self.due:
+            parts.append(f"échéance : {self.due}")
+        return f"{self.title} — {' · '.join(parts)}"
+
+    @property
+    def line(self) -> str:
+        """The summary with its rank: ``"1. Ouvrir une épicerie solidaire — en cours"``."""
+        return f"{self.rank}. {self.summary}"
+
+
+def _follow_up(con: duckdb.DuckDBPyConnection, session_id: str) -> list[FollowUp]:
+    return [
+        FollowUp(
+            rank=i,
+            title=a["title"],
+            status_label=a["status_label"],
+            owner=a["owner"],
+            due=fmt_date(a["due_date"]) if a["due_date"] else None,
+            indicator_line=plan.indicator_line(a),
+        )
+        for i, a in enumerate(plan.sessions_with_actions(con, session_id), 1)
+    ]
+
+
 # --- the whole description --------------------------------------------------------------------
 
 
@@ -404,6 +459,8 @@ class SynthesisReport:
     #: (label, value) of the workshop facts (the XLSX's "Atelier" sheet).
     facts: list[tuple[str, object]]
     produced_on: dt.date
+    #: The plan's actions decided from this workshop (empty: no plan yet, no section).
+    follow_up: list[FollowUp] = field(default_factory=list)
 
     @property
     def footer(self) -> str:
@@ -451,4 +508,5 @@ def describe(
         categories=categories,
         facts=_facts(content),
         produced_on=dt.date.today(),
+        follow_up=_follow_up(con, session_id),
     )

@@ -4,7 +4,16 @@ resource, so it opens anywhere, offline. Everything a participant wrote is escap
 from __future__ import annotations
 
 from ..formatting import NOT_AVAILABLE, escape, fmt_int
-from .content import BAR_COLOUR, Bars, CategoryBlock, KeyFigures, MapData, Priority, SynthesisReport
+from .content import (
+    BAR_COLOUR,
+    Bars,
+    CategoryBlock,
+    FollowUp,
+    KeyFigures,
+    MapData,
+    Priority,
+    SynthesisReport,
+)
 
 __all__ = ["render"]
 
@@ -133,6 +142,25 @@ def _priorities(priorities: list[Priority]) -> list[str]:
     return out
 
 
+def _follow_up(items: list[FollowUp]) -> list[str]:
+    """« Suites données »: shown only once a plan holds actions decided from this workshop."""
+    if not items:
+        return []
+    out = ["<h2>Suites données</h2>", '<ol class="contribs">']
+    for item in items:
+        out.append(
+            f"<li>{escape(item.summary)}"
+            + (
+                f'<br><span class="meta">{escape(item.indicator_line)}</span>'
+                if item.indicator_line
+                else ""
+            )
+            + "</li>"
+        )
+    out.append("</ol>")
+    return out
+
+
 def _category(block: CategoryBlock) -> list[str]:
     out = [
         f'<section class="cat" style="--c:{block.colour}">'
@@ -173,6 +201,7 @@ def render(synthesis: SynthesisReport) -> str:
         _svg_map(synthesis.map),
         "<h2>Priorités votées</h2>",
         *_priorities(synthesis.priorities),
+        *_follow_up(synthesis.follow_up),
         "<h2>Contributions</h2>",
     ]
     for block in synthesis.categories:

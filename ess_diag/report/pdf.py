@@ -89,11 +89,21 @@ class _Writer:
         pdf.cell(0, 5, self.clean(f"{title} — page {pdf.page_no()}"), align="C")
         pdf.set_text_color(0)
 
-    def para(self, text: str, size: float = 10, style: str = "", h: float = 5, colour: int = 0):
+    def para(
+        self,
+        text: str,
+        size: float = 10,
+        style: str = "",
+        h: float = 5,
+        colour: int = 0,
+        align: str = "J",
+    ):
         pdf = self.pdf
         pdf.set_font(self.family, style, size)
         pdf.set_text_color(colour)
-        pdf.multi_cell(self.width, h, self.clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(
+            self.width, h, self.clean(text), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
         pdf.set_text_color(0)
 
     def heading(self, text: str, need: float = 30) -> None:
@@ -102,7 +112,7 @@ class _Writer:
         if pdf.will_page_break(need):
             pdf.add_page()
         pdf.ln(4)
-        self.para(text, 15, "B", 8)
+        self.para(text, 15, "B", 8, align="L")  # a wrapped title is not stretched
         pdf.set_draw_color(*_rgb(BAR_COLOUR))
         pdf.set_line_width(0.6)
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + self.width, pdf.get_y())
@@ -261,6 +271,12 @@ def render(synthesis: SynthesisReport, font_candidates: tuple[Path, ...] | None 
         w.para("Aucun vote.", 10, "", 5, 100)
     for p in synthesis.priorities:
         w.para(f"{p.rank}. {p.text} — {p.votes_label} ({p.category_label})", 10)
+    if synthesis.follow_up:
+        w.heading("Suites données")
+        for item in synthesis.follow_up:
+            w.para(item.line, 10)
+            if item.indicator_line:
+                w.para(f"   {item.indicator_line}", 8, "", 4, 110)
     w.heading("Contributions")
     for block in synthesis.categories:
         _category(w, block)

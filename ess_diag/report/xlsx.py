@@ -78,6 +78,19 @@ def render(synthesis: SynthesisReport) -> bytes:
     info = book.create_sheet("Atelier")
     for label, value in synthesis.facts:
         _append_as_text(info, [label, value])
+    if synthesis.follow_up:
+        follow = book.create_sheet("Suites données")
+        follow.append(["Rang", "Action", "Statut", "Porteur", "Échéance", "Indicateur suivi"])
+        for cell in follow[1]:
+            cell.font = Font(bold=True)
+        for item in synthesis.follow_up:
+            _append_as_text(
+                follow,
+                [item.rank, item.title, item.status_label, item.owner, item.due,
+                 item.indicator_line or None],
+            )  # fmt: skip
+        for letter, width in zip("ABCDEF", (6, 60, 12, 24, 14, 70), strict=True):
+            follow.column_dimensions[letter].width = width
     info.column_dimensions["A"].width = 38
     info.column_dimensions["B"].width = 50
     buffer = io.BytesIO()
