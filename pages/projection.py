@@ -68,7 +68,7 @@ def slide_welcome() -> None:
             f"<div class='pj-code'>{escape(session.join_code)}</div>"
         )
     with right:
-        st.image(ws.qr_png(url), width=460)
+        st.image(ws.qr_png(url), width=460, alt=ws.qr_alt(session.join_code, url))
     with st.expander("Changer d'atelier"):
         if ws.pick_session("Atelier projeté").session_id != session.session_id:
             st.rerun()
