@@ -22,6 +22,7 @@ PAGES = [
     ("Diagnostic", "pages/ruralite.py", "Ruralité", ":material/agriculture:"),
     ("Diagnostic", "pages/evolution.py", "Évolution & résilience", ":material/trending_up:"),
     ("Diagnostic", "pages/acteurs.py", "Acteurs", ":material/groups:"),
+    ("Diagnostic", "pages/besoins.py", "Besoins", ":material/location_off:"),
     ("Atelier", "pages/atelier.py", "Animer un atelier", ":material/forum:"),
     ("Atelier", "pages/projection.py", "Mode projection", ":material/slideshow:"),
     ("Atelier", "pages/participer.py", "Participer", ":material/how_to_vote:"),
