@@ -133,3 +133,16 @@ def test_contribution_text(con):
         "Zone blanche « Sport et loisirs » : L'Abergement-de-Varey — établissement de l'ESS le "
         "plus proche à 3,5 km (L'Abergement-Clémenciat)."
     )
+
+
+def test_synthesis_key_figures_carry_the_needs(con):
+    from ess_diag.report import content
+
+    figures = content.key_figures(con, "departement", "01", 2023)
+    by_label = dict(figures.needs)
+    assert by_label["Aide à domicile"] == 15000 + 2000 + 200
+    assert by_label["Petite enfance (accueil de jeunes enfants)"] == 18000
+    assert [b.title for b in figures.bars][-1] == (
+        "Besoins : habitants sans service de proximité de l'ESS"
+    )
+    assert content.key_figures(con, "france", "FR", 2023).needs == []
