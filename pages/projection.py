@@ -174,7 +174,16 @@ def slide_map() -> None:
     except Exception as exc:  # a map failure must not stop the workshop
         st.warning(f"Carte indisponible : {exc}")
         return
-    st.pydeck_chart(view.deck, height=640, key="pj_map")
+    st.pydeck_chart(
+        view.deck,
+        height=640,
+        key="pj_map",
+        alt=a11y.describe(
+            f"{view.legend_title} par commune, contributions de l'atelier en cercles rouges",
+            view.table.drop(columns="code"),
+            "Carte",
+        ),
+    )
     cards.legend(view.legend_title, view.legend)
 
 
