@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pandas as pd
@@ -22,6 +23,7 @@ __all__ = [
     "MAX_TABLE_ROWS",
     "FRENCH_LABELS",
     "describe",
+    "value_column",
     "format_table",
     "data_table",
     "plotly_chart",
@@ -37,11 +39,24 @@ MAX_TABLE_ROWS = 60
 FRENCH_LABELS: dict[str, str] = {
     "Fullscreen": "Plein écran",
     "Close fullscreen": "Quitter le plein écran",
+    "Exit fullscreen": "Quitter le plein écran",
     "Download as CSV": "Télécharger en CSV",
     "Search": "Rechercher",
     "Show/hide columns": "Afficher ou masquer des colonnes",
     "Clear selection": "Effacer la sélection",
     "Copy to clipboard": "Copier dans le presse-papiers",
+    "Collapse sidebar": "Replier la barre latérale",
+    "Expand sidebar": "Déplier la barre latérale",
+    "Sidebar": "Barre latérale",
+    "Open": "Ouvrir la liste",
+    "Close": "Fermer",
+    "Clear all": "Tout effacer",
+    "Clear value": "Effacer",
+    "Link to heading": "Lien vers ce titre",
+    "Skip to main content": "Aller au contenu principal",
+    "Show password text": "Afficher le mot de passe",
+    "Hide password text": "Masquer le mot de passe",
+    "Main menu": "Menu principal",
 }
 
 
@@ -71,7 +86,9 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def describe(title: str, table: pd.DataFrame, kind: str = "Graphique") -> str:
+def describe(
+    title: str, table: pd.DataFrame, kind: str = "Graphique", value_column: str | None = None
+) -> str:
     """A short French sentence of what a chart shows, from the data behind it.
 
     >>> describe("Emplois par famille", pd.DataFrame({"famille": ["A", "B"], "emplois": [3, 9]}))
@@ -85,6 +102,9 @@ def describe(title: str, table: pd.DataFrame, kind: str = "Graphique") -> str:
     numeric = [
         c for c in table.columns[1:] if pd.api.types.is_numeric_dtype(table[c]) and c != label_col
     ]
+    if value_column in numeric:  # the column the chart draws first
+        numeric.remove(value_column)
+        numeric.insert(0, value_column)
     values = table[numeric[0]].dropna() if numeric else pd.Series(dtype=float)
     lines = f"{fmt_int(n)} ligne{'s' if n > 1 else ''}"
     if values.empty:
@@ -102,6 +122,31 @@ def describe(title: str, table: pd.DataFrame, kind: str = "Graphique") -> str:
         f"{head} ({lines}). Valeur la plus élevée de « {numeric[0]} » : {labels[hi]} "
         f"({fmt(values[hi])}) ; la plus basse : {labels[lo]} ({fmt(values[lo])})."
     )
+
+
+def value_column(figure, table: pd.DataFrame) -> str | None:
+    """The data column a plotly figure draws: the one named like one of its axis titles."""
+    titles = []
+    for axis in ("xaxis", "yaxis"):
+        text = getattr(getattr(getattr(figure.layout, axis, None), "title", None), "text", None)
+        if text:
+            titles.append(str(text).lower())
+
+    def words(text: str) -> set[str]:
+        cleaned = re.sub(r"\b[ldLD]'", " ", text.lower())
+        return {w for w in re.findall(r"\w+", cleaned) if len(w) > 2}
+
+    wanted = set().union(*(words(t) for t in titles)) if titles else set()
+    best, score = None, 0
+    for column in table.columns[1:]:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            continue
+        name = str(column).lower()
+        # A column named like the axis title wins; otherwise the most words in common.
+        shared = len(words(name) & wanted) + (10 if any(name.startswith(t) for t in titles) else 0)
+        if shared > score:
+            best, score = column, shared
+    return best
 
 
 def data_table(table: pd.DataFrame, title: str = "Données du graphique", *, key: str) -> None:
@@ -127,7 +172,7 @@ def plotly_chart(
     show_description: bool = True,
 ) -> None:
     """A plotly figure with its text alternative (sentence + data table)."""
-    sentence = description or describe(title, data)
+    sentence = description or describe(title, data, value_column=value_column(figure, data))
     st.plotly_chart(figure, theme=None, config=config, key=key, height=height, alt=sentence)
     if show_description:
         st.caption(escape(sentence))
@@ -156,27 +201,32 @@ _TOOLBAR_SCRIPT = """
 (() => {
   const doc = window.parent ? window.parent.document : document;
   const labels = %s;
-  const fix = (root) => {
-    root.querySelectorAll('[aria-label],[title],[data-testid="stTooltipContent"]').forEach((el) => {
-      for (const attr of ['aria-label', 'title']) {
+  const ATTRS = ['aria-label', 'title', 'data-title'];
+  const fix = () => {
+    // The document is French (Streamlit writes lang="en"): screen readers pick their voice by it.
+    if (doc.documentElement.lang !== 'fr') doc.documentElement.lang = 'fr';
+    doc.querySelectorAll('[aria-label],[title],[data-title]').forEach((el) => {
+      for (const attr of ATTRS) {
         const v = el.getAttribute(attr);
         if (!v) continue;
         for (const [en, fr] of Object.entries(labels)) {
           if (v === en || v.startsWith(en + ':')) el.setAttribute(attr, fr + v.slice(en.length));
         }
       }
-      if (el.dataset && el.dataset.testid === 'stTooltipContent') {
-        const t = el.innerText.trim();
-        if (labels[t]) el.innerText = labels[t];
-      }
+    });
+    // Texts Streamlit writes itself: the skip link, the toolbar's tooltips.
+    doc.querySelectorAll('a, [data-testid="stTooltipContent"]').forEach((el) => {
+      if (el.children.length) return;
+      const t = el.textContent.trim();
+      if (labels[t]) el.textContent = labels[t];
     });
   };
   if (!doc.__essDiagLabels) {
-    doc.__essDiagLabels = new MutationObserver(() => fix(doc));
-    doc.__essDiagLabels.observe(doc.body, {subtree: true, childList: true, attributes: true,
-                                           attributeFilter: ['aria-label', 'title']});
+    doc.__essDiagLabels = new MutationObserver(fix);
+    doc.__essDiagLabels.observe(doc.documentElement, {subtree: true, childList: true,
+      attributes: true, attributeFilter: ['aria-label', 'title', 'data-title', 'lang']});
   }
-  fix(doc);
+  fix();
 })();
 </script>
 """

@@ -165,7 +165,9 @@ def _focused(pg) -> str:
             const e = document.activeElement;
             if (!e || e === document.body) return '';
             const byId = e.id && document.querySelector(`label[for="${e.id}"]`);
-            return [e.getAttribute('aria-label'), byId && byId.innerText, e.innerText,
+            // A container's text would name every control inside it: buttons and links only.
+            const own = ['BUTTON', 'A'].includes(e.tagName) ? e.innerText : '';
+            return [e.getAttribute('aria-label'), byId && byId.innerText, own,
                     e.getAttribute('placeholder')].filter(Boolean).join(' | ');
         }"""
     )
@@ -239,10 +241,22 @@ def test_chart_toolbar_in_french(page, a11y_app):
     chart.hover()
     page.wait_for_timeout(500)
     labels = page.evaluate(
-        """() => [...document.querySelectorAll('[data-testid="stElementToolbar"] button')]
-                  .map(b => b.getAttribute('aria-label') || b.innerText)"""
+        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] button,'
+                  + ' [data-testid="stElementToolbar"] button')]
+                  .flatMap(b => ['aria-label', 'title', 'data-title']
+                                 .map(a => b.getAttribute(a)).filter(Boolean))"""
     )
     assert labels and not [x for x in labels if "Fullscreen" in x], labels
-    assert any("Plein écran" in x for x in labels), labels
+    assert "Plein écran" in labels, labels
+    # Streamlit's own English words elsewhere: the skip link, the sidebar, the pickers.
+    english = page.evaluate(
+        """() => [...document.querySelectorAll('[aria-label],[title]')]
+                  .map(e => e.getAttribute('aria-label') || e.getAttribute('title'))
+                  .filter(v => ['Open', 'Collapse sidebar', 'Link to heading', 'Sidebar']
+                                .includes(v))"""
+    )
+    assert english == []
+    assert page.evaluate("() => document.documentElement.lang") == "fr"
+    assert page.get_by_text("Aller au contenu principal").count() == 1
     # The chart's text alternative: a sentence and a keyboard-reachable data table.
     assert page.get_by_text("Données du graphique").count() >= 1
