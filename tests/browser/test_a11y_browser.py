@@ -4,7 +4,8 @@
   projection screen: no serious and no critical violation of the WCAG 2.1 A/AA rules;
 * the projection screens (except the map screen, fitted separately) fit 1280×720 and 1920×1080
   with no vertical scroll;
-* a participant joins, posts and votes with the Tab and Enter keys only;
+* a participant joins, posts and votes with the keyboard alone (Tab and Enter, and one arrow key
+  inside the two-option view switch, a single Tab stop by design);
 * the controls Streamlit draws on charts (« Fullscreen ») are labelled in French.
 
 axe-core comes from npm (``tests/browser/axe/package.json``, installed by ``make test``). Without
@@ -206,7 +207,11 @@ def test_keyboard_only_join_post_vote(browser, a11y_app):
         pg.get_by_text("Merci ! Votre contribution est au tableau.").wait_for(timeout=30_000)
         wait_idle(pg)
 
-        _tab_to(pg, "Voter")  # the view switch « Contribuer | Voter »
+        # The view switch « Contribuer | Voter » is one group, one Tab stop: inside it the arrow
+        # keys move between the two options (the WAI-ARIA pattern of a radio group / toolbar).
+        _tab_to(pg, "Contribuer")
+        pg.keyboard.press("ArrowRight")
+        assert "Voter" in _focused(pg)
         pg.keyboard.press("Enter")
         pg.get_by_text("Il vous reste 5 votes").wait_for(timeout=30_000)
         wait_idle(pg)
