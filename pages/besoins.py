@@ -126,15 +126,9 @@ table = pd.DataFrame(
 if table.empty:
     st.success(escape(needs.summary_sentence(result)))
 else:
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_config={
-            "habitants": st.column_config.NumberColumn(format="localized"),
-            "distance (km)": st.column_config.NumberColumn(format="%.1f"),
-        },
-        key="needs_table",
-    )
+    # Shown the French way (« 8 233 », « 1,4 ») whatever the browser's language; the CSV below
+    # keeps the raw numbers.
+    st.dataframe(a11y.format_table(table), hide_index=True, key="needs_table")
     downloads.download_data(table, f"ess_diag_besoins_{result['key']}_{level}_{code}", key="needs")
 
 # --- one click: a "besoin" for the workshop --------------------------------------------------

@@ -13,7 +13,7 @@ from geo_fixture import build_fixture_geography
 from streamlit.testing.v1 import AppTest
 
 from ess_diag import needs, store, workshop
-from ess_diag.formatting import fmt_int
+from ess_diag.formatting import fmt_int, fmt_num
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "besoins.py")
@@ -63,8 +63,9 @@ def test_page_shows_the_needs_figures(db_path, monkeypatch):
     assert list(table["code"]) == ["01004", "01005", "01002"]
     assert list(table["établissement de l'ESS le plus proche"]) == ["Asso Bocage"] * 3
     assert table["distance (km)"].tolist() == [
-        c["nearest"]["distance_km"] for c in expected["communes"]
+        fmt_num(c["nearest"]["distance_km"]) for c in expected["communes"]
     ]
+    assert table["habitants"].tolist() == ["15\u202f000", "2\u202f000", "200"]
     assert len(at.get("deck_gl_json_chart")) == 1
     # The map's text alternative: a sentence and its data.
     assert any("Carte des zones blanches" in c.value for c in at.caption)
