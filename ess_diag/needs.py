@@ -208,7 +208,7 @@ def zones(
     notes: dict[str, str] = {}
     if kind == _SECTOR:
         zb = indicators.zones_blanches(con, level, code, year, sector=key)
-        lacking = [dict(c) for c in zb["communes"]]
+        lacking: list[dict] = [dict(c) for c in zb["communes"]]
         notes.update(zb["notes"])
         year, total_c, total_p = zb["year"], zb["communes_total"], zb["population_total"]
         definition = (
@@ -227,7 +227,7 @@ def zones(
                FROM territory_communes m JOIN territories c ON c.level = 'commune'
                     AND c.code = m.commune_code WHERE m.level = ? AND m.code = ?""",
             [level, code],
-        ).fetchone()
+        ).fetchall()[0]
         definition = (
             "Communes sans établissement employeur actif de l'ESS dont l'activité (NAF) relève "
             f"du service « {nomenclatures.PROXIMITY_SERVICE_LABELS[key]} » (répertoire des "
@@ -251,8 +251,8 @@ def zones(
     )
     communes: list[NeedCommune] = [
         {
-            "code": c["code"],
-            "name": c["name"],
+            "code": str(c["code"]),
+            "name": str(c["name"]),
             "population": int(c["population"]),
             "lon": points.get(c["code"], (None, None))[0],
             "lat": points.get(c["code"], (None, None))[1],

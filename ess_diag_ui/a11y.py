@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Literal
 
 import pandas as pd
 import streamlit as st
@@ -63,7 +64,7 @@ FRENCH_LABELS: dict[str, str] = {
 def _formatter(column: str, series: pd.Series) -> Callable[[object], str]:
     name = column.lower()
     if name == "année" or name == "annee":
-        return lambda v: "" if is_missing(v) else str(int(v))  # type: ignore[arg-type]
+        return lambda v: "" if is_missing(v) else str(int(v))  # type: ignore[call-overload]
     if not pd.api.types.is_numeric_dtype(series):
         return lambda v: "" if is_missing(v) else str(v)
     if name.startswith("part"):
@@ -167,7 +168,7 @@ def plotly_chart(
     data: pd.DataFrame,
     key: str,
     config: dict | None = None,
-    height: int | str = "content",
+    height: int | Literal["stretch", "content"] = "content",
     description: str | None = None,
     show_description: bool = True,
 ) -> None:

@@ -78,12 +78,16 @@ def show(session: workshop.Session, year: int | None, demo_note: str = "") -> No
         + (f" · {year}" if year else "")
         + "</div>"
     )
-    choice = picker.selectbox(
-        "Secteur ou service de proximité",
-        list(options),
-        index=list(options).index(DEFAULT_CHOICE),
-        format_func=options.get,
-        key="pj_needs_choice",
+    keys: list[str] = list(options)
+    choice: str = (
+        picker.selectbox(
+            "Secteur ou service de proximité",
+            keys,
+            index=keys.index(DEFAULT_CHOICE),
+            format_func=lambda k: options[k],
+            key="pj_needs_choice",
+        )
+        or DEFAULT_CHOICE
     )
     result = needs.zones(ui.get_con(), level, code, choice, year)
     st.html(screen_html(result) + demo_note)

@@ -98,9 +98,7 @@ def test_page_shows_the_indicators_numbers(db_path, monkeypatch):
     con = store.get_connection(db_path)
     expected = indicators.rural_sectors(con, "departement", "01", 2023)
     evo = indicators.evolution(con, "departement", "01")
-    (table,) = [
-        t.value for t in at.table if "part de l'ESS, communes rurales" in t.value.columns
-    ]
+    (table,) = [t.value for t in at.table if "part de l'ESS, communes rurales" in t.value.columns]
     rows = {r["label"]: r for r in expected["rows"]}
     for label, shown in table.iterrows():
         assert shown["part de l'ESS, communes rurales"] == fmt_pct(

@@ -416,7 +416,9 @@ def rural_sectors(block: dict, geo: dict, private: dict | None, year: int | None
         return er, e - er, pr, p - pr
 
     rows: list[types.RuralSectorRow] = []
-    groups = [("action_sociale", "Action sociale (avec et sans hébergement)", ACTION_SOCIALE)]
+    groups: list[tuple[str, str, tuple[str, ...]]] = [
+        ("action_sociale", "Action sociale (avec et sans hébergement)", ACTION_SOCIALE)
+    ]
     groups += [(s, nomenclatures.SECTOR_LABELS[s], (s,)) for s in DIVERSITY_SECTORS]
     for key, label, keys in groups:
         er, eu, pr, pu = split(keys)
