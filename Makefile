@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8501
 
 .DEFAULT_GOAL := test
-.PHONY: install db run run-lan test lint format bench bench-uploads clean-db
+.PHONY: install axe db run run-lan test lint format bench bench-uploads clean-db
 
 install: $(STAMP)
 
@@ -46,7 +46,22 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+# axe-core (the WCAG 2.1 A/AA rules run by tests/browser/test_a11y_browser.py), pinned by its
+# package-lock.json and installed with npm (Node.js). Without npm the accessibility browser tests
+# are skipped with the reason, except in CI (.ci/run sets ESS_DIAG_REQUIRE_AXE=1: they fail).
+AXE_DIR := tests/browser/axe
+AXE_STAMP := $(AXE_DIR)/node_modules/.installed
+
+axe: $(AXE_STAMP)
+
+$(AXE_STAMP): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(AXE_DIR) --no-audit --no-fund --loglevel=error && touch $(AXE_STAMP); \
+	else \
+		echo "npm absent : axe-core non installé, tests d'accessibilité ignorés (apt-get install npm)"; \
+	fi
+
+test: lint axe
 	$(BIN)/pytest -q
 
 bench: install

@@ -22,12 +22,13 @@ PAGES = [
     ("Diagnostic", "pages/ruralite.py", "Ruralité", ":material/agriculture:"),
     ("Diagnostic", "pages/evolution.py", "Évolution & résilience", ":material/trending_up:"),
     ("Diagnostic", "pages/acteurs.py", "Acteurs", ":material/groups:"),
-    ("Leviers", "pages/acheter.py", "Acheter à l'ESS", ":material/storefront:"),
+    ("Diagnostic", "pages/besoins.py", "Besoins", ":material/location_off:"),
     ("Atelier", "pages/atelier.py", "Animer un atelier", ":material/forum:"),
     ("Atelier", "pages/projection.py", "Mode projection", ":material/slideshow:"),
     ("Atelier", "pages/participer.py", "Participer", ":material/how_to_vote:"),
-    ("Suites", "pages/plan.py", "Plan d'action", ":material/checklist:"),
-    ("Suites", "pages/evaluation.py", "Évaluation", ":material/fact_check:"),
+    ("Agir", "pages/plan.py", "Plan d'action", ":material/checklist:"),
+    ("Agir", "pages/acheter.py", "Acheter à l'ESS", ":material/storefront:"),
+    ("Agir", "pages/evaluation.py", "Évaluation", ":material/fact_check:"),
     ("Données", "pages/importer.py", "Importer des données", ":material/upload_file:"),
     ("Données", "pages/methodologie.py", "Méthodologie & sources", ":material/menu_book:"),
 ]
@@ -38,13 +39,35 @@ st.set_page_config(
 )
 
 
+#: Full-screen pages (a projector, a participant's phone): no menu is drawn on them.
+FULL_SCREEN = {"pages/projection.py", "pages/participer.py"}
+
+
 def _navigation():
+    """Streamlit's own menu is hidden (its markup fails the WCAG list rules: a ``ul`` holding
+    ``div`` children), and drawn here instead: one heading per section, a link per page — a
+    plain list of links that a screen reader and the Tab key go through in order."""
     sections: dict[str, list] = {}
     for section, file, title, icon in PAGES:
         sections.setdefault(section, []).append(
-            st.Page(file, title=title, icon=icon, default=file == "pages/accueil.py")
+            (file, st.Page(file, title=title, icon=icon, default=file == "pages/accueil.py"))
         )
-    return st.navigation(sections)
+    current = st.navigation(
+        {name: [page for _, page in pages] for name, pages in sections.items()},
+        position="hidden",
+    )
+    full_screen = any(
+        page._script_hash == current._script_hash and file in FULL_SCREEN
+        for pages in sections.values()
+        for file, page in pages
+    )
+    if not full_screen:
+        with st.sidebar:
+            for name, pages in sections.items():
+                st.markdown(f"#### {name}")
+                for _, page in pages:
+                    st.page_link(page)
+    return current
 
 
 # Each page starts with ``ess_diag_ui.page_setup()`` (sidebar, demo banner), so that it also

@@ -56,6 +56,10 @@ __all__ = [
     "segments_for_naf",
     "legal_bases_for",
     "register",
+    "ProximityService",
+    "PROXIMITY_SERVICES",
+    "PROXIMITY_SERVICE_LABELS",
+    "PROXIMITY_SOURCE",
 ]
 
 #: ESS family key → French label (order = display order).
@@ -168,6 +172,51 @@ SECTORS: tuple[Sector, ...] = (
 )
 SECTOR_LABELS: dict[str, str] = {s.key: s.label for s in SECTORS}
 _DIVISION_SECTOR: dict[str, str] = {d: s.key for s in SECTORS for d in s.divisions}
+
+
+@dataclass(frozen=True)
+class ProximityService:
+    """A proximity service of the Kit (fiche 16, « besoins du territoire »): key, French label and
+    the NAF rev. 2 sub-classes ('NN.NNX') of the establishments that provide it."""
+
+    key: str
+    label: str
+    naf_codes: tuple[str, ...]
+
+
+#: The Kit's proximity services, as the NAF sub-classes that provide them (zones blanches of the
+#: Besoins page, ``ess_diag.needs``). The Kit names the services, not codes: the codes are ours,
+#: chosen from the INSEE NAF rev. 2 labels (see :data:`PROXIMITY_SOURCE`).
+PROXIMITY_SERVICES: tuple[ProximityService, ...] = (
+    ProximityService("aide_domicile", "Aide à domicile", ("88.10A", "88.10B")),
+    ProximityService("petite_enfance", "Petite enfance (accueil de jeunes enfants)", ("88.91A",)),
+    ProximityService(
+        "commerce_alimentaire",
+        "Commerce alimentaire de proximité",
+        ("47.11B", "47.11C", "47.11D", "47.21Z", "47.22Z", "47.23Z", "47.24Z", "47.25Z", "47.29Z"),
+    ),
+    ProximityService(
+        "mobilite",
+        "Mobilité (transport de personnes, location, auto-école)",
+        ("49.32Z", "49.39A", "49.39B", "77.11A", "85.53Z"),
+    ),
+    ProximityService(
+        "personnes_agees_hebergement",
+        "Hébergement des personnes âgées",
+        ("87.10A", "87.30A"),
+    ),
+)
+PROXIMITY_SERVICE_LABELS: dict[str, str] = {s.key: s.label for s in PROXIMITY_SERVICES}
+PROXIMITY_SOURCE = (
+    "Services de proximité du Kit (fiche 16, besoins du territoire) ; codes de la nomenclature "
+    "d'activités française NAF rév. 2 (INSEE) choisis par ESS Diag d'après leurs libellés : "
+    "aide à domicile 88.10A-B, accueil de jeunes enfants 88.91A, commerce d'alimentation "
+    "générale, supérettes, supermarchés et commerces alimentaires spécialisés 47.11B-D et "
+    "47.21-47.29, taxis, transports routiers de voyageurs, location de voitures et auto-écoles "
+    "49.32Z, 49.39A-B, 77.11A, 85.53Z, hébergement médicalisé et social des personnes âgées "
+    "87.10A, 87.30A."
+)
+
 
 #: NAF sub-classes outside the ESS perimeter (for the legal-form families), and whole divisions.
 EXCLUDED_NAF_CODES: tuple[str, ...] = ("94.11Z", "94.12Z", "94.20Z", "94.91Z", "94.92Z")

@@ -274,6 +274,9 @@ def page_setup(chrome: bool = True) -> tuple[str, str]:
     except store.StoreError as exc:
         st.error(str(exc))
         st.stop()
+    from . import a11y
+
+    a11y.french_toolbar()
     if not chrome:
         return current_territory()
     territory = sidebar()

@@ -52,6 +52,7 @@ __all__ = [
     "base_url",
     "participant_url",
     "qr_png",
+    "qr_alt",
     "board_html",
     "tally_html",
     "workshop_map",
@@ -115,6 +116,14 @@ def qr_png(data: str, scale: int = 10) -> bytes:
     return buffer.getvalue()
 
 
+def qr_alt(join_code: str, url: str) -> str:
+    """The QR code's text alternative: what scanning it gives (the address and the code)."""
+    return (
+        f"QR code pour participer à l'atelier : il ouvre l'adresse {url} "
+        f"(code de l'atelier {join_code})"
+    )
+
+
 def hide_chrome(font_scale: float = 1.0) -> None:
     """Full-screen pages: no sidebar, no header, bigger type."""
     st.html(
@@ -165,7 +174,7 @@ _BOARD_CSS = """
 .ws-meta{color:#555;font-size:.85rem;margin-top:.2rem;display:flex;justify-content:space-between;
  gap:.4rem}
 .ws-votes{font-weight:700;color:#0b5394;white-space:nowrap}
-.ws-empty{color:#777;font-style:italic}
+.ws-empty{color:#555;font-style:italic}
 .ws-tally{width:100%;border-collapse:collapse}.ws-tally td{padding:.35rem .5rem;
  border-bottom:1px solid #ddd;font-size:1.1rem;color:#1a1a1a}
 .ws-tally .n{text-align:right;font-weight:700;white-space:nowrap}

@@ -12,6 +12,8 @@ import streamlit as st
 from ess_diag import exports, figures
 from ess_diag.formatting import escape
 
+from . import a11y
+
 __all__ = [
     "csv_bytes",
     "xlsx_bytes",
@@ -102,9 +104,10 @@ def show_chart(
     if chart.figure is None:
         empty_state(chart.empty_reason or "Pas de données pour ce graphique.", what_to_import)
         return
-    st.plotly_chart(
+    a11y.plotly_chart(
         chart.figure,
-        theme=None,  # our own layout (palette, French separators), identical in the PNG
+        title=chart.title,
+        data=chart.data,
         config=figures.plotly_config(chart),
         key=f"chart_{chart.key}",
         height=height or "content",

@@ -101,12 +101,19 @@ with left:
         f"{escape(session.join_code)}</span></div>"
         f"<div>Sur un téléphone connecté au même réseau : <code>{escape(url)}</code></div>"
     )
-    st.caption(
-        "Mode projection : ouvrez « Mode projection » dans le menu (ou "
-        f"`{escape(ws.base_url())}/projection?atelier={escape(session.join_code)}`)."
+    # st.html in a dark grey, not a caption: a caption's `code` and links fail the contrast rule.
+    st.html(
+        "<div style='color:#444;font-size:.9rem'>Mode projection : ouvrez « Mode projection » "
+        f"dans le menu (ou <code>{escape(ws.base_url())}/projection?atelier="
+        f"{escape(session.join_code)}</code>).</div>"
     )
 with right:
-    st.image(ws.qr_png(url), width=220, caption="Scanner pour participer")
+    st.image(
+        ws.qr_png(url),
+        width=220,
+        caption="Scanner pour participer",
+        alt=ws.qr_alt(session.join_code, url),
+    )
 
 
 @st.fragment(run_every=3)

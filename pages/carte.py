@@ -7,7 +7,7 @@ import streamlit as st
 import ess_diag_ui as ui
 from ess_diag import maps, nomenclatures
 from ess_diag.formatting import escape, fmt_int, fmt_num, is_missing
-from ess_diag_ui import cards, data, downloads
+from ess_diag_ui import a11y, cards, data, downloads
 
 level, code = ui.page_setup()
 year = ui.current_year()
@@ -91,14 +91,19 @@ view, kf = data.map_view(
     show_cooperation=show_cooperation,
 )
 
+# The map's text alternative: this sentence (alt and caption) and the table « Données de la carte ».
+map_alt = a11y.describe(
+    f"{indicator.label}, {label}", view.table[["territoire", indicator.label]], "Carte"
+)
 map_col, legend_col = st.columns([4, 1])
 with map_col:
     st.pydeck_chart(
         view.deck,
         height=560,
         key=f"map_{level}_{code}_{child_level}",
-        alt=f"Carte : {indicator.label}, {label}",
+        alt=map_alt,
     )
+    st.caption(escape(map_alt))
 with legend_col:
     cards.legend(indicator.label, view.legend)
     if view.actor_legend:

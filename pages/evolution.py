@@ -8,6 +8,7 @@ import streamlit as st
 import ess_diag_ui as ui
 from ess_diag import figures
 from ess_diag.formatting import NOT_AVAILABLE, escape, fmt_int, fmt_num, fmt_pct, fmt_signed_pct
+from ess_diag.references import RURAL_CHANGE, rural_study_citation
 from ess_diag_ui import data, downloads
 
 level, code = ui.page_setup()
@@ -53,8 +54,13 @@ with st.expander("Comment lire ce graphique ?", expanded=True):
         "Les deux courbes partent de **100** la première année : une valeur de 110 signifie "
         "10 % d'emplois de plus que cette année-là. Si la courbe de l'ESS reste au-dessus de "
         "celle du reste du privé, l'ESS a mieux résisté ou davantage créé d'emplois. Au niveau "
-        "national, entre 2008 et 2015, l'emploi de l'ESS a progressé de 4,9 % dans les "
-        "territoires ruraux, quand le reste du privé y reculait de 4,1 %."
+        "national, entre 2008 et 2015, dans les territoires ruraux, l'emploi de l'ESS a "
+        f"progressé de {fmt_signed_pct(RURAL_CHANGE['ess'][0])} quand l'emploi privé hors ESS "
+        f"évoluait de {fmt_signed_pct(RURAL_CHANGE['private_non_ess'][0])} (et l'ensemble de "
+        f"l'économie hors ESS, emploi public compris, de "
+        f"{fmt_signed_pct(RURAL_CHANGE['non_ess_all'][0])}) — "
+        f"{escape(rural_study_citation())} ; sa définition du rural n'est pas celle d'ESS Diag "
+        "(voir la page Ruralité)."
     )
 downloads.show_chart(
     figures.jobs_series_chart(evo), territory_suffix=code, what_to_import=downloads.IMPORT_SERIES

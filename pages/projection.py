@@ -10,8 +10,8 @@ import streamlit as st
 import ess_diag_ui as ui
 from ess_diag import figures, workshop
 from ess_diag.formatting import escape, fmt_int, fmt_num, fmt_pct
+from ess_diag_ui import a11y, auth, besoins_screen, cards, data, plan_screens
 from ess_diag_ui import atelier as ws
-from ess_diag_ui import auth, cards, data, plan_screens
 
 ui.page_setup(chrome=False)
 # On the network, the projection (join code, board, workshop switcher, ?atelier=) is the
@@ -42,14 +42,23 @@ DEMO_NOTE = (
     else ""
 )
 
+# Every screen fits the projector (1280×720 to 1920×1080, tested) without scrolling: the type
+# follows the screen's height, the chart box takes what the title leaves.
 st.html(
     "<style>"
+    "html{font-size:clamp(15px,1.9vh,20px) !important}"
+    "[data-testid='stMainBlockContainer'],.block-container{padding-bottom:0 !important}"
     ".pj-title{font-size:2.6rem;font-weight:800;line-height:1.15;margin:.2rem 0;color:#1a1a1a}"
     ".pj-sub{font-size:1.4rem;color:#333}"
-    ".pj-center{text-align:center;margin-top:3.5rem}"
-    ".pj-figure{font-size:9rem;font-weight:800;color:#0b5394;line-height:1.05;margin:1.5rem 0}"
+    ".pj-center{text-align:center;margin-top:4vh}"
+    ".pj-figure{font-size:min(9rem,19vh);font-weight:800;color:#0b5394;line-height:1.05;"
+    "margin:2vh 0}"
     ".pj-label{font-size:2rem;color:#1a1a1a}.pj-note{font-size:1.2rem;color:#444}"
-    ".pj-code{font-size:5rem;font-weight:800;letter-spacing:.6rem;color:#1a1a1a}"
+    ".pj-code{font-size:min(5rem,11vh);font-weight:800;letter-spacing:.6rem;color:#1a1a1a}"
+    ".st-key-pj_qr img{max-height:calc(100vh - 13rem);width:auto !important}"
+    ".st-key-pj_chartbox{height:calc(100vh - 19rem) !important;"
+    "min-height:calc(100vh - 19rem) !important;max-height:calc(100vh - 19rem) !important;"
+    "flex:none !important}"
     "</style>"
 )
 
@@ -67,8 +76,8 @@ def slide_welcome() -> None:
             "<div class='pj-label' style='margin-top:1rem'>Code de l'atelier</div>"
             f"<div class='pj-code'>{escape(session.join_code)}</div>"
         )
-    with right:
-        st.image(ws.qr_png(url), width=460)
+    with right, st.container(key="pj_qr"):
+        st.image(ws.qr_png(url), width=460, alt=ws.qr_alt(session.join_code, url))
     with st.expander("Changer d'atelier"):
         if ws.pick_session("Atelier projeté").session_id != session.session_id:
             st.rerun()
@@ -126,13 +135,18 @@ def _chart_slide(chart: figures.Chart) -> None:
         st.info(chart.empty_reason or "Pas de données pour ce graphique.")
         return
     fig = chart.figure
-    fig.update_layout(font={"size": 22}, height=620)
-    st.plotly_chart(
-        fig,
-        theme=None,
-        config=figures.plotly_config(chart, displayModeBar=False),
-        key=f"pj_{chart.key}",
-    )
+    # No fixed height: the figure fills the box sized on the screen's height (CSS above).
+    fig.update_layout(font={"size": 22}, height=None)
+    with st.container(key="pj_chartbox"):
+        a11y.plotly_chart(
+            fig,
+            title=chart.title,
+            data=chart.data,
+            config=figures.plotly_config(chart, displayModeBar=False),
+            key=f"pj_{chart.key}",
+            height="stretch",
+            show_description=False,
+        )
     if chart.note:
         st.caption(escape(chart.note))
 
@@ -160,8 +174,21 @@ def slide_map() -> None:
     except Exception as exc:  # a map failure must not stop the workshop
         st.warning(f"Carte indisponible : {exc}")
         return
-    st.pydeck_chart(view.deck, height=640, key="pj_map")
+    st.pydeck_chart(
+        view.deck,
+        height=640,
+        key="pj_map",
+        alt=a11y.describe(
+            f"{view.legend_title} par commune, contributions de l'atelier en cercles rouges",
+            view.table.drop(columns="code"),
+            "Carte",
+        ),
+    )
     cards.legend(view.legend_title, view.legend)
+
+
+def slide_needs() -> None:
+    besoins_screen.show(session, year, DEMO_NOTE)
 
 
 def slide_board() -> None:
@@ -202,13 +229,15 @@ SLIDES = [
     ("Secteurs", slide_sectors),
     ("Évolution", slide_evolution),
     ("Carte", slide_map),
+    ("Besoins", slide_needs),
     ("Tableau", slide_board),
     ("Votes", slide_votes),
     ("Où en sommes-nous ?", lambda: plan_screens.show_where_are_we(con, session)),
 ]
 
 # ``?ecran=tableau`` (or carte, votes…) opens a screen directly, e.g. on a second projector.
-_SCREENS = {"bienvenue": 0, "carte": 7, "tableau": 8, "votes": 9, "suivi": len(SLIDES) - 1}
+_SCREENS = {name.lower(): i for i, (name, _) in enumerate(SLIDES)}
+_SCREENS["suivi"] = len(SLIDES) - 1  # « Où en sommes-nous ? »
 if "proj_step" not in st.session_state and st.query_params.get("ecran") in _SCREENS:
     st.session_state["proj_step"] = _SCREENS[st.query_params["ecran"]]
 step = int(st.session_state.get("proj_step", 0)) % len(SLIDES)

@@ -105,8 +105,8 @@ def test_export_all_describes_once_and_draws_once_per_format(driven, monkeypatch
         "map projected": 2,  # once into the SVG box, once onto the A4 page
         "html map": 1,
         "pdf map": 1,
-        "html bars": 2,  # one chart per series (families, sectors)
-        "pdf bars": 2,
+        "html bars": 3,  # one chart per series (families, sectors, besoins)
+        "pdf bars": 3,
     }
     assert set(again) == {"html", "pdf", "xlsx"}
     assert again["pdf"].startswith(b"%PDF") and again["xlsx"][:2] == b"PK"

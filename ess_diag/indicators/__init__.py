@@ -69,6 +69,7 @@ __all__ = [
     "IndicatorError", "Document", "available_years", "default_year", "territory_info",
     "key_figures", "compute_all", "by_family", "by_sector", "rurality", "evolution",
     "resilience", "comparisons", "similar_territories", "zones_blanches", "compute",
+    "rural_sectors",
     "summary_text",
 ]  # fmt: skip
 
@@ -302,6 +303,23 @@ def rurality(con: duckdb.DuckDBPyConnection, level: str, code: str,
     ``jobs_source``, ``notes``.
     """
     return _rurality(_Request(con, level, code, year, detail=""))
+
+
+def rural_sectors(con: duckdb.DuckDBPyConnection, level: str, code: str,
+                  year: int | None = None) -> types.RuralSectors:  # fmt: skip
+    """The ESS share of private jobs by sector in the territory's rural and urban communes
+    (same rural definition as :func:`rurality`), with an extra first row ``action_sociale``
+    (both action sociale sectors, as the Kit's rural references count them).
+
+    ``{"year", "jobs_source", "rows": [{sector, label, ess_jobs_rural, ess_jobs_urban,
+    private_jobs_rural, private_jobs_urban, ess_share_private_jobs_rural,
+    ess_share_private_jobs_urban}], "notes"}``.
+    """
+    req = _Request(con, level, code, year, detail="all")
+    notes: dict[str, str] = {}
+    rows = rules.rural_sectors(req.block(), req.info["geo"], req.private(), req.year, notes)
+    return {"year": req.year, "jobs_source": rules.source_name(req.block()), "rows": rows,
+            "notes": notes}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- evolution

@@ -261,6 +261,8 @@ def fetch(st: State, pairs: Sequence[Pair] | None = None, level: str | None = No
                 per["total"], per["rural"] = j, jr
             else:
                 per["sector"][sector] = per["sector"].get(sector, 0.0) + j
+                rural = per.setdefault("sector_rural", {})
+                rural[sector] = rural.get(sector, 0.0) + (jr or 0.0)
         else:
             target = entry["estimate"] if kind == "estimate" else entry["ess"]
             block = target.setdefault((origin, year), rules.empty_block(origin))
@@ -273,7 +275,7 @@ def fetch(st: State, pairs: Sequence[Pair] | None = None, level: str | None = No
             elif sector is None:
                 block["family"][family] = vals
             elif family is None:
-                block["sector"][sector] = vals
+                block["sector"][sector] = {**vals, "jobs_rural": jr}
     return out
 
 

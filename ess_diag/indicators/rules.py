@@ -384,6 +384,51 @@ def rurality(block: dict, geo: dict, private: dict | None, year: int | None) -> 
     }
 
 
+#: The Kit's rural references group the two action sociale sectors: so does this extra row.
+ACTION_SOCIALE = ("action_sociale_sans_hebergement", "action_sociale_avec_hebergement")
+
+
+def rural_sectors(block: dict, geo: dict, private: dict | None, year: int | None,
+                  notes: dict) -> list[types.RuralSectorRow]:  # fmt: skip
+    """For each sector (and action sociale as a whole), ESS and private jobs in the territory's
+    rural and urban communes and the ESS share of private jobs in each."""
+    if block["kind"] not in ("communes", "estimation"):
+        notes["rows"] = _R_NO_ESS_DATA if block["kind"] is None else _R_COMMUNE_DETAIL
+        return []
+    if private is None:
+        notes["rows"] = _R_NO_YEAR if year is None else _R_NO_PRIVATE.format(year=year)
+        return []
+    communes, rural_communes = geo.get("communes") or 0, geo.get("rural_communes") or 0
+    # A territory all rural (or all urban) — a single commune, for one — needs no split.
+    whole = "rural" if communes and rural_communes == communes else (
+        "urbain" if not rural_communes else None)  # fmt: skip
+    p_rural = private.get("sector_rural") or {}
+
+    def split(keys) -> tuple[float, float, float, float]:
+        e = sum(float(block["sector"].get(k, {}).get("effectifs") or 0.0) for k in keys)
+        er = sum(float(block["sector"].get(k, {}).get("jobs_rural") or 0.0) for k in keys)
+        p = sum(float(private["sector"].get(k) or 0.0) for k in keys)
+        pr = sum(float(p_rural.get(k) or 0.0) for k in keys)
+        if whole == "rural":
+            er, pr = e, p
+        elif whole == "urbain":
+            er = pr = 0.0
+        return er, e - er, pr, p - pr
+
+    rows: list[types.RuralSectorRow] = []
+    groups: list[tuple[str, str, tuple[str, ...]]] = [
+        ("action_sociale", "Action sociale (avec et sans hébergement)", ACTION_SOCIALE)
+    ]
+    groups += [(s, nomenclatures.SECTOR_LABELS[s], (s,)) for s in DIVERSITY_SECTORS]
+    for key, label, keys in groups:
+        er, eu, pr, pu = split(keys)
+        rows.append({"sector": key, "label": label, "ess_jobs_rural": er, "ess_jobs_urban": eu,
+                     "private_jobs_rural": pr, "private_jobs_urban": pu,
+                     "ess_share_private_jobs_rural": capped(ratio(er, pr)),
+                     "ess_share_private_jobs_urban": capped(ratio(eu, pu))})  # fmt: skip
+    return rows
+
+
 def extra_columns(block: dict, private: dict | None, year: int | None) -> dict:
     """compute_all's rural and diversity columns (the same values as :func:`rurality` and the
     resilience section)."""

@@ -100,6 +100,26 @@ class Rurality(TypedDict):
     notes: Notes
 
 
+class RuralSectorRow(TypedDict):
+    """One sector's ESS and private jobs in the rural and urban communes, and the ESS shares."""
+
+    sector: str  # a sector key, or "action_sociale" (both action sociale sectors together)
+    label: str
+    ess_jobs_rural: float | None
+    ess_jobs_urban: float | None
+    private_jobs_rural: float | None
+    private_jobs_urban: float | None
+    ess_share_private_jobs_rural: float | None
+    ess_share_private_jobs_urban: float | None
+
+
+class RuralSectors(TypedDict):
+    year: int | None
+    jobs_source: str | None
+    rows: list[RuralSectorRow]
+    notes: Notes
+
+
 class SeriesRow(TypedDict):
     year: int
     ess_jobs: float | None

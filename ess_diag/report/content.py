@@ -86,6 +86,8 @@ class KeyFigures:
     by_family: list[tuple[str, float]] = field(default_factory=list)
     by_sector: list[tuple[str, float]] = field(default_factory=list)
     source_note: str = ""
+    #: (proximity service, inhabitants of its zones blanches), in the Kit's order (ess_diag.needs).
+    needs: list[tuple[str, float]] = field(default_factory=list)
     #: Why figures are missing (unknown territory for the indicators), in French.
     unavailable: str | None = None
 
@@ -95,6 +97,11 @@ class KeyFigures:
         return [
             Bars("Emplois de l'ESS par famille", self.by_family),
             Bars("Emplois de l'ESS par secteur", self.by_sector),
+            *(
+                [Bars("Besoins : habitants sans service de proximité de l'ESS", self.needs)]
+                if self.needs
+                else []
+            ),
         ]
 
 
@@ -157,7 +164,22 @@ def key_figures(
         by_family=_job_pairs(doc["by_family"]["rows"]),
         by_sector=_job_pairs(doc["by_sector"]["rows"])[:TOP_SECTORS],
         source_note=_source_note(doc),
+        needs=_needs(con, level, code, doc["year"]),
     )
+
+
+def _needs(con: duckdb.DuckDBPyConnection, level: str, code: str, year) -> list[tuple[str, float]]:
+    """Inhabitants of the zones blanches of each proximity service (none for France: too many
+    communes for a workshop's synthesis)."""
+    if level == "france":
+        return []
+    from .. import needs, nomenclatures
+
+    out = []
+    for service in nomenclatures.PROXIMITY_SERVICES:
+        result = needs.zones(con, level, code, f"service:{service.key}", year)
+        out.append((service.label, float(result["population"])))
+    return out
 
 
 # --- names ------------------------------------------------------------------------------------

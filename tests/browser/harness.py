@@ -45,6 +45,10 @@ __all__ = [
     "open_page",
     "wait_idle",
     "shot",
+    "AXE_JS",
+    "AXE_TAGS",
+    "axe_violations",
+    "page_paths",
 ]
 
 
@@ -61,6 +65,44 @@ def build_small_database(path: Path, departements=BROWSER_DEPARTEMENTS) -> Path:
     finally:
         con.close()
     return path
+
+
+#: axe-core, installed by ``make test`` (``npm ci --prefix tests/browser/axe``).
+AXE_JS = ROOT / "tests" / "browser" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+#: The WCAG 2.1 A and AA rules (what the RGAA 4.1 asks).
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+
+
+def axe_violations(pg, impacts=("serious", "critical"), exclude=()) -> list[dict]:
+    """Run axe-core on the page as it is now; the violations of ``impacts``, each as
+    ``{id, impact, help, nodes: [target :: summary]}``."""
+    if not pg.evaluate("() => typeof window.axe !== 'undefined'"):
+        pg.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
+    found = pg.evaluate(
+        """async ([tags, exclude]) => {
+            const ctx = exclude.length ? {include: [document], exclude: exclude.map(s => [s])}
+                                       : document;
+            const r = await axe.run(ctx, {runOnly: {type: 'tag', values: tags},
+                                          resultTypes: ['violations']});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' +
+                                                    (n.failureSummary || '').slice(0, 300))}));
+        }""",
+        [list(AXE_TAGS), list(exclude)],
+    )
+    return [v for v in found if v["impact"] in impacts]
+
+
+def page_paths() -> list[tuple[str, str]]:
+    """``(file, url path)`` of every page of ``app.PAGES`` (read without running app.py)."""
+    import ast
+
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "PAGES":
+            files = [entry.elts[1].value for entry in node.value.elts]
+            return [(f, Path(f).stem) for f in files]
+    raise AssertionError("app.PAGES introuvable")
 
 
 def free_port() -> int:

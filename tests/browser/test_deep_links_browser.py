@@ -27,7 +27,10 @@ def _first_visit(pg, url: str) -> None:
 
 def _menu_entries(pg) -> list[str]:
     """Every line of the sidebar menu (titles, and icon names of the app's menu)."""
-    texts = pg.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+    # Streamlit's own menu (the legacy one) or the app's (page links drawn by app.py).
+    texts = pg.locator(
+        '[data-testid="stSidebarNav"] a, [data-testid="stSidebar"] [data-testid="stPageLink"] a'
+    ).all_inner_texts()
     return [line.strip() for text in texts for line in text.splitlines() if line.strip()]
 
 

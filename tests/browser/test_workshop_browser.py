@@ -77,13 +77,13 @@ def test_projection_screens(page, workshop_app):
 
     # Keyboard: → goes to the next screen.
     page.keyboard.press("ArrowRight")
-    page.get_by_text("2 / 10", exact=False).wait_for(timeout=30_000)
+    page.get_by_text("2 / 11", exact=False).wait_for(timeout=30_000)
     wait_idle(page)
     shot(page, "workshop_projection_2_jobs", full_page=False)
 
     for screen in range(3, 9):
         page.get_by_role("button", name="Suivant").click()
-        page.get_by_text(f"{screen} / 10", exact=False).wait_for(timeout=60_000)
+        page.get_by_text(f"{screen} / 11", exact=False).wait_for(timeout=60_000)
         wait_idle(page)
         if screen in (5, 6, 7):  # plotly draws after the script run ends
             page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
@@ -93,16 +93,22 @@ def test_projection_screens(page, workshop_app):
         shot(page, f"workshop_projection_{screen}", full_page=False)
 
     page.get_by_role("button", name="Suivant").click()
+    page.get_by_text("Besoins : les zones blanches").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert "habitants vivent dans une commune sans établissement" in page.inner_text("body")
+    shot(page, "workshop_projection_9_needs", full_page=False)
+
+    page.get_by_role("button", name="Suivant").click()
     page.get_by_text("Le tableau de l'atelier").wait_for(timeout=30_000)
     wait_idle(page)
     page.get_by_text(EVIL).first.wait_for()  # shown as text
     _no_raw_html(page)
-    shot(page, "workshop_projection_9_board", full_page=False)
+    shot(page, "workshop_projection_10_board", full_page=False)
 
     page.get_by_role("button", name="Suivant").click()
     page.get_by_text("Priorités : le vote").wait_for(timeout=30_000)
     wait_idle(page)
-    shot(page, "workshop_projection_10_votes", full_page=False)
+    shot(page, "workshop_projection_11_votes", full_page=False)
     assert dialogs == []
 
 
