@@ -22,6 +22,7 @@ from . import (
     densite,  # noqa: F401  (INSEE density grid)
     observatoire,  # noqa: F401  (ESS statistics tables)
     sirene,  # noqa: F401  (registers the SIRENE formats)
+    sirene_history,  # noqa: F401  (SIRENE history files → yearly series)
     urssaf,  # noqa: F401  (URSSAF private employment and ESS datasets)
 )
 from .context import ImportContext
