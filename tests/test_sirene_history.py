@@ -226,3 +226,51 @@ def test_no_full_year_is_refused(db, tmp_path):
     assert report.status == "rejected"
     assert Reason.NOTHING_TO_IMPORT in report.error_codes
     assert snapshot(db) == before
+
+
+# --------------------------------------------------------------------------- the page
+@pytest.fixture
+def page_db(tmp_path, files, monkeypatch):
+    """A file database with the stock and the history, opened by the page."""
+    import streamlit as st
+
+    path = tmp_path / "page.duckdb"
+    con = store.connect(path)
+    build_fixture_geography(con)
+    assert run_import(con, [files["ul"], files["etab"]]).status == "committed"
+    assert run_import(con, [files["etab_hist"], files["ul_hist"]]).status == "committed"
+    con.close()
+    monkeypatch.setenv("ESS_DIAG_DB", str(path))
+    st.cache_data.clear()
+    yield path
+    st.cache_data.clear()
+
+
+def test_evolution_page_shows_the_series(page_db):
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[1]
+    expected = indicators.sirene_history(store.get_connection(page_db), "departement", "01")
+    at = AppTest.from_file(str(root / "pages" / "evolution.py"), default_timeout=60)
+    at.session_state["territory"] = ("departement", "01")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Établissements employeurs de l'ESS (SIRENE, historique)" in [h.value for h in at.header]
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    stacked = next(c for c in charts if c["layout"].get("barmode") == "stack")
+    by_name = {t["name"]: t for t in stacked["data"]}
+    assert by_name["Associations"]["x"] == YEARS
+    assert [
+        a + c
+        for a, c in zip(by_name["Associations"]["y"], by_name["Coopératives"]["y"], strict=True)
+    ] == [r["establishments"] for r in expected]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Au 31 décembre 2022"] == "3"  # E1, E4, E6 (Lyon's E5 is in the Rhône)
+    assert metrics["Évolution 2008 → 2022"] == "+50,0\u202f%"  # E3, E6 in 2008: 2 → 3
+    assert metrics["Années couvertes"] == "15"
+    # The table behind the chart (also the CSV download).
+    frames = [d.value for d in at.dataframe]
+    assert any(
+        list(f["établissements employeurs ESS"]) == [r["establishments"] for r in expected]
+        for f in frames
+    )

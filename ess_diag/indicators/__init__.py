@@ -68,7 +68,7 @@ __all__ = [
     "ZONE_SECTORS", "SIMILARITY_CRITERIA", "KEY_FIGURE_COLUMNS", "EXTRA_COLUMNS",
     "IndicatorError", "Document", "available_years", "default_year", "territory_info",
     "key_figures", "compute_all", "by_family", "by_sector", "rurality", "evolution",
-    "resilience", "sirene_history", "comparisons", "similar_territories", "zones_blanches",
+    "resilience", "sirene_history", "history_change", "comparisons", "similar_territories", "zones_blanches",
     "compute",
     "summary_text",
 ]  # fmt: skip
@@ -352,6 +352,9 @@ def sirene_history(con: duckdb.DuckDBPyConnection, level: str,
     ``[{"year", "establishments", "by_family": {family: count}}]`` — empty when no history is
     loaded. Counts of establishments, never jobs (effectifs are not historised)."""
     return _sirene_history(_Request(con, level, code, detail=""))
+
+
+history_change = rules.history_change
 
 
 # --------------------------------------------------------------------------- resilience

@@ -524,3 +524,11 @@ def history_rows(years: list[int], found: list[tuple]) -> list[types.HistoryRow]
         by_family = {f: counts.get(f, 0) for f in nomenclatures.FAMILY_ORDER}
         out.append({"year": year, "establishments": counts.get(None, 0), "by_family": by_family})
     return out
+
+
+def history_change(history: list[types.HistoryRow]) -> float | None:
+    """Relative change of the series between its first and last years (None when the first
+    year has no establishment or there is no series)."""
+    if not history:
+        return None
+    return _change(float(history[0]["establishments"]), float(history[-1]["establishments"]))
