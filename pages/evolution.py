@@ -88,6 +88,8 @@ if history:
         border=True,
     )
 chart = figures.history_chart(history)
+if history and doc["demo"]:
+    st.caption("Série simulée : données de démonstration, pas l'historique SIRENE réel.")
 downloads.show_chart(chart, territory_suffix=code, what_to_import=IMPORT_HISTORY)
 if history:
     with st.expander("Tableau par année et par famille"):
