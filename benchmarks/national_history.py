@@ -331,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--establishments", type=int, default=44_000_000)
     parser.add_argument("--memory-limit", default="3GB")
     parser.add_argument("--no-units", action="store_true", help="sans l'historique des unités")
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="générer les fichiers et la base, sans mesurer"
+    )
     parser.add_argument("--output", type=Path, default=HERE / "results.json")
     parser.add_argument("--child", nargs=5, metavar=("DB", "FILES", "TEMP", "LIMIT", "OUT"))
     args = parser.parse_args(argv)
@@ -358,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         prep["geography_s"] = round(time.perf_counter() - t0, 1)
     gen = duckdb.connect()
     gen.execute(f"SET temp_directory = '{cache / 'gen_tmp'}'")
-    for path, fn in ((etab, generate_history), (units, generate_unit_history)):
+    wanted = [(etab, generate_history)] + ([] if args.no_units else [(units, generate_unit_history)])
+    for path, fn in wanted:
         if not path.exists():
             t0 = time.perf_counter()
             fn(gen, path.with_suffix(".part"), n)
@@ -370,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
             "rows": gen.execute(f"SELECT count(*) FROM read_parquet('{p}')").fetchall()[0][0],  # noqa: S608
         }
         for p in (etab, units)
+        if p.exists()
     }
     gen.close()
     shutil.rmtree(cache / "gen_tmp", ignore_errors=True)
@@ -379,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
         prep["stock"] = prepare_base(geo, template.with_suffix(".part"), n)
         template.with_suffix(".part").rename(template)
         prep["stock_s"] = round(time.perf_counter() - t0, 1)
+    if args.prepare_only:
+        print(json.dumps({"files": sizes, "preparation": prep}, ensure_ascii=False))
+        return 0
     work = cache / "run"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()

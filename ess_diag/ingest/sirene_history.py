@@ -71,19 +71,15 @@ UNITES_LEGALES_HISTORIQUE = register_format(
         # whose columns it shares: it must match more columns than that format does.
         optional=(
             "economieSocialeSolidaireUniteLegale",
-            "etatAdministratifUniteLegale",
-            "changementEtatAdministratifUniteLegale",
             "changementCategorieJuridiqueUniteLegale",
             "changementEconomieSocialeSolidaireUniteLegale",
+            "changementEtatAdministratifUniteLegale",
             "changementActivitePrincipaleUniteLegale",
-            "caractereEmployeurUniteLegale",
             "changementCaractereEmployeurUniteLegale",
         ),
         order=55,
     )
 )
-
-_DATE_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 
 def _current(ctx: ImportContext, table: str) -> str:
@@ -101,107 +97,175 @@ def _current(ctx: ImportContext, table: str) -> str:
     )
 
 
-def _period_checks(id_col: str, id_len: int) -> str:
-    """The CASEs of a period row's ``_reason``, ``_column``, ``_example`` (columns ``ident``,
-    ``raw_d0``/``raw_d1`` as in the file, ``d0``/``d1`` parsed)."""
-    what = "SIRET" if id_len == 14 else "SIREN"
-    reason = f"""
-      CASE WHEN NOT regexp_full_match(COALESCE(ident, ''), '[0-9]{{{id_len}}}')
-             THEN '{what} invalide ({id_len} chiffres attendus)'
-           WHEN raw_d0 IS NOT NULL AND d0 IS NULL
-             THEN 'Date de début illisible (AAAA-MM-JJ attendu)'
-           WHEN raw_d1 IS NOT NULL AND d1 IS NULL
-             THEN 'Date de fin illisible (AAAA-MM-JJ attendu)'
-           WHEN d1 < d0 THEN 'Date de fin antérieure à la date de début'
+_CHECKS = (
+    "{what} invalide ({digits} chiffres attendus)",
+    "Date de début illisible (AAAA-MM-JJ attendu)",
+    "Date de fin illisible (AAAA-MM-JJ attendu)",
+    "Date de fin antérieure à la date de début",
+)
+
+
+def _check(id_col: str, digits: int) -> str:
+    """The number of the first check a period row fails (1–4, see :data:`_CHECKS`), NULL when
+    it passes — from ``id_raw`` and ``id_fast`` (:func:`_ident`), ``raw_d0``/``raw_d1`` as in
+    the file and ``d0``/``d1`` parsed. Rare rows only pay for trimming."""
+    return f"""
+      CASE WHEN NOT (id_fast OR COALESCE(regexp_full_match(ess_text(id_raw),
+                                                           '[0-9]{{{digits}}}'), false))
+             THEN 1
+           WHEN d0 IS NULL AND raw_d0 IS NOT NULL AND trim(raw_d0) <> '' THEN 2
+           WHEN d1 IS NULL AND raw_d1 IS NOT NULL AND trim(raw_d1) <> '' THEN 3
+           WHEN d1 < d0 THEN 4
       END"""
-    column = f"""
-      CASE WHEN NOT regexp_full_match(COALESCE(ident, ''), '[0-9]{{{id_len}}}') THEN '{id_col}'
-           WHEN raw_d0 IS NOT NULL AND d0 IS NULL THEN 'dateDebut'
-           ELSE 'dateFin' END"""
-    example = f"""
-      CASE WHEN NOT regexp_full_match(COALESCE(ident, ''), '[0-9]{{{id_len}}}')
-             THEN '{id_col} = ' || COALESCE('« ' || ident || ' »', 'vide')
-           WHEN raw_d0 IS NOT NULL AND d0 IS NULL THEN 'dateDebut = « ' || raw_d0 || ' »'
-           WHEN raw_d1 IS NOT NULL AND d1 IS NULL THEN 'dateFin = « ' || raw_d1 || ' »'
-           ELSE 'dateDebut = « ' || raw_d0 || ' », dateFin = « ' || raw_d1 || ' »' END"""
-    return f"{reason} AS _reason, {column} AS _column, {example} AS _example"
+
+
+def _explained(id_col: str, digits: int) -> str:
+    """``_reason``, ``_column``, ``_example`` of a row from its ``_check`` (NULL when none)."""
+    what = "SIRET" if digits == 14 else "SIREN"
+    reasons = ", ".join(
+        "'" + r.format(what=what, digits=digits).replace("'", "''") + "'" for r in _CHECKS
+    )
+    return f"""
+      [{reasons}][_check] AS _reason,
+      ['{id_col}', 'dateDebut', 'dateFin', 'dateFin'][_check] AS _column,
+      CASE _check WHEN 1 THEN '{id_col} = ' || COALESCE('« ' || id_raw || ' »', 'vide')
+                  WHEN 2 THEN 'dateDebut = « ' || raw_d0 || ' »'
+                  WHEN 3 THEN 'dateFin = « ' || raw_d1 || ' »'
+                  WHEN 4 THEN 'dateDebut = « ' || raw_d0 || ' », dateFin = « ' || raw_d1 || ' »'
+      END AS _example"""
 
 
 def _date(column: str) -> str:
     """A date as INSEE writes it (``AAAA-MM-JJ``), NULL when empty or unreadable."""
+    return f"TRY_CAST({column} AS DATE)"
+
+
+def _ident(column: str, digits: int) -> str:
+    """``id_raw`` (the column), ``id_fast`` (it is ``digits`` digits: the published files,
+    nothing to clean on 100 million rows) and ``ident`` (the identifier, trimmed otherwise)."""
+    fast = f"regexp_full_match({column}, '[0-9]{{{digits}}}')"
     return (
-        f"CASE WHEN regexp_full_match(ess_text({column}), '{_DATE_PATTERN}') "
-        f"THEN TRY_CAST(ess_text({column}) AS DATE) END"
+        f"{column} AS id_raw, COALESCE({fast}, false) AS id_fast, "
+        f"CASE WHEN {fast} THEN {column} ELSE ess_text({column}) END AS ident"
     )
 
 
 def _years(ctx: ImportContext, eh: str) -> tuple[int, int] | None:
     """First and last year of the series: from 2008 (or the file's first year) to the last full
     year before the file's latest date (its extraction), and never beyond last year."""
+    # ISO dates sort as text: no date parsing of every row for three extremes.
+    iso = "LIKE '____-__-__'"
     row = ctx.sql(
-        f"""SELECT min(d0), greatest(max(d0), max(d1)) FROM (
-              SELECT {_date("dateDebut")} AS d0, {_date("dateFin")} AS d1 FROM {eh})"""  # noqa: S608
+        f"""SELECT min(dateDebut) FILTER (WHERE dateDebut {iso}),
+                   max(dateDebut) FILTER (WHERE dateDebut {iso}),
+                   max(dateFin) FILTER (WHERE dateFin {iso})
+            FROM {eh}"""  # noqa: S608
     )[0]
-    if row[1] is None:
+
+    def parse(text: str | None) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(text) if text else None
+        except ValueError:
+            return None
+
+    start, latest = parse(row[0]), max((d for d in map(parse, row[1:]) if d), default=None)
+    if latest is None:
         return None
-    first = max(FIRST_YEAR, row[0].year if row[0] is not None else FIRST_YEAR)
-    latest: dt.date = row[1]
+    first = max(FIRST_YEAR, start.year if start is not None else FIRST_YEAR)
     last = (latest + dt.timedelta(days=1)).year - 1
     last = min(last, dt.date.today().year - 1)
     return (first, last) if last >= first else None
 
 
-def _establishment_periods(ctx: ImportContext, eh: str, first: int, last: int) -> str:
-    """Checked period rows: the bad ones (set aside) and the ones that count for a year of the
-    series (active, employer, holding a 31 December between ``first`` and ``last``)."""
-    table = ctx.temp_name("hist_etab_periods")
+def _unit_periods(ctx: ImportContext, uh: str) -> tuple[str, str]:
+    """Checked unit-history periods: the bad rows (set aside) and every period of the units
+    that were ever in the ESS (an ESS legal form or the ESS mention in one period); and the
+    TEMP table of those units' SIRENs."""
+    ever = ctx.temp_name("hist_ess_units")
     ctx.con.execute(
         f"""
-        CREATE TEMP TABLE {table} AS
-        SELECT * FROM (
-          SELECT _file, _row, ident AS siret, d0, d1, naf, rev2,
-            {_period_checks("siret", 14)},
-            -- the years whose 31 December the period holds
-            greatest(COALESCE(year(d0), ?), ?) AS y0,
-            least(CASE WHEN d1 IS NULL THEN ?
-                       WHEN month(d1) = 12 AND day(d1) = 31 THEN year(d1)
-                       ELSE year(d1) - 1 END, ?) AS y1,
-            active AND employer AS counts
-          FROM (
-            SELECT _file, _row, ess_text(siret) AS ident,
-              ess_text(dateDebut) AS raw_d0, ess_text(dateFin) AS raw_d1,
-              {_date("dateDebut")} AS d0, {_date("dateFin")} AS d1,
-              COALESCE(upper(ess_text(etatAdministratifEtablissement)) = 'A', false) AS active,
-              COALESCE(upper(ess_text(caractereEmployeurEtablissement)) = 'O', false)
-                  AS employer,
-              ess_naf(activitePrincipaleEtablissement) AS naf,
-              COALESCE(upper(ess_text(nomenclatureActivitePrincipaleEtablissement)), 'NAFREV2')
-                  = 'NAFREV2' AS rev2
-            FROM {eh}))
-        WHERE _reason IS NOT NULL OR (counts AND y0 <= y1)
-        """,  # noqa: S608
-        [first, first, last, last],
+        CREATE TEMP TABLE {ever} AS
+        SELECT DISTINCT ess_text(siren) AS siren FROM {uh}
+        WHERE trim(categorieJuridiqueUniteLegale) IN (
+                  SELECT code FROM ref_categories_juridiques WHERE family IS NOT NULL)
+           OR upper(trim(economieSocialeSolidaireUniteLegale)) = 'O'
+        """  # noqa: S608
     )
-    return table
-
-
-def _unit_periods(ctx: ImportContext, uh: str) -> str:
-    """Checked unit-history period rows (bad ones set aside)."""
     table = ctx.temp_name("hist_unit_periods")
     ctx.con.execute(
         f"""
         CREATE TEMP TABLE {table} AS
-        SELECT _file, _row, ident AS siren, d0, d1, categorie_juridique, ess_flag,
-          {_period_checks("siren", 9)}
+        SELECT _file, _row, ident AS siren, d0, d1, {_explained("siren", 9)},
+          ess_text(categorieJuridiqueUniteLegale) AS categorie_juridique,
+          CASE WHEN upper(ess_text(economieSocialeSolidaireUniteLegale)) IN ('O', 'N')
+               THEN upper(ess_text(economieSocialeSolidaireUniteLegale)) END AS ess_flag
         FROM (
-          SELECT _file, _row, ess_text(siren) AS ident,
-            ess_text(dateDebut) AS raw_d0, ess_text(dateFin) AS raw_d1,
-            {_date("dateDebut")} AS d0, {_date("dateFin")} AS d1,
-            ess_text(categorieJuridiqueUniteLegale) AS categorie_juridique,
-            CASE WHEN upper(ess_text(economieSocialeSolidaireUniteLegale)) IN ('O', 'N')
-                 THEN upper(ess_text(economieSocialeSolidaireUniteLegale)) END AS ess_flag
-          FROM {uh})
+          SELECT *, {_check("siren", 9)} AS _check
+          FROM (
+            SELECT _file, _row, {_ident("siren", 9)},
+              dateDebut AS raw_d0, dateFin AS raw_d1,
+              {_date("dateDebut")} AS d0, {_date("dateFin")} AS d1,
+              categorieJuridiqueUniteLegale, economieSocialeSolidaireUniteLegale
+            FROM {uh}))
+        WHERE _check IS NOT NULL OR ident IN (SELECT siren FROM {ever})
         """  # noqa: S608
+    )
+    return table, ever
+
+
+def _candidates(ctx: ImportContext, ever: str | None) -> str:
+    """SIRENs whose establishments may count: units ever in the ESS by the unit history, ESS
+    units of the base (legal form, mention, ESS France's list) and units of ESS actors.
+    Establishments of other units are outside the perimeter the stock import kept."""
+    table = ctx.temp_name("hist_candidates")
+    from_history = f"UNION SELECT siren FROM {ever}" if ever else ""
+    ctx.con.execute(
+        f"""
+        CREATE TEMP TABLE {table} AS
+        SELECT siren FROM ({_current(ctx, "unites_legales")}) u
+        WHERE u.ess_flag = 'O' OR u.ess_france_listed OR u.categorie_juridique IN (
+                  SELECT code FROM ref_categories_juridiques WHERE family IS NOT NULL)
+        UNION SELECT siren FROM ({_current(ctx, "actors")}) WHERE is_ess AND siren IS NOT NULL
+        {from_history}
+        """  # noqa: S608
+    )
+    return table
+
+
+def _establishment_periods(
+    ctx: ImportContext, eh: str, first: int, last: int, candidates: str
+) -> str:
+    """Checked period rows: the bad ones (set aside) and the ones that count for a year of the
+    series (an establishment of a candidate unit, active, employer, holding a 31 December
+    between ``first`` and ``last``). Every row is checked; only those are kept."""
+    table = ctx.temp_name("hist_etab_periods")
+    ctx.con.execute(
+        f"""
+        CREATE TEMP TABLE {table} AS
+        SELECT _file, _row, ident AS siret, d0, d1, {_explained("siret", 14)}, y0, y1,
+               ess_naf(activitePrincipaleEtablissement) AS naf,
+               COALESCE(upper(ess_text(nomenclatureActivitePrincipaleEtablissement)),
+                        'NAFREV2') = 'NAFREV2' AS rev2
+        FROM (
+          SELECT *, {_check("siret", 14)} AS _check,
+            -- the years whose 31 December the period holds
+            greatest(COALESCE(year(d0), ?), ?) AS y0,
+            least(CASE WHEN d1 IS NULL THEN ?
+                       WHEN month(d1) = 12 AND day(d1) = 31 THEN year(d1)
+                       ELSE year(d1) - 1 END, ?) AS y1
+          FROM (
+            SELECT _file, _row, {_ident("siret", 14)},
+              dateDebut AS raw_d0, dateFin AS raw_d1,
+              {_date("dateDebut")} AS d0, {_date("dateFin")} AS d1,
+              -- exact values: the published files write A/F and O/N
+              COALESCE(etatAdministratifEtablissement IN ('A', 'a')
+                       AND caractereEmployeurEtablissement IN ('O', 'o'), false) AS counts,
+              activitePrincipaleEtablissement, nomenclatureActivitePrincipaleEtablissement
+            FROM {eh}))
+        WHERE _check IS NOT NULL
+           OR (counts AND y0 <= y1 AND left(ident, 9) IN (SELECT siren FROM {candidates}))
+        """,  # noqa: S608
+        [first, first, last, last],
     )
     return table
 
@@ -231,10 +295,12 @@ def _classified(ctx: ImportContext, periods: str, units: str | None) -> str:
           GROUP BY siret, year
         ), a AS (
           SELECT siret, commune_code, naf, categorie_juridique, is_ess, family
-          FROM ({_current(ctx, "actors")}) WHERE siret IS NOT NULL
+          FROM ({_current(ctx, "actors")})
+          WHERE siret IN (SELECT DISTINCT siret FROM {periods})
         ), u AS (
           SELECT siren, categorie_juridique, ess_flag, ess_france_listed
           FROM ({_current(ctx, "unites_legales")})
+          WHERE siren IN (SELECT DISTINCT left(siret, 9) FROM {periods})
         ), k AS (
           SELECT y.siret, y.year, y._file, y._row, a.commune_code,
             a.siret IS NOT NULL AS in_stock,
@@ -326,28 +392,20 @@ def _target(ctx: ImportContext, classified: str, first: int, last: int) -> str:
 
 def _report(ctx: ImportContext, classified: str, target: str, first: int, last: int) -> None:
     row = ctx.sql(
-        f"""SELECT count(DISTINCT siret), count(DISTINCT siret) FILTER (WHERE family IS NOT NULL
-                   AND commune_code IS NOT NULL),
-                   count(DISTINCT siret) FILTER (WHERE no_unit AND NOT in_stock),
+        f"""SELECT count(DISTINCT siret),
+                   count(DISTINCT siret) FILTER (WHERE family IS NOT NULL
+                                                 AND commune_code IS NOT NULL),
                    count(DISTINCT siret) FILTER (WHERE from_history)
             FROM {classified}"""  # noqa: S608
     )[0]
     ctx.count("historique_annees", [first, last])
-    ctx.count("historique_etablissements_employeurs", int(row[0]))
+    ctx.count("historique_etablissements_employeurs_candidats", int(row[0]))
     ctx.count("historique_etablissements_ess_comptes", int(row[1]))
-    ctx.count("historique_etablissements_sans_unite_connue", int(row[2]))
-    ctx.count("historique_classes_par_historique_unites", int(row[3]))
+    ctx.count("historique_classes_par_historique_unites", int(row[2]))
     per_year = ctx.sql(
         f"SELECT year, sum(establishments) FROM {target} GROUP BY year ORDER BY year"  # noqa: S608
     )
     ctx.count("historique_ess_par_annee", {str(y): int(n) for y, n in per_year})
-    if row[2]:
-        ctx.warn(
-            f"{row[2]} établissement(s) employeur(s) de l'historique n'ont d'unité légale ni "
-            "dans la base ni dans l'historique des unités légales, et ne sont pas dans le stock "
-            "des établissements : ils ne peuvent pas être rattachés à l'ESS et ne sont pas "
-            "comptés (hors ESS le plus souvent)."
-        )
 
 
 def prepare(ctx: ImportContext) -> None:
@@ -382,12 +440,12 @@ def prepare(ctx: ImportContext) -> None:
         )
         return
     first, last = years
-    periods = _establishment_periods(ctx, eh, first, last)
-    ctx.collect_set_aside(periods)
-    units = None
+    units = ever = None
     if uh is not None:
-        units = _unit_periods(ctx, uh)
+        units, ever = _unit_periods(ctx, uh)
         ctx.collect_set_aside(units)
+    periods = _establishment_periods(ctx, eh, first, last, _candidates(ctx, ever))
+    ctx.collect_set_aside(periods)
     classified = _classified(ctx, periods, units)
     _absent_from_stock(ctx, periods, classified)
     target = _target(ctx, classified, first, last)
