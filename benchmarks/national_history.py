@@ -361,7 +361,9 @@ def main(argv: list[str] | None = None) -> int:
         prep["geography_s"] = round(time.perf_counter() - t0, 1)
     gen = duckdb.connect()
     gen.execute(f"SET temp_directory = '{cache / 'gen_tmp'}'")
-    wanted = [(etab, generate_history)] + ([] if args.no_units else [(units, generate_unit_history)])
+    wanted = [(etab, generate_history)] + (
+        [] if args.no_units else [(units, generate_unit_history)]
+    )
     for path, fn in wanted:
         if not path.exists():
             t0 = time.perf_counter()
