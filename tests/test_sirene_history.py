@@ -274,3 +274,21 @@ def test_evolution_page_shows_the_series(page_db):
         list(f["établissements employeurs ESS"]) == [r["establishments"] for r in expected]
         for f in frames
     )
+
+
+# --------------------------------------------------------------------------- the demo
+def test_demo_has_a_simulated_history_consistent_with_its_actors(geo_con):
+    from ess_diag import demo
+
+    demo.load(geo_con, seed=42)
+    france = indicators.sirene_history(geo_con, "france", "FR")
+    last = int(geo_con.execute("SELECT max(year) FROM private_employment").fetchall()[0][0])
+    assert [r["year"] for r in france] == list(range(2008, last + 1))
+    # The last year counts the demo's ESS employer establishments open today.
+    (alive,) = geo_con.execute(
+        "SELECT count(*) FROM actors WHERE source = 'demo' AND is_ess AND active AND employer"
+    ).fetchall()[0]
+    assert france[-1]["establishments"] == alive > 0
+    assert indicators.compute(geo_con, "france", "FR")["demo"] is True
+    demo.unload(geo_con)
+    assert indicators.sirene_history(geo_con, "france", "FR") == []

@@ -22,7 +22,10 @@ The rules (also in ``docs/methodologie.md``, « Séries SIRENE historiques »):
 * the sector is the period's NAF rev. 2 activity; a period coded in an older nomenclature
   (NAFRev1, NAF1993, NAP — only periods ending before the 2008 recoding in practice) takes the
   current stock's activity;
-* effectifs are not historised: the series counts establishments, never jobs.
+* effectifs are not historised: the series counts establishments, never jobs;
+* only establishments of units that are or were in the ESS (unit history, ``unites_legales``,
+  ESS ``actors``) are examined — every row of the files is still checked, and only the rows
+  that count are kept (a few million of the 100 million national periods).
 
 A history import replaces the years it covers (key ``year``) and is undone like any import.
 """
