@@ -60,7 +60,7 @@ downloads.show_chart(
     figures.jobs_series_chart(evo), territory_suffix=code, what_to_import=downloads.IMPORT_SERIES
 )
 
-st.header("Établissements employeurs de l'ESS (SIRENE, historique)")
+st.header("Évolution du nombre d'établissements employeurs")
 history = doc["sirene_history"]
 IMPORT_HISTORY = (
     "Importez l'historique des établissements SIRENE (StockEtablissementHistorique, et "

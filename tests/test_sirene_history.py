@@ -12,6 +12,7 @@ from history_fixtures import EXPECTED_WITH_UNITS, YEARS, expected_rows, write_fi
 from ingest_helpers import snapshot
 
 from ess_diag import cli, indicators, nomenclatures, store
+from ess_diag.formatting import escape
 from ess_diag.ingest import Reason, inspect_file, run_import, undo_import
 
 HISTORY_SQL = (
@@ -255,7 +256,10 @@ def test_evolution_page_shows_the_series(page_db):
     at.session_state["territory"] = ("departement", "01")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert "Établissements employeurs de l'ESS (SIRENE, historique)" in [h.value for h in at.header]
+    # Titles are shown HTML-escaped (entities render as the characters themselves).
+    assert escape("Établissements employeurs de l'ESS (SIRENE, historique)") in [
+        h.value for h in at.subheader
+    ]
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     stacked = next(c for c in charts if c["layout"].get("barmode") == "stack")
     by_name = {t["name"]: t for t in stacked["data"]}
