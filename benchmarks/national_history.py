@@ -13,7 +13,8 @@ Not run in CI. Generates, once and cached under ``benchmarks/cache/national/hist
 Then imports both history files into a copy of that base in a child process (``run_import``, as
 ``ess-diag import`` does) and records wall time, CPU, peak RSS, the DuckDB temp directory's
 peak size, the load average, rows and the re-render time of the Évolution page, into
-``benchmarks/results.json`` key ``national_history`` (other keys kept).
+``benchmarks/results.json`` key ``national_history`` → ``runs`` → number of establishments
+(other keys and other sizes kept).
 
     .venv/bin/python benchmarks/national_history.py                   # national size
     .venv/bin/python benchmarks/national_history.py --establishments 1000000   # a try
@@ -270,14 +271,17 @@ def _page_times(db: Path) -> dict:
     t0 = time.perf_counter()
     at.run()
     first = time.perf_counter() - t0
-    rerender = []
+    rerender, rerender_cpu = [], []
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         at.run()
         rerender.append(time.perf_counter() - t0)
+        rerender_cpu.append(time.process_time() - c0)
     return {
         "first_run_s": round(first, 3),
         "rerender_s": sorted(round(x, 3) for x in rerender),
+        # CPU of this process during a re-render: what the wall time would be on an idle core
+        "rerender_cpu_s": sorted(round(x, 3) for x in rerender_cpu),
         "exception": [str(e.value) for e in at.exception],
     }
 
@@ -335,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         "--prepare-only", action="store_true", help="générer les fichiers et la base, sans mesurer"
     )
     parser.add_argument("--output", type=Path, default=HERE / "results.json")
+    parser.add_argument("--note", help="texte enregistré avec les résultats (conditions)")
     parser.add_argument("--child", nargs=5, metavar=("DB", "FILES", "TEMP", "LIMIT", "OUT"))
     args = parser.parse_args(argv)
     if args.child:
@@ -432,7 +437,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(record, ensure_ascii=False, indent=1, default=str))
     results = json.loads(args.output.read_text()) if args.output.exists() else {}
-    results["national_history"] = record
+    section = results.get("national_history")
+    if not isinstance(section, dict) or "runs" not in section:
+        section = {"runs": {}}
+    section["runs"][str(n)] = record  # one run per size, the other sizes kept
+    if args.note:
+        section["note"] = args.note
+    results["national_history"] = section
     args.output.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
     shutil.rmtree(work, ignore_errors=True)
     return 0 if measured["returncode"] == 0 and result.get("status") == "committed" else 1
