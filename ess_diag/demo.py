@@ -1202,6 +1202,24 @@ _STATS_SQL = [
     JOIN demo_l_sector s ON s.i = m.sector
     WHERE m.ess_jobs + m.other_jobs > 0
     """,
+    # A simulated SIRENE history (issue 13): ESS employer establishments alive on 31 December
+    # of each year since 2008, by commune × family × sector, and the years it covers.
+    """
+    INSERT INTO sirene_history
+    SELECT c.code, y.year, f.family, s.sector, count(*), 'demo'
+    FROM demo_actors a
+    JOIN demo_l_band b ON b.i = a.band AND b.employer
+    JOIN (SELECT unnest(range(2008, (SELECT max(year) + 1 FROM demo_years))) AS year) y
+      ON a.created <= y.year AND (a.closed = 0 OR a.closed > y.year)
+    JOIN demo_l_commune c ON c.i = a.commune
+    JOIN demo_l_family f ON f.i = a.family
+    JOIN demo_l_sector s ON s.i = a.sector
+    WHERE a.is_ess
+    GROUP BY ALL
+    UNION ALL
+    SELECT NULL, unnest(range(2008, (SELECT max(year) + 1 FROM demo_years))), NULL, NULL, 0,
+           'demo'
+    """,
     "DROP TABLE demo_cells",
     "DROP TABLE demo_totals",
 ]
@@ -1213,6 +1231,7 @@ _STATS_SQL = [
 def _delete_demo_rows(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("actors", "private_employment", "ess_stats"):
         con.execute(f"DELETE FROM {store.quote_identifier(table)} WHERE source = ?", [SOURCE])
+    con.execute("DELETE FROM sirene_history WHERE import_id = ?", [SOURCE])
 
 
 def load(

@@ -21,24 +21,29 @@ written sorted by territory so that reading one territory touches a few blocks o
   and jobs of all; ``derived_creation`` — ESS employer establishments by creation date;
 * ``derived_private``, ``derived_estimate``, ``derived_sources`` — the same for private jobs
   (communes: totals only, their sectors are rows of ``private_employment`` already), the
-  estimate (``?`` = unknown family or sector) and the sources.
+  estimate (``?`` = unknown family or sector) and the sources;
+* ``derived_history`` — ESS employer establishments on 31 December of each year of the loaded
+  SIRENE history (``sirene_history``) by family (``family`` NULL: all families), for every
+  territory; ``derived_history_years`` — the years the history covers.
 
 Family and sector keys are stored as text, never as positions in a Python list: the order of
 ``nomenclatures.SECTORS`` or ``FAMILIES`` cannot change a figure.
 
 Inputs: ``territories``, ``territory_communes``, ``density_grid`` (rurality), ``ess_stats``,
-``private_employment``, ``actors``. :func:`refresh` must run after any change to one of them.
+``private_employment``, ``actors``, ``sirene_history``. :func:`refresh` must run after any change to one of them.
 """
 
 from __future__ import annotations
 
 import duckdb
 
+from . import store
+
 __all__ = ["refresh", "TABLES", "LAYOUT"]
 
 #: The version of the derived tables' layout, stamped with the data version they were written
 #: for: a base whose derived tables were written by an older layout is refreshed on first read.
-LAYOUT = "1"
+LAYOUT = "2"
 
 TABLES = (
     "derived_years",
@@ -51,6 +56,8 @@ TABLES = (
     "derived_employers",
     "derived_creation",
     "derived_sources",
+    "derived_history",
+    "derived_history_years",
 )
 
 _DDL = """
@@ -88,6 +95,10 @@ CREATE OR REPLACE TABLE derived_creation (
 CREATE OR REPLACE TABLE derived_sources (
     level VARCHAR, code VARCHAR, year SMALLINT, origin VARCHAR, source VARCHAR
 );
+CREATE OR REPLACE TABLE derived_history (
+    level VARCHAR, code VARCHAR, year SMALLINT, family VARCHAR, establishments BIGINT
+);
+CREATE OR REPLACE TABLE derived_history_years (year SMALLINT);
 """
 
 # Commune grain, live: measures side by side (one row per commune × year × family × sector).
@@ -263,6 +274,21 @@ _FILL = [
     SELECT m.level, m.code, a.d, count(*)
     FROM derived_tmp_actors a JOIN territory_communes m USING (commune_code)
     WHERE a.d IS NOT NULL GROUP BY ALL ORDER BY 1, 2""",
+    # SIRENE history: commune × year × family first (sectors summed), then every territory.
+    """INSERT INTO derived_history_years
+    SELECT DISTINCT year FROM sirene_history ORDER BY year""",
+    """INSERT INTO derived_history
+    WITH c AS (
+        SELECT commune_code, year, family, sum(establishments) AS e FROM sirene_history
+        WHERE commune_code IS NOT NULL AND family IS NOT NULL GROUP BY ALL
+    ), f AS (
+        SELECT m.level, m.code, c.year, c.family, sum(c.e) AS e
+        FROM c JOIN territory_communes m USING (commune_code) GROUP BY ALL
+    )
+    SELECT level, code, year, family, e FROM f
+    UNION ALL
+    SELECT level, code, year, NULL, sum(e) FROM f GROUP BY ALL
+    ORDER BY 1, 2, 3""",
     "DROP TABLE derived_tmp_actors; DROP TABLE derived_tmp_covered; DROP TABLE derived_tmp_ess; DROP TABLE derived_tmp_private; "
     "DROP TABLE derived_tmp_estimate",
 ]
@@ -280,6 +306,8 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
     Callers: every place that changes an input listed in the module docstring — imports of any
     kind (statistics, SIRENE, actors, density grid), undo, ``init``, the demo build.
     """
+    # A base made before migration 5 was numbered (schema 6 without 5) gets its table here.
+    con.execute(store.SIRENE_HISTORY_V5)
     create(con)
     for sql in _FILL:
         con.execute(sql)

@@ -39,6 +39,8 @@ __all__ = [
     "rural_chart",
     "index_chart",
     "jobs_series_chart",
+    "history_frame",
+    "history_chart",
     "top_employers_chart",
 ]
 
@@ -589,6 +591,70 @@ def jobs_series_chart(evolution: dict) -> Chart:
     fig.update_xaxes(dtick=1, tickformat="d")
     fig.update_yaxes(title_text="emplois de l'ESS", tickformat=",d", rangemode="tozero")
     return Chart("evolution_emplois", title, fig, frame)
+
+
+def history_frame(history: list[dict]) -> pd.DataFrame:
+    """The SIRENE history series as a table: year, total, one column per family."""
+    from .nomenclatures import FAMILIES
+
+    return pd.DataFrame(
+        [
+            {
+                "année": r["year"],
+                "établissements employeurs ESS": r["establishments"],
+                **{label: r["by_family"].get(key, 0) for key, label in FAMILIES.items()},
+            }
+            for r in history
+        ],
+        columns=["année", "établissements employeurs ESS", *FAMILIES.values()],
+    )
+
+
+def history_chart(history: list[dict]) -> Chart:
+    """ESS employer establishments on 31 December of each year (SIRENE history), stacked by
+    family."""
+    from .nomenclatures import FAMILIES
+
+    title = "Établissements employeurs de l'ESS (SIRENE, historique)"
+    frame = history_frame(history)
+    if not history:
+        return Chart(
+            "historique_sirene",
+            title,
+            None,
+            frame,
+            "Aucun historique SIRENE n'est chargé.",
+        )
+    years = [r["year"] for r in history]
+    fig = go.Figure()
+    for key, label in FAMILIES.items():
+        values = [r["by_family"].get(key, 0) for r in history]
+        if not any(values):
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=years,
+                y=values,
+                name=label,
+                marker_color=FAMILY_COLORS.get(key, REFERENCE_COLOR),
+                customdata=[formatting.fmt_int(v) for v in values],
+                hovertemplate=f"{label} — %{{x}} : %{{customdata}} établissements<extra></extra>",
+            )
+        )
+    base_layout(fig, height=360, legend=True)
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(dtick=1, tickformat="d")
+    fig.update_yaxes(
+        title_text="établissements au 31 décembre", tickformat=",d", rangemode="tozero"
+    )
+    return Chart(
+        "historique_sirene",
+        title,
+        fig,
+        frame,
+        note="Établissements actifs et employeurs au 31 décembre de chaque année : un nombre "
+        "d'établissements, pas d'emplois (les effectifs ne sont pas historisés dans SIRENE).",
+    )
 
 
 # --------------------------------------------------------------------------- resilience

@@ -385,6 +385,23 @@ CREATE TABLE IF NOT EXISTS plan_log (
 """
 
 
+# Migration 5 (issue 13, owner: ingest/sirene_history.py): ESS employer establishments active
+# and employer on 31 December of each year, from SIRENE's history files, by commune, family and
+# sector — aggregated at import (never the 40 M period rows). For each year the history covers
+# there is also one row with commune_code, family and sector NULL and 0 establishments: the
+# years covered are known even where no establishment is counted (territory joins ignore it).
+SIRENE_HISTORY_V5 = """
+CREATE TABLE IF NOT EXISTS sirene_history (
+    commune_code VARCHAR,              -- the current stock's commune (addresses are not historised)
+    year SMALLINT NOT NULL,            -- situation on 31 December of that year
+    family VARCHAR,                    -- ESS family of the unit on that date
+    sector VARCHAR,                    -- ESS sector of the period's NAF rev. 2 activity
+    establishments BIGINT NOT NULL,
+    import_id VARCHAR
+);
+"""
+
+
 # Migration 4 (owner: derived.py): the derived tables of the indicators, created and filled
 # from the data already in the base.
 def _derived_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -400,7 +417,7 @@ MIGRATIONS: dict[int, list] = {
     2: [WORKSHOP_COUNTED_VOTES_V2],
     3: [WORKSHOP_CLIENT_HASH_V3],
     4: [_derived_tables],
-    # 5: reserved for the SIRENE history tables (issue 13).
+    5: [SIRENE_HISTORY_V5],
     6: [ACTORS_SOURCING_V6],
     7: [PLAN_V7],
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ess_diag_ui as ui
-from ess_diag import figures
+from ess_diag import figures, indicators
 from ess_diag.formatting import NOT_AVAILABLE, escape, fmt_int, fmt_num, fmt_pct, fmt_signed_pct
 from ess_diag.references import RURAL_CHANGE, rural_study_citation
 from ess_diag_ui import data, downloads
@@ -65,6 +65,52 @@ with st.expander("Comment lire ce graphique ?", expanded=True):
 downloads.show_chart(
     figures.jobs_series_chart(evo), territory_suffix=code, what_to_import=downloads.IMPORT_SERIES
 )
+
+st.header("Évolution du nombre d'établissements employeurs")
+history = doc["sirene_history"]
+IMPORT_HISTORY = (
+    "Importez l'historique des établissements SIRENE (StockEtablissementHistorique, et "
+    "StockUniteLegaleHistorique pour la forme juridique au fil du temps) après le stock des "
+    "établissements, page « Importer des données »."
+)
+if history:
+    first, last = history[0], history[-1]
+    h1, h2, h3 = st.columns(3)
+    h1.metric(
+        f"Au 31 décembre {last['year']}",
+        fmt_int(last["establishments"]),
+        help="Établissements de l'ESS actifs et employeurs au 31 décembre (SIRENE).",
+        border=True,
+    )
+    h2.metric(
+        f"Évolution {first['year']} → {last['year']}",
+        fmt_signed_pct(indicators.history_change(history)),
+        border=True,
+    )
+    h3.metric(
+        "Années couvertes",
+        fmt_int(len(history)),
+        help="De 2008 (ou de la première année du fichier) à la dernière année complète.",
+        border=True,
+    )
+chart = figures.history_chart(history)
+if history and doc["demo"]:
+    st.caption("Série simulée : données de démonstration, pas l'historique SIRENE réel.")
+downloads.show_chart(chart, territory_suffix=code, what_to_import=IMPORT_HISTORY)
+if history:
+    with st.expander("Tableau par année et par famille"):
+        st.dataframe(chart.data, hide_index=True, width="stretch")
+with st.expander("Définition et limites", expanded=not history):
+    st.markdown(
+        "**Définition** : établissements dont l'unité légale relève de l'ESS (forme juridique "
+        "ou mention ESS à cette date), **actifs et employeurs au 31 décembre** de chaque année, "
+        "d'après l'historique du répertoire SIRENE (périodes de chaque établissement).\n\n"
+        "**Limites** : les effectifs ne sont pas historisés — la série compte des "
+        "établissements, pas des emplois ; les adresses non plus — la commune est celle du "
+        "stock actuel (un déménagement crée un nouveau SIRET) ; le caractère employeur est "
+        "celui que le répertoire enregistre ; les unités en diffusion partielle sont comptées "
+        "sans être nommées. Voir la page Méthodologie."
+    )
 
 st.header("Résilience : les éléments, séparément")
 st.caption(

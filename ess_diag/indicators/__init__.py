@@ -68,8 +68,8 @@ __all__ = [
     "ZONE_SECTORS", "SIMILARITY_CRITERIA", "KEY_FIGURE_COLUMNS", "EXTRA_COLUMNS",
     "IndicatorError", "Document", "available_years", "default_year", "territory_info",
     "key_figures", "compute_all", "by_family", "by_sector", "rurality", "evolution",
-    "resilience", "comparisons", "similar_territories", "zones_blanches", "compute",
-    "rural_sectors",
+    "resilience", "sirene_history", "history_change", "comparisons", "similar_territories",
+    "zones_blanches", "compute", "rural_sectors",
     "summary_text",
 ]  # fmt: skip
 
@@ -357,6 +357,23 @@ def evolution(con: duckdb.DuckDBPyConnection, level: str, code: str,
     return _evolution(req, base_year, start_year, end_year)
 
 
+# --------------------------------------------------------------------------- SIRENE history
+def _sirene_history(req: _Request) -> list[types.HistoryRow]:
+    return rules.history_rows(*q.sirene_history(req.st, req.pair))
+
+
+def sirene_history(con: duckdb.DuckDBPyConnection, level: str,
+                   code: str) -> list[types.HistoryRow]:  # fmt: skip
+    """ESS employer establishments active and employer on 31 December of each year of the
+    loaded SIRENE history (``ess-diag import StockEtablissementHistorique…``), oldest first:
+    ``[{"year", "establishments", "by_family": {family: count}}]`` — empty when no history is
+    loaded. Counts of establishments, never jobs (effectifs are not historised)."""
+    return _sirene_history(_Request(con, level, code, detail=""))
+
+
+history_change = rules.history_change
+
+
 # --------------------------------------------------------------------------- resilience
 def _resilience(req: _Request) -> types.Resilience:
     notes: dict[str, str] = {}
@@ -541,6 +558,7 @@ def _document(req: _Request) -> Document:
         "by_sector": _by_sector(req),
         "rural": _rurality(req),
         "evolution": _evolution(req),
+        "sirene_history": _sirene_history(req),
         "resilience": _resilience(req),
         "comparisons": _comparisons(req),
         "zones_blanches": _zones(req),

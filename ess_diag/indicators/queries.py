@@ -436,3 +436,18 @@ def lacking_communes(st: State, pair: Pair, origin: str, sector: str) -> list[ty
         [*params[:-2], *params[-2:]],
     )
     return [{"code": c, "name": name, "population": int(p)} for c, name, p in found]
+
+
+def sirene_history(st: State, pair: Pair) -> tuple[list[int], list[tuple]]:
+    """The years the loaded SIRENE history covers, and the territory's ESS employer
+    establishments on 31 December of each: ``(year, family or None for all, count)`` rows."""
+    years = [int(y) for (y,) in rows(st.con, "SELECT year FROM derived_history_years ORDER BY 1")]
+    if not years:
+        return [], []
+    found = rows(
+        st.con,
+        "SELECT year, family, establishments FROM derived_history "
+        "WHERE level = ? AND code = ? ORDER BY year, family NULLS FIRST",
+        pair,
+    )
+    return years, found

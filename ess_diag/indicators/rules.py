@@ -553,3 +553,27 @@ def zone_rows(block: dict, communes_total: int, population_total: float) -> list
             }
         )
     return rows
+
+
+# --------------------------------------------------------------------------- SIRENE history
+def history_rows(years: list[int], found: list[tuple]) -> list[types.HistoryRow]:
+    """One row per year the loaded history covers, oldest first: ESS employer establishments
+    on 31 December and their split by family (every family, 0 when none; the families sum to
+    the total). ``found``: ``(year, family or None for the total, count)``."""
+    per: dict[int, dict] = {}
+    for year, family, n in found:
+        per.setdefault(int(year), {})[family] = int(n)
+    out: list[types.HistoryRow] = []
+    for year in years:
+        counts = per.get(year, {})
+        by_family = {f: counts.get(f, 0) for f in nomenclatures.FAMILY_ORDER}
+        out.append({"year": year, "establishments": counts.get(None, 0), "by_family": by_family})
+    return out
+
+
+def history_change(history: list[types.HistoryRow]) -> float | None:
+    """Relative change of the series between its first and last years (None when the first
+    year has no establishment or there is no series)."""
+    if not history:
+        return None
+    return _change(float(history[0]["establishments"]), float(history[-1]["establishments"]))

@@ -140,6 +140,14 @@ class Evolution(TypedDict):
     notes: Notes
 
 
+class HistoryRow(TypedDict):
+    """A year of the SIRENE history series: ESS employer establishments on 31 December."""
+
+    year: int
+    establishments: int
+    by_family: dict[str, int]  # every family key of nomenclatures.FAMILIES, 0 when none
+
+
 class Employer(TypedDict):
     name: str | None  # None under partial diffusion
     partial: bool
@@ -227,6 +235,7 @@ class Document(KeyFigures):
     by_sector: BySector
     rural: Rurality
     evolution: Evolution
+    sirene_history: list[HistoryRow]
     resilience: Resilience
     comparisons: Comparisons
     zones_blanches: ZonesBlanches

@@ -24,6 +24,7 @@ from . import (
     inclusion,  # noqa: F401  (SIAE, EA, ESAT and ESUS lists)
     observatoire,  # noqa: F401  (ESS statistics tables)
     sirene,  # noqa: F401  (registers the SIRENE formats)
+    sirene_history,  # noqa: F401  (SIRENE history files → yearly series)
     urssaf,  # noqa: F401  (URSSAF private employment and ESS datasets)
 )
 from .context import ImportContext
