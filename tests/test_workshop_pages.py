@@ -189,7 +189,7 @@ def test_participant_unknown_code(con):
     assert at.error[0].value.startswith("Aucun atelier en cours avec le code « ZZZZZZ »")
 
 
-@pytest.mark.parametrize("step", range(11))
+@pytest.mark.parametrize("step", range(12))
 def test_projection_every_screen(con, session, step):
     s, people, ids = session
     at = _page("projection.py")
@@ -212,6 +212,8 @@ def test_projection_every_screen(con, session, step):
         assert "habitants vivent dans une commune sans établissement" in html
     if step == 9:
         assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    if step == 11:  # the last screen: « Où en sommes-nous ? » (no plan yet for this workshop)
+        assert "Où en sommes-nous ?" in html and "Pas encore de plan" in html
 
 
 def test_projection_buttons_move(con, session):
@@ -223,4 +225,4 @@ def test_projection_buttons_move(con, session):
     assert at.session_state["proj_step"] == 1
     at.button(key="pj_prev").click().run()
     at.button(key="pj_prev").click().run()
-    assert at.session_state["proj_step"] == 10  # the last screen (votes)
+    assert at.session_state["proj_step"] == 11  # wraps to the last screen
