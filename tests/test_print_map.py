@@ -7,6 +7,7 @@ import io
 import itertools
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pypdf
@@ -335,3 +336,34 @@ def test_cli_refuses_a_mosaic_in_svg(national_db, tmp_path, capsys):
                      "--out", str(tmp_path / "x.svg"), "--db", str(national_db)])  # fmt: skip
     assert code == 2
     assert "mosaïque" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- Carte page
+
+
+def test_carte_page_offers_the_paperboard_print(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from ess_diag_ui import data
+
+    path = tmp_path / "carte.duckdb"
+    con = store.connect(path)
+    build_fixture_geography(con)
+    con.close()
+    monkeypatch.setenv("ESS_DIAG_DB", str(path))
+    data.st.cache_data.clear()
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "pages" / "carte.py"),
+                           default_timeout=60)  # fmt: skip
+    at.session_state["territory"] = ("departement", "01")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Imprimer pour le paperboard" in [e.label for e in at.expander]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Télécharger la carte A1 (PDF)" in labels
+    at.toggle(key="print_mosaic").set_value(True).run()
+    at.selectbox(key="print_page").set_value("A0").run()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Télécharger la carte A0 (mosaïque A4, PDF)" in labels
+    at.selectbox(key="print_format").set_value("svg").run()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Télécharger la carte A0 (SVG)" in labels  # no mosaic of an SVG
