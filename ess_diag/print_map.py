@@ -25,6 +25,7 @@ import datetime as dt
 import io
 import math
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -356,6 +357,7 @@ class _Fonts:
 
 
 _FONTS: _Fonts | None = None
+_RENDERING = threading.Lock()
 
 
 def _fonts() -> _Fonts:
@@ -518,7 +520,7 @@ def layout_map(
             pm.shapes.append(Shape([ring], None, "#8c8c8c", 0.15 * f))
 
     # --- actors by family ----------------------------------------------------------------------
-    symbol_mm = 1.1 * f**0.6
+    symbol_mm = 0.6 * f**0.5
     if data.actors is not None and len(data.actors):
         pts = np.column_stack((data.actors["lon"].astype(float), data.actors["lat"].astype(float)))
         if national:
@@ -972,26 +974,22 @@ def _pdf_text(pdf: FPDF, fonts: _Fonts, t: Text, dx: float = 0.0, dy: float = 0.
     pdf.text(x, t.y + dy, text)
 
 
-def _new_pdf(title: str) -> FPDF:
+def _new_pdf(title: str) -> tuple[FPDF, _Fonts]:
+    """The document the last layout measured its labels in (its TTF is parsed already, which
+    takes a second or two per font); the next layout measures in a new one."""
+    global _FONTS
     fonts = _fonts()
-    pdf = FPDF(unit="mm")
-    if fonts.unicode:
-        for path in fonts.candidates:
-            if path.exists():
-                bold = path.with_name(path.stem + "-Bold.ttf")
-                pdf.add_font("ESSDiag", "", str(path))
-                pdf.add_font("ESSDiag", "B", str(bold if bold.exists() else path))
-                break
+    _FONTS = None
+    pdf = fonts.pdf
     pdf.set_auto_page_break(False)
     pdf.set_margins(0, 0, 0)
     pdf.set_title(fonts.clean(title))
     pdf.set_creator("ESS Diag")
     pdf.set_author("ESS Diag")
-    return pdf
+    return pdf, fonts
 
 
-def _draw(pdf: FPDF, pm: PrintedMap, dx: float = 0.0, dy: float = 0.0) -> None:
-    fonts = _fonts()
+def _draw(pdf: FPDF, fonts: _Fonts, pm: PrintedMap, dx: float = 0.0, dy: float = 0.0) -> None:
     page_h = pdf.h
     for shape in pm.shapes:
         pdf._out(_pdf_shape_ops(shape, pdf.k, page_h, dx, dy))  # raw path operators: fast
@@ -1001,9 +999,9 @@ def _draw(pdf: FPDF, pm: PrintedMap, dx: float = 0.0, dy: float = 0.0) -> None:
 
 def to_pdf(pm: PrintedMap) -> bytes:
     """The sheet as a one-page vector PDF, exactly its ISO size, the font embedded."""
-    pdf = _new_pdf(pm.title)
+    pdf, fonts = _new_pdf(pm.title)
     pdf.add_page(format=(pm.width, pm.height))
-    _draw(pdf, pm)
+    _draw(pdf, fonts, pm)
     return bytes(pdf.output())
 
 
@@ -1027,11 +1025,10 @@ def to_mosaic_pdf(pm: PrintedMap) -> bytes:
     """The sheet tiled onto A4 portrait pages: an assembly plan first, then one page per tile
     (columns A, B…, rows 1, 2…) with crop marks at its part's corners; parts overlap by
     :data:`MOSAIC_OVERLAP_MM` (glue the next sheet on the grey band)."""
-    fonts = _fonts()
     cols, rows, tw, th = mosaic_grid(pm.width, pm.height)
     step_w, step_h = tw - MOSAIC_OVERLAP_MM, th - MOSAIC_OVERLAP_MM
     m = MOSAIC_MARGIN_MM
-    pdf = _new_pdf(pm.title + " (mosaïque A4)")
+    pdf, fonts = _new_pdf(pm.title + " (mosaïque A4)")
 
     # Assembly plan: the sheet reduced, the tiles' grid over it.
     pdf.add_page(format=(210, 297))
@@ -1062,11 +1059,12 @@ def to_mosaic_pdf(pm: PrintedMap) -> bytes:
     for c in range(cols):
         for r in range(rows):
             x0, y0 = px0 + c * step_w * k, py0 + r * step_h * k
-            x1, y1 = x0 + tw * k, y0 + th * k
-            shapes.append(Shape([_rect(x0, y0, min(x1, px0 + pm.width * k),
-                                       min(y1, py0 + pm.height * k))], None, "#b2182b", 0.2))  # fmt: skip
-            texts.append(Text((x0 + min(x1, px0 + pm.width * k)) / 2, (y0 + y1) / 2,
-                              _tile_name(c, r), 9, "#b2182b", "middle", True))  # fmt: skip
+            # The last column and row print less than a whole part: framed as far as the sheet.
+            x1 = min(x0 + tw * k, px0 + pm.width * k)
+            y1 = min(y0 + th * k, py0 + pm.height * k)
+            shapes.append(Shape([_rect(x0, y0, x1, y1)], None, "#b2182b", 0.2))
+            texts.append(Text((x0 + x1) / 2, (y0 + y1) / 2 + 1.5, _tile_name(c, r), 9,
+                              "#b2182b", "middle", True))  # fmt: skip
     for s in shapes:
         pdf._out(_pdf_shape_ops(s, pdf.k, pdf.h))
     for t in texts:
@@ -1081,7 +1079,7 @@ def to_mosaic_pdf(pm: PrintedMap) -> bytes:
             pdf._out(
                 f"q {m * pdf.k:.2f} {(297 - m - th) * pdf.k:.2f} {tw * pdf.k:.2f} {th * pdf.k:.2f} re W n"
             )
-            _draw(pdf, pm, dx=m - sx, dy=m - sy)
+            _draw(pdf, fonts, pm, dx=m - sx, dy=m - sy)
             pdf._out("Q")
             marks = []
             for x in (m, m + tw):
@@ -1191,7 +1189,8 @@ def render(
         raise ValueError(
             "Pas de contours pour ce territoire : la géographie de référence n'est pas chargée."
         )
-    pm = layout_map(data, request.page_mm(), today=today)
-    if mosaic:
-        return to_mosaic_pdf(pm), pm
-    return (to_pdf(pm) if fmt == "pdf" else to_svg(pm)), pm
+    with _RENDERING:  # one map at a time: the layout and its PDF share one measured document
+        pm = layout_map(data, request.page_mm(), today=today)
+        if mosaic:
+            return to_mosaic_pdf(pm), pm
+        return (to_pdf(pm) if fmt == "pdf" else to_svg(pm)), pm
