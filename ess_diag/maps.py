@@ -402,6 +402,14 @@ def territory_outline(
             union = shapely.union_all(present)
         area = shapely.area(parent)
         if union is not None and area > 0 and abs(shapely.area(union) - area) <= 0.01 * area:
+            # Closing by the tolerance seals the hairline slits that non-matching source
+            # borders leave in a union: drawn thick, each would be a black spur.
+            if tolerance > 0:
+                union = shapely.buffer(
+                    shapely.buffer(union, tolerance, join_style="mitre"),
+                    -tolerance,
+                    join_style="mitre",
+                )
             return _without_small_islands(union, tolerance, min_area)
     cleaned = geography.clean_coverage(np.array([parent], dtype=object), tolerance, min_area)[0]
     return _without_small_islands(cleaned, tolerance, min_area)

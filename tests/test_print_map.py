@@ -251,7 +251,7 @@ def test_territory_outline_follows_its_communes_without_their_islands():
     parent = shapely.MultiPolygon([main, island])
     outline = maps.territory_outline(children, parent, 0.001)
     assert shapely.get_num_geometries(outline) == 1
-    assert shapely.equals(outline.normalize(), main.normalize())
+    assert shapely.area(shapely.symmetric_difference(outline, main)) < 1e-9
     assert maps.territory_outline(children, None, 0.001) is None
 
 
@@ -376,7 +376,7 @@ def test_territory_outline_leaves_out_slivers_between_communes():
     children = np.array([left.difference(sliver), right.difference(sliver)], dtype=object)
     outline = maps.territory_outline(children, shapely.box(0, 0, 1, 1), 0.01)
     assert shapely.get_num_interior_rings(outline) == 0
-    assert shapely.equals(outline, shapely.box(0, 0, 1, 1))
+    assert shapely.area(shapely.symmetric_difference(outline, shapely.box(0, 0, 1, 1))) < 1e-9
     big_hole = shapely.box(0.3, 0.3, 0.7, 0.7)
     children = np.array([left.difference(big_hole), right.difference(big_hole)], dtype=object)
     outline = maps.territory_outline(children, shapely.box(0, 0, 1, 1).difference(big_hole), 0.01)
