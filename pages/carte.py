@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 import ess_diag_ui as ui
-from ess_diag import maps, nomenclatures
+from ess_diag import maps, nomenclatures, print_map
 from ess_diag.formatting import escape, fmt_int, fmt_num, is_missing
 from ess_diag_ui import a11y, cards, data, downloads
 
@@ -163,3 +165,52 @@ with st.expander("Données de la carte"):
     st.dataframe(shown, hide_index=True)
     st.caption(f"Poids de la carte envoyée au navigateur : {fmt_num(view.json_bytes / 1e6, 2)} Mo.")
 downloads.download_data(table, f"ess_diag_carte_{indicator_key}_{level}_{code}", key="map_data")
+
+
+# --- Imprimer pour le paperboard: the same map as a vector PDF/SVG, A4 to A0 -------------------
+def _printed(request: print_map.PrintRequest, fmt: str, mosaic: bool) -> bytes:
+    return print_map.render(ui.get_con().cursor(), request, fmt, mosaic=mosaic)[0]
+
+
+with st.expander("Imprimer pour le paperboard"):
+    st.caption(
+        "Carte vectorielle à l'échelle, communes nommées, légende, échelle et nord, marge pour "
+        "écrire. Sans traceur : la mosaïque A4 découpe la grande page en feuilles A4 à "
+        "assembler (recouvrement et traits de coupe)."
+    )
+    p1, p2, p3, p4 = st.columns(4)
+    page_size = p1.selectbox("Format de page", list(print_map.PAGE_SIZES_MM), index=1,
+                             key="print_page")  # fmt: skip
+    orientation = p2.selectbox("Orientation", print_map.ORIENTATIONS, index=1,
+                               format_func=str.capitalize, key="print_orientation")  # fmt: skip
+    file_format = p3.selectbox("Fichier", print_map.FORMATS, format_func=str.upper,
+                               key="print_format")  # fmt: skip
+    mosaic = p4.toggle("Mosaïque A4", key="print_mosaic", disabled=file_format != "pdf",
+                       help="La page découpée en feuilles A4 (PDF) avec un plan d'assemblage.")  # fmt: skip
+    zones_sector = st.selectbox(
+        "Hachurer les zones blanches d'un secteur (communes sans établissement employeur de "
+        "l'ESS de ce secteur)",
+        [None, *(s.key for s in nomenclatures.SECTORS)],
+        format_func=lambda k: "Aucune" if k is None else nomenclatures.SECTOR_LABELS[k],
+        key="print_zones",
+    )
+    request = print_map.PrintRequest(
+        level,
+        code,
+        indicator=indicator_key,
+        child_level=child_level,
+        actors=show_actors,
+        zones_sector=zones_sector,
+        page=page_size,
+        orientation=orientation,
+        year=year,
+    )
+    mosaic = mosaic and file_format == "pdf"
+    st.download_button(
+        f"Télécharger la carte {page_size} ({'mosaïque A4, PDF' if mosaic else file_format.upper()})",
+        functools.partial(_printed, request, file_format, mosaic),
+        file_name=print_map.file_name(request, file_format, mosaic),
+        mime="application/pdf" if file_format == "pdf" else "image/svg+xml",
+        key="print_download",
+        icon=":material/print:",
+    )

@@ -163,28 +163,72 @@ def slide_evolution() -> None:
     _chart_slide(figures.index_chart(doc["evolution"]))
 
 
+def _big_legend(title: str, items, shape: str = "square") -> str:
+    """A legend in type read from the back of the room (labels escaped: they may hold names)."""
+    radius = "50%" if shape == "circle" else "4px"
+    rows = "".join(
+        "<div style='display:flex;align-items:center;gap:.6rem;margin:.35rem 0'>"
+        f"<span style='width:1.6rem;height:1.6rem;border-radius:{radius};flex:none;"
+        f"background:{escape(item.color)};border:1px solid #333'></span>"
+        f"<span data-pj-legend-label style='font-size:1.2rem;color:#1a1a1a'>"
+        f"{escape(item.label)}</span></div>"
+        for item in items
+    )
+    return (
+        f"<div style='font-size:1.3rem;font-weight:700;color:#1a1a1a;margin:.2rem 0 .4rem'>"
+        f"{escape(title)}</div>{rows}"
+    )
+
+
 def slide_map() -> None:
+    # The map takes the whole height under the navigation (no scroll on a 1280×720 projector);
+    # the title and the legend stand beside it. deck.gl follows its container's size.
     st.html(
-        "<div class='pj-title'>Carte de l'atelier</div>"
-        "<div class='pj-sub'>Part de l'ESS dans l'emploi privé par commune · "
-        "cercles rouges : contributions rattachées à une commune</div>"
+        "<style>"
+        ".st-key-pj_map_box .stElementContainer,.st-key-pj_map_box .stFullScreenFrame,"
+        ".st-key-pj_map_box [data-testid='stDeckGlJsonChart']"
+        "{height:calc(100vh - 9.5rem) !important;max-height:calc(100vh - 9.5rem) !important;"
+        "min-height:300px !important;flex:0 0 auto !important}"
+        # The keyboard listener's 1 px frame, out of the flow: it must not push a scroll bar.
+        "iframe[data-testid='stIFrame']{position:fixed;top:0;left:0;width:1px;height:1px}"
+        "[data-testid='stMainBlockContainer']{padding-left:2rem !important;"
+        "padding-right:2rem !important;padding-bottom:0 !important}"
+        "</style>"
     )
     try:
         view, counts = ws.workshop_map(session, year)
     except Exception as exc:  # a map failure must not stop the workshop
         st.warning(f"Carte indisponible : {exc}")
         return
-    st.pydeck_chart(
-        view.deck,
-        height=640,
-        key="pj_map",
-        alt=a11y.describe(
-            f"{view.legend_title} par commune, contributions de l'atelier en cercles rouges",
-            view.table.drop(columns="code"),
-            "Carte",
-        ),
-    )
-    cards.legend(view.legend_title, view.legend)
+    map_col, legend_col = st.columns([3, 1.1], gap="medium")
+    with map_col, st.container(key="pj_map_box"):
+        st.pydeck_chart(
+            view.deck,
+            height=640,
+            key="pj_map",
+            alt=a11y.describe(
+                f"{view.legend_title} par commune, contributions de l'atelier en cercles rouges",
+                view.table.drop(columns="code"),
+                "Carte",
+            ),
+        )
+    located = int(counts["contributions"].sum()) if len(counts) else 0
+    with legend_col, st.container(key="pj_legend"):
+        st.html(
+            "<div class='pj-title' style='font-size:2rem;margin:0 0 .6rem'>Carte de l'atelier"
+            "</div>"
+            + _big_legend(f"{view.legend_title}, par commune", view.legend)
+            + "<div data-pj-legend-label style='font-size:1.2rem;color:#1a1a1a;margin-top:.8rem'>"
+            "<span style='display:inline-block;width:1.4rem;height:1.4rem;border-radius:50%;"
+            "background:rgba(214,40,40,.82);vertical-align:middle'></span> "
+            f"Contributions rattachées à une commune : {fmt_int(located)}</div>"
+            + (
+                "<div style='font-size:1.2rem;color:#9a3412;margin-top:.8rem'>"
+                "Données de démonstration (simulées).</div>"
+                if ui.is_demo()
+                else ""
+            )
+        )
 
 
 def slide_needs() -> None:
