@@ -120,7 +120,7 @@ def series(con: duckdb.DuckDBPyConnection, level: str, code: str) -> dict:
     statistics (the SIRENE estimate is a snapshot and never enters a series).
     """
     evolution = indicators.evolution(con, level, code)
-    by_year = {r["year"]: r for r in evolution["series"]}
+    by_year: dict[int, dict] = {r["year"]: dict(r) for r in evolution["series"]}
     wages = dict(wage_bill_series(con, level, code))
     rows = []
     for year in sorted(wages):
@@ -236,10 +236,10 @@ def add_evidence(
         level,
         code,
         "evidence",
-        [("evaluation_evidence", row["evidence_id"])],
+        [("evaluation_evidence", str(row["evidence_id"]))],
         [plan._insert("evaluation_evidence", row)],
     )
-    return row["evidence_id"]
+    return str(row["evidence_id"])
 
 
 def delete_evidence(con: duckdb.DuckDBPyConnection, evidence_id: str) -> None:

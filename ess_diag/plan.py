@@ -628,7 +628,7 @@ def from_workshop(con: duckdb.DuckDBPyConnection, session_id: str) -> list[str]:
     day = session.session_date or session.created_at.date()
     with _WRITE_LOCK:
         priority = _next_priority(con, level, code)
-        rows = []
+        rows: list[dict] = []
         for record in ranked.to_dict("records"):
             root = record["contribution_id"]
             if root in taken:

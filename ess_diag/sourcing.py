@@ -289,7 +289,7 @@ def search(
         result.results.append(item)
     result.total_jobs = round(result.total_jobs, 1)
     result.by_legal_basis = counts
-    if not result.reached_by_one:
+    if min_jobs is not None and not result.reached_by_one:
         result.groupings = groupings(result.results, float(min_jobs))
     return result
 

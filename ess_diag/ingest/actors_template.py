@@ -354,7 +354,7 @@ def _segments(value) -> str | None | bool:
     keys = [nomenclatures.segment_key(p) for p in parts]
     if any(k is None for k in keys):
         return False
-    return _LIST_SEP.join(dict.fromkeys(keys))
+    return _LIST_SEP.join(dict.fromkeys(k for k in keys if k is not None))
 
 
 def _networks(value) -> str | None:
