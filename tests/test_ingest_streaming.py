@@ -34,7 +34,7 @@ def _base(path: Path) -> duckdb.DuckDBPyConnection:
 def generate(folder: Path, n_etab: int, *, month: int = 1) -> tuple[Path, Path]:
     """A stock of ``n_etab`` establishments (≈ 2 per unit) and its units, written by DuckDB
     from ``range()`` in seconds. Month 2: unit 0 becomes a SARL (leaves the ESS), and every
-    tenth establishment closes."""
+    tenth establishment closes. Unit 0 is an association in month 1."""
     folder.mkdir(parents=True, exist_ok=True)
     n_units = max(n_etab // 2, 1)
     ul, et = folder / f"StockUniteLegale_m{month}.csv", folder / f"StockEtablissement_m{month}.csv"
@@ -44,11 +44,11 @@ def generate(folder: Path, n_etab: int, *, month: int = 1) -> tuple[Path, Path]:
     con.execute(f"""
         COPY (SELECT lpad((100000000 + i)::VARCHAR, 9, '0') AS siren,
                      'O' AS statutDiffusionUniteLegale,
-                     CASE WHEN {month} = 2 AND i = 0 THEN '5499'
+                     CASE WHEN i = 0 THEN (CASE WHEN {month} = 2 THEN '5499' ELSE '9220' END)
                           ELSE {forms}[(hash(i) % 5)::INTEGER + 1] END
                          AS categorieJuridiqueUniteLegale,
                      'UNITE ' || i AS denominationUniteLegale,
-                     CASE WHEN hash(i * 7) % 50 = 0 THEN 'O' ELSE 'N' END
+                     CASE WHEN i > 0 AND hash(i * 7) % 50 = 0 THEN 'O' ELSE 'N' END
                          AS economieSocialeSolidaireUniteLegale,
                      '88.10A' AS activitePrincipaleUniteLegale,
                      'NAFRev2' AS nomenclatureActivitePrincipaleUniteLegale
@@ -169,7 +169,7 @@ def test_all_malformed_sirens_are_rejected(tmp_path, monkeypatch, capsys):
     bad = tmp_path / "StockUniteLegale_faux.csv"
     lines = UL.read_text().splitlines()
     bad.write_text(
-        "\n".join([lines[0], *("X" + line.split(",", 1)[1] for line in lines[1:])]) + "\n"
+        "\n".join([lines[0], *("X1," + line.split(",", 1)[1] for line in lines[1:])]) + "\n"
     )
     db_path = tmp_path / "t.duckdb"
     con = _base(db_path)

@@ -32,14 +32,15 @@ perimeter (public administration NAF). An establishments file imported alone is 
 unknown, every row is kept.
 
 When: ``ESS_DIAG_SIRENE_SCOPE`` = ``auto`` (default) filters files of more than
-``ESS_DIAG_SIRENE_STREAM_MB`` (100 Mo on disk: a large département's stock, and every national
-file) and keeps every row of smaller extracts (the actor list then shows their « hors ESS »
+``ESS_DIAG_SIRENE_STREAM_MB`` (100 Mo of data — a zip member's size, a gzip file's times 5:
+a large département's stock, and every national file) and keeps every row of smaller extracts (the actor list then shows their « hors ESS »
 establishments too); ``ess`` always filters, ``all`` never does.
 """
 
 from __future__ import annotations
 
 import os
+import zipfile
 
 from .. import store
 from .context import ImportContext
@@ -139,7 +140,19 @@ def _filtering(f: FileReport) -> bool:
     if scope in ("ess", "all"):
         return scope == "ess"
     above = float(os.environ.get("ESS_DIAG_SIRENE_STREAM_MB", "100")) * 1024 * 1024
-    return f.size > above
+    return _data_size(f) > above
+
+
+def _data_size(f: FileReport) -> int:
+    """The bytes of data a file holds: a zip member's declared size, a gzip file's at an
+    assumed ratio of 5 (CSV compresses 5 to 15 times), else the size on disk."""
+    if f.archive == "zip" and f.member:
+        try:
+            with zipfile.ZipFile(f.path) as archive:
+                return archive.getinfo(f.member).file_size
+        except (OSError, KeyError, zipfile.BadZipFile):
+            return f.size
+    return f.size * 5 if f.compression == "gzip" else f.size
 
 
 _SIREN_OK = "COALESCE(regexp_full_match(ess_text(siren), '[0-9]{9}'), false)"
