@@ -34,7 +34,8 @@ require_admin(
 
 st.markdown(
     "Chargez des extraits **SIRENE** (fichiers *StockEtablissement*, y compris les fichiers "
-    "géolocalisés par département, et *StockUniteLegale*, en CSV, CSV.gz ou Parquet), la "
+    "géolocalisés, et *StockUniteLegale* : zip tel que publié par l'INSEE, CSV, CSV.gz ou "
+    "Parquet), la "
     "**liste des entreprises de l'ESS** d'ESS France, des statistiques URSSAF ou d'observatoire, "
     "la grille de densité INSEE ou votre propre liste d'acteurs. Plusieurs fichiers forment un "
     "seul import : tout est enregistré, ou rien, et l'import peut être annulé."

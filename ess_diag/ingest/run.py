@@ -322,6 +322,7 @@ class _Ticker:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._shown = 0.0
 
     def __enter__(self) -> _Ticker:
         self._thread.start()
@@ -356,6 +357,11 @@ class _Ticker:
             if pct <= 0:
                 continue
             start, end, label, rows, started = phase
+            # Each statement of a step restarts at 0 %: the bar never goes back.
+            fraction = start + (end - start) * min(pct, 100.0) / 100.0
+            if fraction < self._shown:
+                continue
+            self._shown = fraction
             self._say(
                 start + (end - start) * min(pct, 100.0) / 100.0,
                 _rate_message(label, pct, rows, time.perf_counter() - started),

@@ -31,7 +31,8 @@ actor list's « hors ESS » rows are the few establishments of ESS-form units se
 perimeter (public administration NAF). An establishments file imported alone is not filtered: its units are
 unknown, every row is kept.
 
-When: ``ESS_DIAG_SIRENE_SCOPE`` = ``auto`` (default) filters files of more than
+When: ``ESS_DIAG_SIRENE_SCOPE`` = ``auto`` (default) filters the SIRENE files of an import
+when one of them holds more than
 ``ESS_DIAG_SIRENE_STREAM_MB`` (100 Mo of data — a zip member's size, a gzip file's times 5:
 a large département's stock, and every national file) and keeps every row of smaller extracts (the actor list then shows their « hors ESS »
 establishments too); ``ess`` always filters, ``all`` never does.
@@ -134,13 +135,19 @@ ESS_FRANCE = register_format(
 )
 
 
-def _filtering(f: FileReport) -> bool:
-    """Whether this SIRENE file is filtered to the ESS perimeter (module docstring)."""
+def _filtering(ctx: ImportContext) -> bool:
+    """Whether this import's SIRENE files are filtered to the ESS perimeter (module
+    docstring): in ``auto``, when one of them is large (the units decide which establishments
+    are kept, so both files follow the largest)."""
     scope = os.environ.get("ESS_DIAG_SIRENE_SCOPE", "auto").strip().lower()
     if scope in ("ess", "all"):
         return scope == "ess"
     above = float(os.environ.get("ESS_DIAG_SIRENE_STREAM_MB", "100")) * 1024 * 1024
-    return _data_size(f) > above
+    return any(
+        _data_size(f) > above
+        for f in ctx.report.files
+        if f.format in ("sirene_unites_legales", "sirene_etablissements")
+    )
 
 
 def _data_size(f: FileReport) -> int:
@@ -161,7 +168,7 @@ _SIRET_OK = "COALESCE(regexp_full_match(ess_text(siret), '[0-9]{14}'), false)"
 
 def _units_filter(ctx: ImportContext, f: FileReport) -> str | None:
     """The units kept while the file is read (module docstring)."""
-    if not _filtering(f):
+    if not _filtering(ctx):
         return None
     qi = store.quote_identifier
     listed = [
@@ -182,7 +189,7 @@ def _etablissements_filter(ctx: ImportContext, f: FileReport) -> str | None:
     """The establishments kept while the file is read: only with a units file in the import,
     itself filtered (module docstring)."""
     units = [s for s in ctx.staged_files("sirene_unites_legales") if s.filtered]
-    if not _filtering(f) or not units:
+    if not _filtering(ctx) or not units:
         return None
     qi = store.quote_identifier
     kept = " UNION ALL ".join(

@@ -18,6 +18,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from xml.etree import ElementTree
 
 import duckdb
@@ -202,7 +203,7 @@ def zip_member(path: Path, name: str) -> ZipMember:
     return ZipMember(chosen.filename, chosen.file_size, chosen.compress_size, kind)
 
 
-def open_member(path: Path, member: str) -> io.BufferedIOBase:
+def open_member(path: Path, member: str) -> IO[bytes]:
     """A stream of the decompressed member (the caller closes it, and the archive with it)."""
     archive = zipfile.ZipFile(path)
     stream = archive.open(member)
