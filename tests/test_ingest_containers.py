@@ -236,3 +236,10 @@ def test_upload_extension_keeps_zip(tmp_path):
 
     assert security.upload_extension("StockEtablissement_utf8.ZIP") == ".zip"
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_column_mapping_reads_the_headers_inside_a_zip(tmp_path):
+    from ess_diag.ingest.mapping import read_headers
+
+    archive = _zip(tmp_path / "autre.zip", {"donnees.csv": b"code;valeur\n01001;3\n"})
+    assert read_headers(archive) == ["code", "valeur"]
