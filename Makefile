@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8501
 
 .DEFAULT_GOAL := test
-.PHONY: install axe db run run-lan test lint format bench bench-uploads clean-db
+.PHONY: install axe db run run-lan test lint format bench bench-uploads bench-national clean-db
 
 install: $(STAMP)
 
@@ -70,6 +70,15 @@ bench: install
 # What a browser upload costs at worst: a 300 000-row workbook's preview, a gzip bomb's refusal.
 bench-uploads: install
 	$(PY) benchmarks/bench_uploads.py
+
+# The national SIRENE stocks as INSEE publishes them (zip; 42 M establishments, 29 M units),
+# generated once into benchmarks/cache/national/ and imported into a fresh base: wall, CPU,
+# peak RSS, temp disk, base size, rows kept → benchmarks/results.json (key "national"), with
+# 1 M / 10 M / 42 M. Not in CI (≈ 15 min to generate, minutes to import). Then the SIRENE
+# history benchmark when present (key "national_history").
+bench-national: install
+	$(PY) benchmarks/national.py
+	if [ -f benchmarks/national_history.py ]; then $(PY) benchmarks/national_history.py; fi
 
 clean-db:
 	rm -f data/ess_diag.duckdb data/ess_diag.duckdb.wal

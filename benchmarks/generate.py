@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,8 @@ __all__ = [
     "SireneFiles",
     "load_geography",
     "sirene",
+    "sirene_zipped",
+    "INSEE_MEMBERS",
     "urssaf",
 ]
 
@@ -834,3 +838,104 @@ def urssaf(
         con.close()
     tmp.replace(target)
     return target
+
+
+# --------------------------------------------------------------------------- national, zipped
+#: INSEE's names: the archive and the CSV it holds.
+INSEE_MEMBERS = {
+    "etablissements": ("StockEtablissement_utf8.zip", "StockEtablissement_utf8.csv"),
+    "unites_legales": ("StockUniteLegale_utf8.zip", "StockUniteLegale_utf8.csv"),
+}
+
+
+def sirene_zipped(
+    n_rows: int,
+    communes: pd.DataFrame,
+    aliases: pd.DataFrame,
+    *,
+    seed: int = DEFAULT_SEED,
+    cache_dir: str | os.PathLike = CACHE_DIR,
+    log=None,
+) -> SireneFiles:
+    """The two SIRENE stocks of ``n_rows`` establishments zipped as INSEE publishes them
+    (``StockEtablissement_utf8.zip`` holding ``StockEtablissement_utf8.csv``, same for the
+    unités légales), in ``cache_dir/<tag>/``, reused when present.
+
+    Each million-row part is drawn (numpy), written as CSV by DuckDB (``COPY``, all cores),
+    then streamed into the archive's member and deleted: the full CSV never sits on disk, and
+    memory stays that of one part (≈ 1.5 GB). Deflate level 1 (INSEE's archives are deflate too;
+    a higher level only costs generation time)."""
+    import zipfile
+
+    tag = f"{n_rows}_s{seed}_v{GENERATOR_VERSION}_{_geo_digest(communes, aliases)}"
+    folder = Path(cache_dir) / tag
+    folder.mkdir(parents=True, exist_ok=True)
+    etab_zip = folder / INSEE_MEMBERS["etablissements"][0]
+    ul_zip = folder / INSEE_MEMBERS["unites_legales"][0]
+    counts = folder / "counts.txt"
+    if etab_zip.exists() and ul_zip.exists() and counts.exists():
+        n_units = int(counts.read_text().split()[1])
+        return SireneFiles(etab_zip, ul_zip, n_rows, n_units)
+    tmp_e = etab_zip.with_name(etab_zip.name + ".tmp")
+    tmp_u = ul_zip.with_name(ul_zip.name + ".tmp")
+    con = duckdb.connect(":memory:")
+    con.register("bench_communes", communes[["code", "name"]])
+    unit_offset = 0
+    opts = {"compression": zipfile.ZIP_DEFLATED, "compresslevel": 1, "allowZip64": True}
+    n_parts = -(-n_rows // _PART_ROWS)
+    # Drawing part k + 1 (numpy, DuckDB) runs while a thread deflates part k (zlib releases
+    # the GIL): on 2 cores the two halves overlap.
+    pending: queue.Queue = queue.Queue(maxsize=1)
+    failure: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with (
+                zipfile.ZipFile(tmp_e, "w", **opts) as ze,
+                zipfile.ZipFile(tmp_u, "w", **opts) as zu,
+                ze.open(INSEE_MEMBERS["etablissements"][1], "w", force_zip64=True) as me,
+                zu.open(INSEE_MEMBERS["unites_legales"][1], "w", force_zip64=True) as mu,
+            ):
+                while (item := pending.get()) is not None:
+                    part, files = item
+                    for part_csv, member in zip(files, (me, mu), strict=True):
+                        with part_csv.open("rb") as src:
+                            if part:
+                                src.readline()  # the header only once
+                            shutil.copyfileobj(src, member, 16 << 20)
+                        part_csv.unlink()
+                    if log is not None:
+                        log(f"  partie {part + 1}/{n_parts} compressée")
+        except BaseException as exc:  # reported by the main thread
+            failure.append(exc)
+            while pending.get() is not None:
+                pass
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        for part, start in enumerate(range(0, n_rows, _PART_ROWS)):
+            if failure:
+                break
+            size = min(_PART_ROWS, n_rows - start)
+            rng = np.random.default_rng((seed, part))
+            rows, units = _draw_part(rng, size, unit_offset, communes, aliases)
+            unit_offset += len(units)
+            con.register("bench_rows", rows)
+            con.register("bench_units", units)
+            files = (folder / f"part{part}_e.csv", folder / f"part{part}_u.csv")
+            con.execute(f"COPY ({_etab_sql()}) TO '{files[0]}' (FORMAT csv, HEADER true)")
+            con.execute(f"COPY ({_ul_sql()}) TO '{files[1]}' (FORMAT csv, HEADER true)")
+            con.unregister("bench_rows")
+            con.unregister("bench_units")
+            pending.put((part, files))
+    finally:
+        pending.put(None)
+        thread.join()
+        con.close()
+    if failure:
+        raise failure[0]
+    tmp_e.replace(etab_zip)
+    tmp_u.replace(ul_zip)
+    counts.write_text(f"{n_rows} {unit_offset}\n")
+    return SireneFiles(etab_zip, ul_zip, n_rows, unit_offset)

@@ -368,8 +368,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     from . import ingest, store
 
     con = store.connect(args.db)
+    progress = None if args.quiet else _ImportProgress(sys.stderr)
     try:
-        report = ingest.run_import(con, args.files, kind=args.kind, dry_run=args.dry_run)
+        report = ingest.run_import(
+            con, args.files, kind=args.kind, dry_run=args.dry_run, progress=progress
+        )
     finally:
         con.close()
     if args.json:
@@ -377,6 +380,24 @@ def cmd_import(args: argparse.Namespace) -> int:
     else:
         print("\n".join(report.summary()))
     return 0 if report.ok else 1
+
+
+class _ImportProgress:
+    """The import's progress on stderr (stdout stays the report): a line when the step
+    changes, and at most every 2 seconds within a long step (rows read, rate, time left)."""
+
+    def __init__(self, stream, every: float = 2.0):
+        self._stream, self._every = stream, every
+        self._last_step: str | None = None
+        self._last_time = 0.0
+
+    def __call__(self, fraction: float, message: str) -> None:
+        step = message.split(" :", 1)[0].rstrip("…")
+        now = time.monotonic()
+        if step == self._last_step and now - self._last_time < self._every:
+            return
+        self._last_step, self._last_time = step, now
+        print(f"[{fraction * 100:3.0f} %] {message}", file=self._stream, flush=True)
 
 
 def cmd_imports(args: argparse.Namespace) -> int:
@@ -710,6 +731,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", metavar="FORMAT", help="forcer le format (ex. sirene_etablissements)")
     p.add_argument("--dry-run", action="store_true", help="vérifier sans rien écrire")
     p.add_argument("--json", action="store_true", help="rapport de validation en JSON")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="sans la progression (affichée sur la sortie d'erreur : lignes lues, débit, "
+        "temps restant)",
+    )
     _add_db(p)
     p.set_defaults(func=cmd_import)
 

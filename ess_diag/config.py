@@ -10,6 +10,8 @@ __all__ = [
     "db_path",
     "admin_password",
     "max_import_bytes",
+    "import_memory_limit",
+    "import_temp_dir",
     "import_dir",
     "joins_per_minute",
 ]
@@ -42,9 +44,31 @@ def admin_password() -> str | None:
     return value or None
 
 
-def max_import_bytes() -> int:
-    """Largest file an import accepts (``ESS_DIAG_MAX_IMPORT_MB``, default 1 024 Mo)."""
-    return int(float(os.environ.get("ESS_DIAG_MAX_IMPORT_MB", "1024")) * 1024 * 1024)
+def max_import_bytes() -> int | None:
+    """Largest file an import given by path accepts (``ESS_DIAG_MAX_IMPORT_MB``), None (the
+    default) for no limit: INSEE's national files (≈ 2 Go zipped, ≈ 8 Go of CSV) are meant
+    to be imported from the command line or the import folder, and what an import keeps and
+    the memory it uses are bounded otherwise (the ESS perimeter, :func:`import_memory_limit`).
+    Files sent through the browser have their own limits (``ess_diag.ingest.limits``)."""
+    value = os.environ.get("ESS_DIAG_MAX_IMPORT_MB", "").strip()
+    if not value or float(value) <= 0:
+        return None
+    return int(float(value) * 1024 * 1024)
+
+
+def import_memory_limit() -> str:
+    """DuckDB's ``memory_limit`` during an import (``ESS_DIAG_IMPORT_MEMORY_MB``, default
+    2 048): beyond it, DuckDB spills to the import's temporary folder instead of growing, so a
+    national SIRENE import peaks at a few GB whatever the file size (on the 24 GB benchmark
+    machine, with room for the app and the other processes)."""
+    mb = float(os.environ.get("ESS_DIAG_IMPORT_MEMORY_MB", "2048"))
+    return f"{max(int(mb), 64)}MB"
+
+
+def import_temp_dir() -> str | None:
+    """Where an import's temporary files go (the decompressed zip member, DuckDB's spill):
+    ``ESS_DIAG_IMPORT_TMP``, else the system's temporary folder (None)."""
+    return os.environ.get("ESS_DIAG_IMPORT_TMP") or None
 
 
 def import_dir() -> Path:

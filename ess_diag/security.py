@@ -155,7 +155,7 @@ class AttemptThrottle:
 
 #: Extensions an uploaded file may keep (the import page's accepted types). Anything else is
 #: stored as ``.bin`` and left for the format sniffing of ``ess_diag.ingest`` to refuse.
-UPLOAD_EXTENSIONS = (".csv.gz", ".txt.gz", ".csv", ".txt", ".gz", ".parquet", ".xlsx")
+UPLOAD_EXTENSIONS = (".csv.gz", ".txt.gz", ".csv", ".txt", ".gz", ".parquet", ".xlsx", ".zip")
 
 
 def upload_extension(client_name: str) -> str:

@@ -2,6 +2,8 @@
 
 * :func:`template_downloads` — the actor template (XLSX and CSV) to fill in;
 * :func:`formats_help` — which files the import page reads, and what each must contain;
+* :func:`progress_callback` — an import's progress on a ``st.progress`` bar, also from the
+  thread that follows a long DuckDB statement (rows read, rate, time left);
 * :func:`column_mapping` — for a file no format recognises: the user picks the format and,
   for each column the format needs, the file's column; the choice is stored in the database
   (``ess_diag.ingest.mapping``) and applied to the next file with the same headers.
@@ -12,8 +14,11 @@ Pages only call these functions; the logic is in ``ess_diag.ingest``.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from ess_diag import ingest
 from ess_diag.formatting import escape_markdown
@@ -28,7 +33,26 @@ __all__ = [
     "template_downloads",
     "formats_help",
     "column_mapping",
+    "progress_callback",
 ]
+
+
+def progress_callback(bar) -> Callable[[float, str], None]:
+    """``progress(fraction, message)`` for :func:`ess_diag.ingest.run_import` drawing on
+    ``bar`` (``st.progress``). The import reports from its own thread during long statements
+    (:class:`ess_diag.ingest.run._Ticker`): that thread is given the page's script context,
+    else Streamlit would drop its updates."""
+    ctx = get_script_run_ctx()
+    lock = threading.Lock()
+
+    def progress(fraction: float, message: str) -> None:
+        if ctx is not None and get_script_run_ctx(suppress_warning=True) is None:
+            add_script_run_ctx(threading.current_thread(), ctx)
+        with lock:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+    return progress
+
 
 #: French names of the columns a format expects (the others are shown as they are).
 COLUMN_LABELS: dict[str, str] = {

@@ -34,7 +34,8 @@ require_admin(
 
 st.markdown(
     "Chargez des extraits **SIRENE** (fichiers *StockEtablissement*, y compris les fichiers "
-    "géolocalisés par département, et *StockUniteLegale*, en CSV, CSV.gz ou Parquet), la "
+    "géolocalisés, et *StockUniteLegale* : zip tel que publié par l'INSEE, CSV, CSV.gz ou "
+    "Parquet), la "
     "**liste des entreprises de l'ESS** d'ESS France, des statistiques URSSAF ou d'observatoire, "
     "la grille de densité INSEE ou votre propre liste d'acteurs. Plusieurs fichiers forment un "
     "seul import : tout est enregistré, ou rien, et l'import peut être annulé."
@@ -143,7 +144,7 @@ def show_report(report: ingest.ImportReport) -> None:
 st.subheader("1. Fichiers")
 uploads = st.file_uploader(
     "Déposez un ou plusieurs fichiers",
-    type=["csv", "gz", "txt", "parquet", "xlsx"],
+    type=["csv", "gz", "txt", "parquet", "xlsx", "zip"],
     accept_multiple_files=True,
     key="import_uploads",
 )
@@ -152,8 +153,11 @@ local_names = security.import_files(import_folder)
 with st.expander("Fichiers volumineux déposés dans le dossier d'import de cet ordinateur"):
     st.caption(
         "Un fichier SIRENE national dépasse la taille d'un dépôt par le navigateur : copiez-le "
-        f"dans le dossier d'import ({import_folder}, réglage ESS_DIAG_IMPORT_DIR), puis "
-        "choisissez-le ici. Il est lu sur place, sans copie ; aucun autre dossier n'est lu."
+        f"dans le dossier d'import ({import_folder}, réglage ESS_DIAG_IMPORT_DIR), tel que "
+        "l'INSEE le publie (StockUniteLegale_utf8.zip et StockEtablissement_utf8.zip, sans les "
+        "décompresser), puis choisissez-le ici. Il est lu sur place ; seuls les acteurs de "
+        "l'ESS sont gardés (compter quelques minutes pour la France entière). Aucun autre "
+        "dossier n'est lu."
     )
     chosen_local = st.multiselect(
         "Fichiers du dossier d'import",
@@ -235,7 +239,7 @@ if readable:
             paths,
             names=names,
             column_maps=column_maps or None,
-            progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+            progress=import_widgets.progress_callback(bar),
             limits=limits,
             limited=uploaded,
         )

@@ -140,7 +140,8 @@ class ImportContext:
         total = 0
         for file_idx, why, col, n, lines, ex, _first in rows:
             staged = self._staged[file_idx]
-            fixed = [staged.line_of(int(r)) for r in lines]
+            # A streamed file staged only some rows: their line numbers are unknown.
+            fixed = [] if staged.filtered else [staged.line_of(int(r)) for r in lines]
             self.report.set_aside.append(
                 SetAside(why, int(n), [int(v) for v in fixed], ex, staged.report.name, col)
             )

@@ -28,11 +28,13 @@ class Reason(StrEnum):
     MISSING_COLUMNS = "missing_columns"  # the header is closest to a format, minus columns
     NO_FILE = "no_file"
     NO_DATA = "no_data"  # only a header
+    ZIP_MEMBERS = "zip_members"  # a zip archive whose member cannot be chosen or read
     # -- the content (readers)
     NO_GEOGRAPHY = "no_geography"
     INVALID_VALUE = "invalid_value"  # a value that cannot be right (negative count, bad year…)
     CONFLICT = "conflict"  # the same figure twice with two values
     NOTHING_TO_IMPORT = "nothing_to_import"  # no year column, no measure…
+    NO_ROW_LOADED = "no_row_loaded"  # rows read, none loadable (every SIREN malformed…)
     DATABASE = "database"  # DuckDB refused a statement: rolled back
     BUSY = "busy"  # another import or undo is running on the same database
     # -- undo

@@ -73,12 +73,15 @@ _FINESS_COLUMNS = {
 }
 
 
-def _stage_finess(con, staged: Staged, workdir: Path, limit: int | None) -> None:
+def _stage_finess(
+    con, staged: Staged, workdir: Path, limit: int | None, source: Path | None = None
+) -> None:
     """Stage a header-less FINESS extract: every line after the first, by position."""
     report = staged.report
-    path, compression = report.path, ("gzip" if report.compression else "none")
+    source = Path(report.path) if source is None else Path(source)
+    path, compression = str(source), ("gzip" if report.compression else "none")
     if report.encoding == "cp1252":
-        path, compression = str(_transcode_to_utf8(report, workdir)), "none"
+        path, compression = str(_transcode_to_utf8(report, workdir, source)), "none"
     width = len(FINESS_FIELDS)  # longer lines are set aside as malformed
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     rejects, scans = f"_rej_{staged.index}", f"_rejscan_{staged.index}"

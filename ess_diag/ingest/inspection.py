@@ -15,7 +15,15 @@ from .errors import FileRejected, Reason
 from .limits import UploadLimits, check_expansion
 from .registry import formats, recognise
 from .report import FileReport, fmt_size
-from .sniff import container_of, parquet_header, read_xlsx, sniff_csv, xlsx_rows
+from .sniff import (
+    container_of,
+    extract_member,
+    parquet_header,
+    read_xlsx,
+    sniff_csv,
+    xlsx_rows,
+    zip_member,
+)
 from .staging import stage
 
 __all__ = ["inspect_file", "preview"]
@@ -40,6 +48,8 @@ def inspect_file(
     container = container_of(path)
     if limits is not None:
         check_expansion(path, name, container, limits)
+    if container == "zip":
+        return _inspect_zip(path, report, kind, column_map, limits)
     if container == "xlsx":
         _check_xlsx_extension(path, name)
         report.container = "xlsx"
@@ -67,15 +77,55 @@ def inspect_file(
     return report
 
 
+def _inspect_zip(
+    path: Path,
+    report: FileReport,
+    kind: str | None,
+    column_map: dict[str, str] | None,
+    limits: UploadLimits | None,
+) -> FileReport:
+    """A zip archive (INSEE's national files): its member is chosen (:func:`zip_member`) and
+    inspected for what its own content is. A CSV member is sniffed from a stream; a Parquet
+    or xlsx member is decompressed to a temporary file first (their header is not at the
+    start)."""
+    name = report.name
+    member = zip_member(path, name)
+    report.archive, report.member = "zip", member.name
+    if member.kind == "text" or member.kind == "gzip":
+        report.compression = "gzip" if member.kind == "gzip" else None
+        sniffed = sniff_csv(path, name, compressed=member.kind == "gzip", member=member.name)
+        report.encoding = sniffed.encoding
+        report.separator = sniffed.separator
+        report.decimal_comma = sniffed.decimal_comma
+        header = sniffed.header
+    else:
+        max_bytes = limits.bytes_allowed(report.size) if limits is not None else None
+        with tempfile.TemporaryDirectory(prefix="essdiag-zip-") as tmp:
+            target = Path(tmp) / ("member.xlsx" if member.kind == "xlsx" else "member.parquet")
+            extract_member(path, member.name, target, name=name, max_bytes=max_bytes)
+            if member.kind == "xlsx":
+                if limits is not None:
+                    check_expansion(target, name, "xlsx", limits)
+                report.container = "xlsx"
+                return _inspect_xlsx(target, report, kind, column_map)
+            report.container = "parquet"
+            header = parquet_header(target, name)
+    report.columns = list(header)
+    spec, mapping = recognise(header, kind, name=name, column_map=column_map)
+    report.format, report.format_label, report.mapping = spec.kind, spec.label, mapping
+    return report
+
+
 def _checked_size(path: Path, name: str) -> int:
-    """The file's size; refused when missing, empty or over ``config.max_import_bytes()``."""
+    """The file's size; refused when missing, empty or over ``config.max_import_bytes()``
+    (no limit unless ``ESS_DIAG_MAX_IMPORT_MB`` sets one: national files are accepted)."""
     if not path.exists():
         raise FileRejected(
             f"Le fichier « {name} » est introuvable ({path}).", code=Reason.NOT_FOUND, file=name
         )
     size = path.stat().st_size
     limit = config.max_import_bytes()
-    if size > limit:
+    if limit is not None and size > limit:
         raise FileRejected(
             f"Le fichier « {name} » pèse {fmt_size(size)}, au-delà de la limite de "
             f"{fmt_size(limit)} fixée pour un import (réglage ESS_DIAG_MAX_IMPORT_MB). "
@@ -91,7 +141,10 @@ def _checked_size(path: Path, name: str) -> int:
 def _check_xlsx_extension(path: Path, name: str) -> None:
     """A zip is taken as a workbook only when it is named like one (a renamed .csv is not)."""
     suffixes = [s.lower() for s in path.suffixes] or [Path(name).suffix.lower()]
-    if ".xlsx" not in suffixes and not name.lower().endswith((".xlsx", ".xlsm")):
+    # A workbook named .zip is still a workbook (it is one by content); a .csv is not.
+    if not {".xlsx", ".xlsm", ".zip"} & set(suffixes) and not name.lower().endswith(
+        (".xlsx", ".xlsm", ".zip")
+    ):
         raise FileRejected(
             f"Le fichier « {name} » est en réalité un classeur Excel (xlsx) renommé, pas un "
             "fichier CSV. Enregistrez-le au format CSV depuis le tableur, ou importez-le "

@@ -8,10 +8,14 @@ that bounds the bytes sent, not what they expand to: a 233 KB ``.gz`` can hold 3
   ``max_bytes`` or ``max_ratio`` times its compressed size (real CSV files compress 5–15 times;
   a bomb, hundreds or thousands of times);
 - an xlsx workbook's members are refused on their declared sizes (same two limits);
+- a zip archive (INSEE's national files) on the declared size of the member read, then again
+  while it is decompressed (declared sizes can lie: :func:`~.sniff.extract_member` stops as
+  soon as the real bytes exceed the limit);
 - a file's rows are staged with ``LIMIT max_rows + 1`` and refused when there are more.
 
 Files given by path (the CLI, the import folder) are not limited: national SIRENE files are
-meant to go that way.
+meant to go that way (what such an import keeps is bounded instead: the ESS perimeter, see
+:mod:`.sirene`; and its memory by DuckDB's ``memory_limit``, :func:`ess_diag.config.import_memory_limit`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from ..formatting import fmt_int
 from .errors import FileRejected, Reason
 from .report import fmt_size
 
-__all__ = ["UploadLimits", "check_expansion", "too_many_rows"]
+__all__ = ["UploadLimits", "check_expansion", "expansion_refusal", "too_many_rows"]
 
 _CHUNK = 1 << 20
 
@@ -56,7 +60,7 @@ class UploadLimits:
         return int(min(self.max_bytes, max(compressed, 1) * self.max_ratio))
 
 
-def _refuse(name: str, compressed: int, allowed: int) -> FileRejected:
+def expansion_refusal(name: str, compressed: int, allowed: int) -> FileRejected:
     return FileRejected(
         f"Le fichier « {name} » ({fmt_size(compressed)} compressé) se décompresse en plus de "
         f"{fmt_size(allowed)} : c'est plus qu'un fichier envoyé par le navigateur ne peut "
@@ -79,7 +83,7 @@ def check_expansion(path: Path, name: str, container: str, limits: UploadLimits)
                 while chunk := stream.read(_CHUNK):
                     total += len(chunk)
                     if total > allowed:
-                        raise _refuse(name, compressed, allowed)
+                        raise expansion_refusal(name, compressed, allowed)
         except (EOFError, OSError, zlib.error):
             return  # a damaged stream is reported by the reader, with its own message
     elif container == "xlsx":
@@ -89,7 +93,16 @@ def check_expansion(path: Path, name: str, container: str, limits: UploadLimits)
         except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
             return  # not a readable workbook: the reader refuses it with its own message
         if declared > allowed:
-            raise _refuse(name, compressed, allowed)
+            raise expansion_refusal(name, compressed, allowed)
+    elif container == "zip":
+        from .sniff import zip_member
+
+        try:
+            member = zip_member(path, name)
+        except FileRejected:
+            return  # the reader refuses it with its own message
+        if member.size > allowed:
+            raise expansion_refusal(name, compressed, allowed)
     elif container == "parquet":
         # Column chunks can hold a dictionary-encoded value repeated millions of times.
         try:
@@ -100,7 +113,7 @@ def check_expansion(path: Path, name: str, container: str, limits: UploadLimits)
         except duckdb.Error:
             return  # unreadable: the reader refuses it
         if found is not None and int(found[0]) > allowed:
-            raise _refuse(name, compressed, allowed)
+            raise expansion_refusal(name, compressed, allowed)
 
 
 def too_many_rows(name: str, limits: UploadLimits) -> FileRejected:

@@ -22,6 +22,7 @@ import difflib
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -30,7 +31,15 @@ import pandas as pd
 
 from .errors import FileRejected, Reason
 from .registry import formats, normalize_header
-from .sniff import container_of, parquet_header, read_xlsx, sniff_csv, xlsx_rows
+from .sniff import (
+    container_of,
+    extract_member,
+    parquet_header,
+    read_xlsx,
+    sniff_csv,
+    xlsx_rows,
+    zip_member,
+)
 
 __all__ = [
     "signature",
@@ -73,6 +82,15 @@ def read_headers(path: str | os.PathLike, name: str | None = None) -> list[str]:
         return best
     if container == "parquet":
         return parquet_header(path, name)
+    if container == "zip":  # a CSV inside an archive (INSEE's national files)
+        member = zip_member(path, name)
+        if member.kind not in ("text", "gzip"):
+            with tempfile.TemporaryDirectory(prefix="essdiag-zip-") as tmp:
+                target = Path(tmp) / ("m.xlsx" if member.kind == "xlsx" else "m.parquet")
+                extract_member(path, member.name, target, name=name)
+                return read_headers(target, name)
+        compressed = member.kind == "gzip"
+        return sniff_csv(path, name, compressed=compressed, member=member.name).header
     return sniff_csv(path, name, compressed=container == "gzip").header
 
 

@@ -18,6 +18,7 @@ from .errors import FileRejected, Reason
 
 if TYPE_CHECKING:  # the handlers receive a context; this module never builds one
     from .context import ImportContext
+    from .report import FileReport
 
 __all__ = [
     "FormatSpec",
@@ -26,6 +27,9 @@ __all__ = [
     "register_group",
     "formats",
     "group_handler",
+    "StreamFilter",
+    "register_stream_filter",
+    "stream_filter",
     "normalize_header",
     "recognise",
 ]
@@ -58,9 +62,16 @@ class FormatSpec:
     #: Order in which formats of one import are staged and shown.
     order: int = 50
     #: A reader of its own for a CSV layout DuckDB's header-based reading does not fit (e.g.
-    #: FINESS's header-less extract): ``stage(con, staged, workdir, limit)`` fills the TEMP
+    #: FINESS's header-less extract): ``stage(con, staged, workdir, limit, source)`` (``source``: the
+    #: file to read — a zip's member already extracted) fills the TEMP
     #: table with the canonical text columns (see :func:`~.staging.stage`).
     stage: Callable | None = None
+    #: When a format must be staged earlier than it is shown (a stream filter uses it).
+    stage_order: int | None = None
+
+    @property
+    def staging_order(self) -> int:
+        return self.order if self.stage_order is None else self.stage_order
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -93,8 +104,15 @@ class FormatSpec:
 #: Prepare handler of a group: ``handler(ctx)``; staged tables via ``ctx.staged(kind)``.
 GroupHandler = Callable[["ImportContext"], None]
 
+#: Condition on the staged rows of a format, decided when a file is staged (``condition(ctx,
+#: file_report)``): a SQL expression over its canonical columns (rows it rejects are never
+#: staged), or None to stage every row. Formats are staged in ``order``: a filter may use the
+#: files staged before it.
+StreamFilter = Callable[["ImportContext", "FileReport"], "str | None"]
+
 _FORMATS: dict[str, FormatSpec] = {}
 _GROUPS: dict[str, GroupHandler] = {}
+_FILTERS: dict[str, StreamFilter] = {}
 
 
 def register_format(spec: FormatSpec) -> FormatSpec:
@@ -106,6 +124,16 @@ def register_format(spec: FormatSpec) -> FormatSpec:
 def register_group(name: str, handler: GroupHandler) -> None:
     """Register the function that prepares the staged files of a format group."""
     _GROUPS[name] = handler
+
+
+def register_stream_filter(kind: str, condition: StreamFilter) -> None:
+    """Register the condition that streams a format's files (see :data:`StreamFilter`)."""
+    _FILTERS[kind] = condition
+
+
+def stream_filter(kind: str) -> StreamFilter | None:
+    """The condition registered for a format, if any."""
+    return _FILTERS.get(kind)
 
 
 def formats() -> dict[str, FormatSpec]:

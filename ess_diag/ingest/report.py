@@ -35,6 +35,9 @@ class FileReport:
     format_label: str | None = None
     container: str = "csv"  # csv | parquet | xlsx
     compression: str | None = None  # gzip | None
+    #: ``'zip'`` when the file is an archive (INSEE's national files), ``member`` what it read.
+    archive: str | None = None
+    member: str | None = None
     encoding: str | None = None  # utf-8 | utf-8-sig | cp1252 (CSV only)
     separator: str | None = None
     decimal_comma: bool = False
@@ -42,6 +45,8 @@ class FileReport:
     columns: list[str] = field(default_factory=list)
     mapping: dict[str, str] = field(default_factory=dict)  # canonical → header
     rows_read: int = 0
+    #: Rows read but not kept: outside the ESS perimeter (streamed SIRENE import, :mod:`.sirene`).
+    rows_skipped: int = 0
 
     @property
     def known_format(self) -> str:
@@ -52,6 +57,8 @@ class FileReport:
     def describe(self) -> str:
         """One French line: « ul.csv : SIRENE unités légales, CSV UTF-8, séparateur virgule »."""
         parts = [self.format_label or "format non reconnu"]
+        if self.archive:
+            parts.append(f"archive {self.archive} (fichier « {self.member} »)")
         if self.container == "csv":
             enc = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 avec BOM", "cp1252": "Windows-1252"}
             parts.append(
@@ -81,13 +88,18 @@ class SetAside:
     column: str | None = None
 
     def describe(self) -> str:
-        rows = ", ".join(str(r) for r in self.rows)
         more = "…" if self.count > len(self.rows) else ""
-        where = f"{self.file}, " if self.file else ""
-        col = f", colonne {self.column}" if self.column else ""
-        example = f" — exemple : {self.example}" if self.example else ""
         label = "ligne" if self.count == 1 else "lignes"
-        return f"{self.reason} : {fmt_int(self.count)} {label} ({where}{label} {rows}{more}{col}){example}"
+        # A streamed file (national SIRENE) does not know its rows' line numbers: the
+        # example names the row by its identifier instead.
+        where = [self.file] if self.file else []
+        if self.rows:
+            where.append(f"{label} {', '.join(str(r) for r in self.rows)}{more}")
+        if self.column:
+            where.append(f"colonne {self.column}")
+        place = f" ({', '.join(where)})" if where else ""
+        example = f" — exemple : {self.example}" if self.example else ""
+        return f"{self.reason} : {fmt_int(self.count)} {label}{place}{example}"
 
 
 @dataclass
@@ -100,6 +112,9 @@ class ImportReport:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_set_aside: int = 0
+    #: Rows read and not kept because they are outside the ESS perimeter (national SIRENE
+    #: files are filtered while they are read): neither loaded nor set aside.
+    rows_skipped: int = 0
     set_aside: list[SetAside] = field(default_factory=list)
     unresolved_communes: list[str] = field(default_factory=list)
     duplicates: int = 0
@@ -148,9 +163,14 @@ class ImportReport:
         lines += [f"Fichier {f.describe()}" for f in self.files]
         lines += [f"Erreur : {e}" for e in self.errors]
         if self.status != "rejected" or self.rows_read:
+            skipped = (
+                f" hors périmètre de l'ESS, non conservées : {fmt_int(self.rows_skipped)} ;"
+                if self.rows_skipped
+                else ""
+            )
             lines.append(
-                f"Lignes lues : {fmt_int(self.rows_read)} ; chargées : {fmt_int(self.rows_loaded)} ;"
-                f" mises de côté : {fmt_int(self.rows_set_aside)}."
+                f"Lignes lues : {fmt_int(self.rows_read)} ;{skipped} chargées : "
+                f"{fmt_int(self.rows_loaded)} ; mises de côté : {fmt_int(self.rows_set_aside)}."
             )
         lines += [f"Mise de côté — {s.describe()}" for s in self.set_aside]
         if self.unresolved_communes:

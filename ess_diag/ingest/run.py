@@ -3,12 +3,15 @@
 How an import runs (:func:`run_import`):
 
 1. **inspect** each file (:func:`~.inspection.inspect_file`): size checked against
-   ``config.max_import_bytes()`` *before* reading; container, encoding, separator and decimal
-   comma sniffed (:mod:`.sniff`); the format recognised from the header (:mod:`.registry`),
-   or from a column mapping the user gave or that is remembered for these headers
-   (:mod:`.mapping`).
+   ``config.max_import_bytes()`` (no limit by default) *before* reading; container (zip
+   archive, gzip, Parquet, xlsx — by content), encoding, separator and decimal comma sniffed
+   (:mod:`.sniff`); the format recognised from the header (:mod:`.registry`), or from a
+   column mapping the user gave or that is remembered for these headers (:mod:`.mapping`).
 2. **stage** each file into a TEMP table with DuckDB's own reader (:mod:`.staging`); lines
-   the CSV parser rejects are kept aside and reported, not fatal.
+   the CSV parser rejects are kept aside and reported, not fatal. A format with a stream
+   filter (the national SIRENE files, :mod:`.sirene`) stages only the rows it keeps, read in
+   one parallel pass. DuckDB runs under ``config.import_memory_limit()`` and spills to the
+   import's temporary folder beyond it: memory is bounded by that, not by the file size.
 3. **prepare**: the handler of each format group (e.g. ``sirene``) classifies, validates and
    places the staged rows with SQL joins against the ``ref_*`` tables and
    ``commune_aliases`` (:class:`~.context.ImportContext`), records rows set aside and declares
@@ -16,24 +19,33 @@ How an import runs (:func:`run_import`):
 4. **apply**, in one transaction (:func:`~.history.apply`): rows replaced by key (copies kept
    for undo), the import recorded, derived tables refreshed, ``data_version`` bumped.
 
-A refused import (bad file, bad value, database error) has ``status='rejected'``, its
-``errors`` and ``error_codes``, and leaves the database exactly as it was.
+A refused import (bad file, bad value, database error, or rows read and none loadable) has
+``status='rejected'``, its ``errors`` and ``error_codes``, and leaves the database exactly as
+it was.
+
+Progress: ``progress(fraction, message)`` is called between steps and, during a long step,
+every half second from a thread polling DuckDB's ``query_progress()`` (rows read, rate,
+time left); a zip member's decompression reports its bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import os
 import tempfile
 import threading
+import time
 import uuid
-from collections.abc import Callable, Sequence
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
 
-from .. import nomenclatures, store
+from .. import config, nomenclatures, store
+from ..formatting import fmt_int
 from . import macros, mapping
 from .context import ImportContext
 from .errors import FileRejected, IngestError, Reason
@@ -41,9 +53,9 @@ from .history import apply, drop_temp_refs, warn_if_imported_before
 from .inspection import inspect_file
 from .limits import UploadLimits, check_expansion, too_many_rows
 from .lock import exclusive
-from .registry import formats, group_handler
-from .report import FileReport, ImportReport
-from .sniff import container_of, file_sha256
+from .registry import formats, group_handler, stream_filter
+from .report import FileReport, ImportReport, fmt_size
+from .sniff import SAMPLE_BYTES, container_of, count_lines, file_sha256, open_member
 from .staging import Staged, stage
 
 __all__ = ["Progress", "run_import"]
@@ -130,25 +142,69 @@ def _run(
     hashes = _Hashes(files)
     staged: list[Staged] = []
     ctx = ImportContext(con, _new_import_id(), report, staged)
+    tmp = tempfile.TemporaryDirectory(prefix="essdiag-import-", dir=config.import_temp_dir())
+    ticker = _Ticker(con, say)
     try:
-        _stage_all(ctx, files, staged, say, dict(zip(names, limits, strict=True)))
+        with _import_settings(con, Path(tmp.name)), ticker:
+            return _staged_run(
+                ctx,
+                files,
+                staged,
+                say,
+                dict(zip(names, limits, strict=True)),
+                hashes,
+                groups,
+                dry_run,
+                created_by,
+                Path(tmp.name),
+                ticker,
+            )
+    finally:
+        tmp.cleanup()
+
+
+def _staged_run(
+    ctx: ImportContext,
+    files: list[FileReport],
+    staged: list[Staged],
+    say: Progress,
+    limits: dict[str, UploadLimits | None],
+    hashes: _Hashes,
+    groups: list[str],
+    dry_run: bool,
+    created_by: str | None,
+    workdir: Path,
+    ticker: _Ticker,
+) -> ImportReport:
+    con, report = ctx.con, ctx.report
+    try:
+        _install_sql(con)
+        _stage_all(ctx, files, staged, say, limits, workdir, ticker)
         hashes.finish()
+        _count_streamed(staged, hashes)
         if not _count_rows(report):
             return report
         warn_if_imported_before(con, report)
-        say(0.5, "Contrôle et classement des lignes…")
+        say(0.6, "Contrôle et classement des lignes…")
+        ticker.phase(0.6, 0.75, "Contrôle et classement des lignes")
         _prepare(ctx, groups)
         if report.errors:
             report.status = "rejected"
             return report
         report.rows_set_aside = sum(s.count for s in report.set_aside)
-        report.rows_loaded = report.rows_read - report.rows_set_aside
+        report.rows_skipped = sum(f.rows_skipped for f in report.files)
+        report.rows_loaded = report.rows_read - report.rows_set_aside - report.rows_skipped
+        if report.rows_loaded <= 0:
+            _refuse_nothing_loaded(report)
+            return report
         if dry_run:
             _count_targets(ctx)
             report.status = "dry-run"
             return report
         say(0.75, "Écriture dans la base…")
+        ticker.phase(0.75, 0.99, "Écriture dans la base")
         apply(ctx, created_by or _user())
+        ticker.phase(None)
         say(1.0, "Import terminé.")
         return report
     except IngestError as exc:
@@ -165,6 +221,7 @@ def _run(
         report.import_id = None
         return report
     finally:
+        ticker.phase(None)
         con.execute("RESET preserve_insertion_order")
         hashes.finish()
         ctx.cleanup()
@@ -192,7 +249,7 @@ class _Hashes:
         self._files = files
         self._out: list[dict] = [{} for _ in files]
         self._threads = [
-            threading.Thread(target=file_sha256, args=(Path(f.path), out), daemon=True)
+            threading.Thread(target=_hash_and_count, args=(f, out), daemon=True)
             for f, out in zip(files, self._out, strict=True)
         ]
         for t in self._threads:
@@ -205,8 +262,154 @@ class _Hashes:
         for f, out in zip(self._files, self._out, strict=True):
             f.sha256 = out.get("sha256")
 
+    def lines(self, f: FileReport) -> int | None:
+        """The lines of a CSV file (counted with its hash), None when not counted."""
+        return self._out[self._files.index(f)].get("lines")
 
-# --------------------------------------------------------------------------- the steps
+
+def _hash_and_count(f: FileReport, out: dict) -> None:
+    """The file's sha256; for a CSV whose format streams (:func:`stream_filter`) its lines
+    too, in the same pass (plain) or a decompressing one (gzip): the rows a streamed import
+    read, since it stages only those it keeps."""
+    streams = (
+        f.container == "csv" and f.archive is None and stream_filter(f.known_format) is not None
+    )
+    file_sha256(Path(f.path), out, count_lines=streams and not f.compression)
+    if streams and f.compression:
+        try:
+            out["lines"] = count_lines(Path(f.path), compressed=True)
+        except (OSError, EOFError, ValueError):
+            pass  # a damaged gzip is refused by the staging
+
+
+@contextlib.contextmanager
+def _import_settings(con: duckdb.DuckDBPyConnection, workdir: Path) -> Iterator[None]:
+    """DuckDB's memory bounded for the import (``config.import_memory_limit()``), spilling to
+    the import's temporary folder, with its progress measured; the previous settings are put
+    back afterwards (the app's connection is shared)."""
+    names = ("memory_limit", "temp_directory", "enable_progress_bar", "enable_progress_bar_print")
+    previous = {}
+    for name in names:
+        with contextlib.suppress(duckdb.Error):
+            previous[name] = con.execute("SELECT current_setting(?)", [name]).fetchall()[0][0]
+    wanted = {
+        "memory_limit": config.import_memory_limit(),
+        "temp_directory": str(workdir / "duckdb"),
+        "enable_progress_bar": True,
+        "enable_progress_bar_print": False,
+    }
+    for name, value in wanted.items():
+        # temp_directory cannot change once DuckDB has spilled on this connection: then the
+        # existing one (next to the database) is kept.
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"SET {name} = ?", [value])
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"SET {name} = ?", [value])
+
+
+class _Ticker:
+    """Reports the progress of the running DuckDB statement every half second (a thread
+    polling ``con.query_progress()``): the fraction within the current phase, the rows read
+    (estimated from the bytes and the file's line length), the rate and the time left."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, say: Progress, every: float = 0.5):
+        self._con, self._say, self._every = con, say, every
+        self._phase: tuple[float, float, str, int | None, float] | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._shown = 0.0
+
+    def __enter__(self) -> _Ticker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def phase(
+        self,
+        start: float | None,
+        end: float = 1.0,
+        label: str = "",
+        rows: int | None = None,
+    ) -> None:
+        """From now on, report the statements' progress between ``start`` and ``end`` under
+        ``label`` (``rows``: the rows the step reads, when known); ``None`` stops."""
+        with self._lock:
+            self._phase = None if start is None else (start, end, label, rows, time.perf_counter())
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._every):
+            with self._lock:
+                phase = self._phase
+            if phase is None:
+                continue
+            try:
+                pct = float(self._con.query_progress())
+            except (duckdb.Error, RuntimeError):
+                continue
+            if pct <= 0:
+                continue
+            start, end, label, rows, started = phase
+            # Each statement of a step restarts at 0 %: the bar never goes back.
+            fraction = start + (end - start) * min(pct, 100.0) / 100.0
+            if fraction < self._shown:
+                continue
+            self._shown = fraction
+            self._say(
+                start + (end - start) * min(pct, 100.0) / 100.0,
+                _rate_message(label, pct, rows, time.perf_counter() - started),
+            )
+
+
+def _rate_message(label: str, pct: float, rows: int | None, elapsed: float) -> str:
+    """« Lecture de x.csv : 42 % — ≈ 1 234 567 lignes lues, 45 678 lignes/s, reste ≈ 2 min »."""
+    parts = [f"{label} : {pct:.0f} %"]
+    if rows:
+        done = int(rows * pct / 100)
+        parts.append(f"≈ {fmt_int(done)} lignes lues")
+        if elapsed > 0:
+            parts.append(f"{fmt_int(round(done / elapsed))} lignes/s")
+    if 1 < pct < 100 and elapsed > 1:
+        left = elapsed * (100 - pct) / pct
+        parts.append(f"reste ≈ {_fmt_duration(left)}")
+    return parts[0] + (" — " + ", ".join(parts[1:]) if len(parts) > 1 else "")
+
+
+def _fmt_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes, sec = divmod(round(seconds), 60)
+    return f"{minutes} min {sec:02d} s" if minutes < 10 else f"{minutes} min"
+
+
+def _estimated_rows(f: FileReport) -> int | None:
+    """The rows of a CSV estimated from its (decompressed) size and the length of its first
+    lines; None for a gzip file (its decompressed size is unknown) and other containers."""
+    if f.container != "csv" or f.compression:
+        return None
+    try:
+        if f.archive == "zip" and f.member:
+            with zipfile.ZipFile(f.path) as archive:
+                size = archive.getinfo(f.member).file_size
+            with open_member(Path(f.path), f.member) as stream:
+                sample = stream.read(SAMPLE_BYTES)
+        else:
+            size = f.size
+            with open(f.path, "rb") as fh:
+                sample = fh.read(SAMPLE_BYTES)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return None
+    lines = sample.count(b"\n")
+    if not lines:
+        return None
+    return max(1, round(size / (len(sample) / lines)) - 1)
 
 
 def _inspect_all(
@@ -262,26 +465,113 @@ def _inspect_mapped(
         return result
 
 
+def _install_sql(con: duckdb.DuckDBPyConnection) -> None:
+    """The nomenclatures (TEMP copies) and macros: readers and stream filters use them."""
+    nomenclatures.register(con, temporary=True)
+    macros.install(con)
+
+
 def _stage_all(
     ctx: ImportContext,
     files: list[FileReport],
     staged: list[Staged],
     say: Progress,
     limits: dict[str, UploadLimits | None],
+    workdir: Path,
+    ticker: _Ticker,
 ) -> None:
     """Stage every file (a TEMP table each); lines the CSV parser rejected are set aside.
-    A file with limits is read up to ``max_rows + 1`` rows: more is a refusal."""
-    with tempfile.TemporaryDirectory(prefix="essdiag-import-") as tmp:
-        for i, f in enumerate(files):
-            say(0.05 + 0.4 * i / len(files), f"Lecture de {f.name}…")
-            limit = limits.get(f.name)
-            cap = limit.max_rows + 1 if limit is not None else None
-            table = ctx.temp_name(f"stage_{i}")
-            staged.append(stage(ctx.con, f, table, Path(tmp), index=i, limit=cap))
-            f.rows_read = int(ctx.scalar(f"SELECT count(*) FROM {staged[-1].table}"))  # noqa: S608
-            if limit is not None and f.rows_read > limit.max_rows:
-                raise too_many_rows(f.name, limit)
-            ctx.report.set_aside.extend(staged[-1].rejects)
+    A file with limits is read up to ``max_rows + 1`` rows: more is a refusal. A format with
+    a stream filter stages only the rows it keeps (files staged in format order, so that the
+    establishments' filter knows the units kept)."""
+    sizes = [max(f.size, 1) for f in files]
+    total, done = sum(sizes), 0
+    order = sorted(range(len(files)), key=lambda k: formats()[files[k].known_format].staging_order)
+    for i in order:
+        f = files[i]
+        start, end = 0.05 + 0.55 * done / total, 0.05 + 0.55 * (done + sizes[i]) / total
+        done += sizes[i]
+        say(start, f"Lecture de {f.name}…")
+        limit = limits.get(f.name)
+        cap = limit.max_rows + 1 if limit is not None else None
+        condition = stream_filter(f.known_format)
+        where = condition(ctx, f) if condition is not None and f.container != "xlsx" else None
+        table = ctx.temp_name(f"stage_{i}")
+        max_bytes = limit.bytes_allowed(f.size) if limit is not None else None
+        unzip_end = start + (end - start) * 0.3
+
+        def on_bytes(n: int, f=f, start=start, unzip_end=unzip_end) -> None:
+            # The archive's compressed size is known; the member's only once read: the
+            # fraction follows the bytes written, at an assumed ratio of 1 to 4.
+            fraction = min(n / (4 * max(f.size, 1)), 1.0)
+            say(
+                start + (unzip_end - start) * fraction,
+                f"Décompression de {f.name} : {fmt_size(n)} écrits…",
+            )
+
+        if f.archive == "zip":
+            ticker.phase(unzip_end, end, f"Lecture de {f.name}", _estimated_rows(f))
+        else:
+            ticker.phase(start, end, f"Lecture de {f.name}", _estimated_rows(f))
+        staged.append(
+            stage(
+                ctx.con,
+                f,
+                table,
+                workdir,
+                index=i,
+                limit=cap,
+                where=where,
+                max_bytes=max_bytes,
+                on_bytes=on_bytes,
+            )
+        )
+        ticker.phase(None)
+        f.rows_read = int(ctx.scalar(f"SELECT count(*) FROM {staged[-1].table}"))  # noqa: S608
+        if limit is not None and f.rows_read > limit.max_rows:
+            raise too_many_rows(f.name, limit)
+        ctx.report.set_aside.extend(staged[-1].rejects)
+    staged.sort(key=lambda s: s.index)  # ``_file`` = position in ``files``
+
+
+def _count_streamed(staged: list[Staged], hashes: _Hashes) -> None:
+    """A streamed file staged only the rows it keeps: its rows read are its lines (counted
+    while it was decompressed or hashed; Parquet: its metadata) and the rows it did not keep
+    are ``rows_skipped``."""
+    for s in staged:
+        if not s.filtered:
+            continue
+        f = s.report
+        kept = f.rows_read
+        rejected = sum(r.count for r in s.rejects)
+        if f.container == "parquet":
+            data_rows = s.lines
+        else:
+            lines = s.lines if s.lines is not None else hashes.lines(f)
+            data_rows = None if lines is None else max(lines - f.header_row, 0)
+        if data_rows is None:
+            continue  # not counted: the rows kept stand for the rows read
+        f.rows_read = max(data_rows - rejected, kept)
+        f.rows_skipped = f.rows_read - kept
+
+
+def _refuse_nothing_loaded(report: ImportReport) -> None:
+    """Rows were read and none can be loaded: a wrong file, not an empty one."""
+    reasons = sorted(report.set_aside, key=lambda s: -s.count)[:3]
+    why = " ; ".join(f"{s.reason} ({fmt_int(s.count)})" for s in reasons)
+    if report.rows_skipped and not report.rows_set_aside:
+        why = (
+            f"aucune des {fmt_int(report.rows_read)} lignes n'est dans le périmètre de l'ESS "
+            "(formes juridiques de l'ESS, mention ESS de l'INSEE ou liste ESS France)"
+        )
+    report.refuse(
+        f"Aucune ligne n'a pu être chargée sur les {fmt_int(report.rows_read)} lues : "
+        f"{why or 'aucune ligne exploitable'}. Vérifiez qu'il s'agit du bon fichier. "
+        "Rien n'a été écrit dans la base.",
+        Reason.NO_ROW_LOADED,
+    )
+    report.status = "rejected"
+    report.import_id = None
 
 
 def _count_rows(report: ImportReport) -> int:
@@ -300,8 +590,7 @@ def _count_rows(report: ImportReport) -> int:
 
 def _prepare(ctx: ImportContext, groups: list[str]) -> None:
     """Run the handler of each format group, with the nomenclatures and macros at hand."""
-    nomenclatures.register(ctx.con, temporary=True)
-    macros.install(ctx.con)
+    _install_sql(ctx.con)
     # From here on row order does not matter (line numbers are in _row): letting DuckDB
     # write in any order makes the large CREATE/INSERT steps markedly faster.
     ctx.con.execute("SET preserve_insertion_order = false")

@@ -13,13 +13,40 @@ Everything is SQL over the staged tables (no Python loop over rows):
 
 Rows set aside (with their line numbers): SIRET/SIREN malformed, SIREN not matching the SIRET,
 commune missing or unknown, SIRET/SIREN twice in the import.
+
+**Streamed, ESS-only import** (the national files: 29 M units, 42 M establishments). The files
+are filtered while DuckDB reads them (stream filters, :func:`~.registry.register_stream_filter`),
+so that an import costs what the ESS weighs (≈ 1.5 M units), not what France weighs:
+
+* units: kept when their legal form is one of the ESS families, or INSEE's ESS mention is
+  ``O``, or they are already stored (an ESS France listing, a previous import: a newer month
+  updates them, even when they leave the ESS) — and rows with a malformed SIREN, to be reported;
+* establishments (when the import has a units file): kept when their unit was kept or is
+  stored, or they are stored themselves — and rows with a malformed SIRET.
+
+What is not kept is counted (``rows_skipped``, « hors périmètre de l'ESS ») but never staged.
+Nothing else needs those rows: every figure counts ESS actors (``is_ess``), jobs and
+establishments of the whole economy come from URSSAF (``private_employment``), and the
+actor list's « hors ESS » rows are the few establishments of ESS-form units set outside the
+perimeter (public administration NAF). An establishments file imported alone is not filtered: its units are
+unknown, every row is kept.
+
+When: ``ESS_DIAG_SIRENE_SCOPE`` = ``auto`` (default) filters the SIRENE files of an import
+when one of them holds more than
+``ESS_DIAG_SIRENE_STREAM_MB`` (100 Mo of data — a zip member's size, a gzip file's times 5:
+a large département's stock, and every national file) and keeps every row of smaller extracts (the actor list then shows their « hors ESS »
+establishments too); ``ess`` always filters, ``all`` never does.
 """
 
 from __future__ import annotations
 
+import os
+import zipfile
+
 from .. import store
 from .context import ImportContext
-from .registry import FormatSpec, register_format, register_group
+from .registry import FormatSpec, register_format, register_group, register_stream_filter
+from .report import FileReport
 
 __all__ = ["ETABLISSEMENTS", "UNITES_LEGALES", "ESS_FRANCE", "prepare"]
 
@@ -102,8 +129,83 @@ ESS_FRANCE = register_format(
             "Libellé commune": "commune",
         },
         order=20,
+        # Staged before the units: the units it lists are kept by the units' stream filter.
+        stage_order=5,
     )
 )
+
+
+def _filtering(ctx: ImportContext) -> bool:
+    """Whether this import's SIRENE files are filtered to the ESS perimeter (module
+    docstring): in ``auto``, when one of them is large (the units decide which establishments
+    are kept, so both files follow the largest)."""
+    scope = os.environ.get("ESS_DIAG_SIRENE_SCOPE", "auto").strip().lower()
+    if scope in ("ess", "all"):
+        return scope == "ess"
+    above = float(os.environ.get("ESS_DIAG_SIRENE_STREAM_MB", "100")) * 1024 * 1024
+    return any(
+        _data_size(f) > above
+        for f in ctx.report.files
+        if f.format in ("sirene_unites_legales", "sirene_etablissements")
+    )
+
+
+def _data_size(f: FileReport) -> int:
+    """The bytes of data a file holds: a zip member's declared size, a gzip file's at an
+    assumed ratio of 5 (CSV compresses 5 to 15 times), else the size on disk."""
+    if f.archive == "zip" and f.member:
+        try:
+            with zipfile.ZipFile(f.path) as archive:
+                return archive.getinfo(f.member).file_size
+        except (OSError, KeyError, zipfile.BadZipFile):
+            return f.size
+    return f.size * 5 if f.compression == "gzip" else f.size
+
+
+_SIREN_OK = "COALESCE(regexp_full_match(ess_text(siren), '[0-9]{9}'), false)"
+_SIRET_OK = "COALESCE(regexp_full_match(ess_text(siret), '[0-9]{14}'), false)"
+
+
+def _units_filter(ctx: ImportContext, f: FileReport) -> str | None:
+    """The units kept while the file is read (module docstring)."""
+    if not _filtering(ctx):
+        return None
+    qi = store.quote_identifier
+    listed = [
+        f"SELECT CASE WHEN regexp_full_match(ess_text(siren), '[0-9]{{1,9}}') "  # noqa: S608
+        f"THEN lpad(ess_text(siren), 9, '0') END FROM {qi(s.table)}"
+        for s in ctx.staged_files("ess_france")
+    ]
+    essf = "".join(f" OR ess_text(siren) IN ({q})" for q in listed)
+    return (
+        f"NOT {_SIREN_OK}"
+        " OR ess_text(categorieJuridiqueUniteLegale) IN (SELECT code FROM ref_categories_juridiques)"
+        " OR upper(ess_text(economieSocialeSolidaireUniteLegale)) = 'O'"
+        " OR ess_text(siren) IN (SELECT siren FROM unites_legales)" + essf
+    )
+
+
+def _etablissements_filter(ctx: ImportContext, f: FileReport) -> str | None:
+    """The establishments kept while the file is read: only with a units file in the import,
+    itself filtered (module docstring)."""
+    units = [s for s in ctx.staged_files("sirene_unites_legales") if s.filtered]
+    if not _filtering(ctx) or not units:
+        return None
+    qi = store.quote_identifier
+    kept = " UNION ALL ".join(
+        f"SELECT ess_text(siren) FROM {qi(s.table)}"  # noqa: S608
+        for s in units
+    )
+    return (
+        f"NOT {_SIRET_OK}"
+        f" OR left(ess_text(siret), 9) IN ({kept})"
+        " OR left(ess_text(siret), 9) IN (SELECT siren FROM unites_legales)"
+        " OR ess_text(siret) IN (SELECT actor_id FROM actors WHERE source = 'sirene')"
+    )
+
+
+register_stream_filter("sirene_unites_legales", _units_filter)
+register_stream_filter("sirene_etablissements", _etablissements_filter)
 
 
 def _unites_legales(ctx: ImportContext) -> str | None:

@@ -18,6 +18,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from xml.etree import ElementTree
 
 import duckdb
@@ -41,6 +42,12 @@ __all__ = [
     "read_xlsx_head",
     "xlsx_rows",
     "file_sha256",
+    "count_lines",
+    "KNOWN_ZIP_MEMBERS",
+    "ZipMember",
+    "zip_member",
+    "open_member",
+    "extract_member",
 ]
 
 SAMPLE_BYTES = 1 << 20
@@ -48,23 +55,214 @@ SEPARATORS = (";", ",", "\t", "|")
 
 _MAGIC = {
     b"PAR1": "parquet",
-    b"PK\x03\x04": "xlsx",
+    b"PK\x03\x04": "zip",
+    b"PK\x05\x06": "zip",  # an empty archive (end of central directory only)
     b"\xd0\xcf\x11\xe0": "xls",
     b"\x1f\x8b": "gzip",
 }
 
 
 def container_of(path: Path) -> str:
-    """``'parquet'``, ``'xlsx'`` (any zip), ``'xls'`` (OLE2), ``'gzip'``, ``'empty'`` or
-    ``'text'``, from the first bytes of the file."""
+    """``'parquet'``, ``'xlsx'``, ``'zip'`` (any other zip archive), ``'xls'`` (OLE2),
+    ``'gzip'``, ``'empty'`` or ``'text'``, from the content of the file: its first bytes, and
+    for a zip its members (a workbook has ``xl/workbook.xml``), never its name."""
     with open(path, "rb") as f:
         head = f.read(8)
     if not head:
         return "empty"
     for magic, container in _MAGIC.items():
         if head.startswith(magic):
+            if container == "zip" and _is_workbook(path):
+                return "xlsx"
             return container
     return "text"
+
+
+def _is_workbook(path: Path) -> bool:
+    """A zip archive holding ``xl/workbook.xml`` is an Excel workbook (xlsx, xlsm)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------- zip archives
+# INSEE publishes its national files as zip archives holding one CSV. DuckDB cannot read a
+# zip: the member is sniffed from a stream, and decompressed (streamed, bounded) to a file in
+# the import's temporary folder before DuckDB reads it (:func:`extract_member`).
+
+#: Members of INSEE's archives, by lower-case name: the one picked when an archive holds more.
+KNOWN_ZIP_MEMBERS = (
+    "stocketablissement_utf8.csv",
+    "stockunitelegale_utf8.csv",
+    "geolocalisationetablissement_sirene_pour_etudes_statistiques_utf8.csv",
+    "stocketablissementhistorique_utf8.csv",
+    "stockunitelegalehistorique_utf8.csv",
+    "stocketablissement_utf8.parquet",
+    "stockunitelegale_utf8.parquet",
+)
+#: What a zip member may be (its own content decides): a CSV, gzip, Parquet or xlsx.
+_MEMBER_KINDS = {"text": "CSV", "gzip": "CSV compressé", "parquet": "Parquet", "xlsx": "xlsx"}
+_CHUNK = 1 << 22
+
+
+@dataclass(frozen=True)
+class ZipMember:
+    """The member of a zip archive an import reads."""
+
+    name: str
+    size: int  # declared decompressed size
+    compressed: int
+    kind: str  # 'text' | 'gzip' | 'parquet' | 'xlsx' (from the member's own first bytes)
+
+
+def _damaged_zip(name: str) -> FileRejected:
+    return FileRejected(
+        f"L'archive zip « {name} » est tronquée ou endommagée : téléchargez-la à nouveau.",
+        code=Reason.DAMAGED,
+        file=name,
+    )
+
+
+def _is_junk(info: zipfile.ZipInfo) -> bool:
+    """Folders and what archivers add (``__MACOSX/``, ``.DS_Store``, ``Thumbs.db``)."""
+    base = info.filename.rsplit("/", 1)[-1]
+    return (
+        info.is_dir()
+        or info.filename.startswith("__MACOSX/")
+        or base.startswith(".")
+        or base.lower() == "thumbs.db"
+    )
+
+
+def _listing(members: list[zipfile.ZipInfo]) -> str:
+    shown = ", ".join(f"« {m.filename} »" for m in members[:6])
+    return shown + ("…" if len(members) > 6 else "")
+
+
+def zip_member(path: Path, name: str) -> ZipMember:
+    """The member of a zip archive to import: its only file, else the one INSEE names (see
+    :data:`KNOWN_ZIP_MEMBERS`); its kind from its own first bytes. :class:`FileRejected`
+    (French, naming what the archive holds) for an empty archive, several candidates, an
+    archive inside an archive, an old .xls or a damaged archive."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not _is_junk(m)]
+            if not members:
+                raise FileRejected(
+                    f"L'archive zip « {name} » ne contient aucun fichier.",
+                    code=Reason.EMPTY,
+                    file=name,
+                )
+            chosen = members[0] if len(members) == 1 else None
+            if chosen is None:
+                known = [
+                    m for m in members if m.filename.rsplit("/", 1)[-1].lower() in KNOWN_ZIP_MEMBERS
+                ]
+                if len(known) != 1:
+                    which = known or members
+                    raise FileRejected(
+                        f"L'archive zip « {name} » contient {len(members)} fichiers "
+                        f"({_listing(which if known else members)}) : impossible de savoir "
+                        "lequel importer. Décompressez-la et importez le fichier voulu, ou "
+                        "une archive qui n'en contient qu'un (comme celles de l'INSEE, "
+                        "« StockEtablissement_utf8.zip »).",
+                        code=Reason.ZIP_MEMBERS,
+                        file=name,
+                    )
+                chosen = known[0]
+            if chosen.flag_bits & 0x1:
+                raise FileRejected(
+                    f"L'archive zip « {name} » est protégée par un mot de passe : "
+                    "décompressez-la puis importez le fichier qu'elle contient.",
+                    code=Reason.ZIP_MEMBERS,
+                    file=name,
+                )
+            with archive.open(chosen) as stream:
+                head = stream.read(8)
+    except FileRejected:
+        raise
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError, NotImplementedError):
+        raise _damaged_zip(name) from None
+    kind = "text"
+    for magic, container in _MAGIC.items():
+        if head.startswith(magic):
+            kind = container
+    if kind == "zip":
+        kind = "xlsx" if chosen.filename.lower().endswith((".xlsx", ".xlsm")) else "zip"
+    if kind in ("zip", "xls"):
+        what = "une autre archive zip" if kind == "zip" else "un classeur Excel .xls"
+        raise FileRejected(
+            f"L'archive zip « {name} » contient « {chosen.filename} », {what} : ce n'est pas "
+            "un fichier que l'import sait lire (CSV, CSV compressé .gz, Parquet ou xlsx). "
+            "Décompressez-la et importez le fichier qu'elle contient.",
+            code=Reason.ZIP_MEMBERS,
+            file=name,
+        )
+    return ZipMember(chosen.filename, chosen.file_size, chosen.compress_size, kind)
+
+
+def open_member(path: Path, member: str) -> IO[bytes]:
+    """A stream of the decompressed member (the caller closes it, and the archive with it)."""
+    archive = zipfile.ZipFile(path)
+    stream = archive.open(member)
+    original_close = stream.close
+
+    def close() -> None:
+        original_close()
+        archive.close()
+
+    stream.close = close  # type: ignore[method-assign]
+    return stream
+
+
+def extract_member(
+    path: Path,
+    member: str,
+    target: Path,
+    *,
+    name: str,
+    max_bytes: int | None = None,
+    on_bytes=None,
+    head_bytes: int | None = None,
+) -> tuple[int, int]:
+    """Decompress ``member`` into ``target`` chunk by chunk (never whole in memory); return
+    (bytes written, lines). Refused beyond ``max_bytes`` as soon as they are exceeded (the
+    sizes an archive declares can lie), or when the archive is damaged (CRC checked at the
+    end). ``on_bytes(n)`` is called with the bytes written so far (progress). ``head_bytes``:
+    only the first whole lines of about that size (a preview)."""
+    written = lines = 0
+    last = b"\n"
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(member) as src:
+            with open(target, "wb") as dst:
+                while chunk := src.read(_CHUNK):
+                    written += len(chunk)
+                    if max_bytes is not None and written > max_bytes:
+                        raise _TooMuch
+                    if head_bytes is not None and written >= head_bytes:
+                        chunk = chunk[: chunk.rfind(b"\n") + 1] or chunk
+                        dst.write(chunk)
+                        return written, lines + chunk.count(b"\n")
+                    lines += chunk.count(b"\n")
+                    last = chunk[-1:]
+                    dst.write(chunk)
+                    if on_bytes is not None:
+                        on_bytes(written)
+    except _TooMuch:
+        target.unlink(missing_ok=True)
+        from .limits import expansion_refusal
+
+        raise expansion_refusal(name, path.stat().st_size, max_bytes or 0) from None
+    except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, NotImplementedError):
+        target.unlink(missing_ok=True)
+        raise _damaged_zip(name) from None
+    return written, lines + (last != b"\n")
+
+
+class _TooMuch(Exception):
+    """A member decompressed beyond its limit."""
 
 
 def decode_sample(raw: bytes, complete: bool) -> tuple[str, str]:
@@ -135,8 +333,21 @@ class CsvSniff:
     header: list[str]
 
 
-def _read_sample(path: Path, name: str, compressed: bool) -> tuple[bytes, bool]:
+def _read_sample(
+    path: Path, name: str, compressed: bool, member: str | None = None
+) -> tuple[bytes, bool]:
     """The first :data:`SAMPLE_BYTES` (decompressed) and whether that is the whole file."""
+    if member is not None:
+        try:
+            with open_member(path, member) as stream:
+                if compressed:
+                    with gzip.open(stream, "rb") as g:
+                        raw = g.read(SAMPLE_BYTES)
+                else:
+                    raw = stream.read(SAMPLE_BYTES)
+        except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError):
+            raise _damaged_zip(name) from None
+        return raw, len(raw) < SAMPLE_BYTES
     if not compressed:
         with open(path, "rb") as f:
             raw = f.read(SAMPLE_BYTES)
@@ -154,9 +365,12 @@ def _read_sample(path: Path, name: str, compressed: bool) -> tuple[bytes, bool]:
     return raw, len(raw) < SAMPLE_BYTES
 
 
-def sniff_csv(path: Path, name: str, *, compressed: bool = False) -> CsvSniff:
-    """Encoding, separator, decimal comma and header of a (possibly gzipped) CSV."""
-    raw, complete = _read_sample(path, name, compressed)
+def sniff_csv(
+    path: Path, name: str, *, compressed: bool = False, member: str | None = None
+) -> CsvSniff:
+    """Encoding, separator, decimal comma and header of a (possibly gzipped) CSV, or of the
+    CSV ``member`` of a zip archive (read from a stream: nothing is extracted)."""
+    raw, complete = _read_sample(path, name, compressed, member)
     if not raw.strip():
         raise FileRejected(f"Le fichier « {name} » est vide.", code=Reason.EMPTY, file=name)
     encoding, text = decode_sample(raw, complete)
@@ -225,13 +439,32 @@ def xlsx_rows(frame: pd.DataFrame) -> list[list[str]]:
     ]
 
 
-def file_sha256(path: Path, out: dict) -> None:
-    """``out['sha256']`` = the file's sha256 (run in a thread while the file is staged)."""
+def file_sha256(path: Path, out: dict, count_lines: bool = False) -> None:
+    """``out['sha256']`` = the file's sha256 (run in a thread while the file is staged), and
+    with ``count_lines`` ``out['lines']`` = its lines (a last line without a final newline
+    counts): the rows a streamed import read, counted in the same pass at memchr speed."""
     h = hashlib.sha256()
+    lines, last = 0, b"\n"
     with open(path, "rb") as f:
         while chunk := f.read(1 << 22):
             h.update(chunk)
+            if count_lines:
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
     out["sha256"] = h.hexdigest()
+    if count_lines:
+        out["lines"] = lines + (last != b"\n")
+
+
+def count_lines(path: Path, compressed: bool) -> int:
+    """Lines of a (possibly gzipped) file, streamed (a last line without newline counts)."""
+    opener = gzip.open if compressed else open
+    lines, last = 0, b"\n"
+    with opener(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
 
 
 # --------------------------------------------------------------------------- xlsx head

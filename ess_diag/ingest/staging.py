@@ -4,6 +4,12 @@ A staged table has one text column per canonical column of the file's format (NU
 file lacks it) and, for xlsx, ``_row`` (the Excel row). CSV lines DuckDB's parser rejects are
 kept aside and reported (:attr:`Staged.rejects`), not fatal. TEMP tables never touch the
 database file.
+
+A zip archive's member is first decompressed, streamed chunk by chunk, into the import's
+temporary folder (DuckDB cannot read a zip), bounded for browser uploads, and deleted once
+staged. A ``where`` condition (the streamed SIRENE import, :mod:`.sirene`) keeps only the rows
+it accepts: the file is read once, in parallel, and only those rows are staged; their line
+numbers are then unknown (:attr:`Staged.filtered`).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import bisect
 import gzip
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +28,7 @@ from .. import store
 from .errors import FileRejected, Reason
 from .registry import FormatSpec, formats
 from .report import MAX_ROWS_LISTED, FileReport, SetAside
-from .sniff import read_xlsx
+from .sniff import extract_member, read_xlsx
 
 __all__ = ["Staged", "stage"]
 
@@ -47,6 +54,11 @@ class Staged:
     index: int
     rejects: list[SetAside] = field(default_factory=list)
     reject_lines: list[int] = field(default_factory=list)
+    #: Only the rows a ``where`` condition accepted were staged: ``_row`` orders them as in
+    #: the file but is not their line number.
+    filtered: bool = False
+    #: Lines of the file (data and header) when counted while it was decompressed.
+    lines: int | None = None
 
     def row_sql(self) -> str:
         """SQL expression of the file line number of a staged row (header = line 1 in CSV,
@@ -76,19 +88,59 @@ def stage(
     *,
     index: int = 0,
     limit: int | None = None,
+    where: str | None = None,
+    max_bytes: int | None = None,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> Staged:
-    """Read one file into TEMP table ``table`` (canonical text columns)."""
+    """Read one file into TEMP table ``table`` (canonical text columns).
+
+    ``where``: a SQL condition on the canonical columns; only the rows it accepts are staged.
+    ``max_bytes``: what a zip member may decompress to (browser uploads). ``on_bytes(n)``:
+    progress of a zip member's decompression."""
     spec = formats()[report.known_format]
-    staged = Staged(report, table, index)
-    if spec.stage is not None and report.container == "csv":
-        spec.stage(con, staged, workdir, limit)
-    elif report.container == "xlsx":
-        _stage_xlsx(con, report, spec, table, limit)
-    elif report.container == "parquet":
-        source = f"read_parquet({_sql_str(report.path)})"
-        _create_from(con, table, _select_list(report, spec), source, limit)
-    else:
-        _stage_csv(con, staged, spec, workdir, limit)
+    staged = Staged(report, table, index, filtered=where is not None)
+    source = Path(report.path)
+    extracted: Path | None = None
+    if report.archive == "zip" and report.member is not None:
+        suffix = {"xlsx": ".xlsx", "parquet": ".parquet"}.get(report.container, ".csv")
+        extracted = workdir / f"member_{index}{suffix}"
+        preview = bool(
+            limit
+            and limit <= PREVIEW_ROWS_MAX
+            and report.container == "csv"
+            and not report.compression
+        )
+        _written, lines = extract_member(
+            source,
+            report.member,
+            extracted,
+            name=report.name,
+            max_bytes=max_bytes,
+            on_bytes=on_bytes,
+            head_bytes=(1 << 22) if preview else None,
+        )
+        staged.lines = None if preview else lines
+        source = extracted
+    try:
+        if spec.stage is not None and report.container == "csv":
+            spec.stage(con, staged, workdir, limit, source)
+        elif report.container == "xlsx":
+            _stage_xlsx(con, report, spec, table, limit, source)
+        elif report.container == "parquet":
+            source_sql = f"read_parquet({_sql_str(str(source))})"
+            _create_from(con, table, _select_list(report, spec), source_sql, limit, where)
+            if where is not None:  # the rows read, from the file's metadata
+                staged.lines = int(
+                    con.execute(
+                        "SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata(?)",
+                        [str(source)],
+                    ).fetchall()[0][0]
+                )
+        else:
+            _stage_csv(con, staged, spec, workdir, limit, source, where)
+    finally:
+        if extracted is not None:
+            extracted.unlink(missing_ok=True)
     return staged
 
 
@@ -108,12 +160,22 @@ def _select_list(report: FileReport, spec: FormatSpec) -> str:
 
 
 def _create_from(
-    con: duckdb.DuckDBPyConnection, table: str, select: str, source: str, limit: int | None
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    select: str,
+    source: str,
+    limit: int | None,
+    where: str | None = None,
 ) -> None:
     limit_sql = f" LIMIT {int(limit)}" if limit else ""
+    query = f"SELECT {select} FROM {source}"
+    if where is not None:
+        # Only the canonical columns the select names are read (projection pushdown); the
+        # condition runs in the same parallel scan.
+        query = f"SELECT * FROM ({query}) WHERE {where}"  # noqa: S608
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {store.quote_identifier(table)} AS "  # noqa: S608
-        f"SELECT {select} FROM {source}{limit_sql}"
+        f"{query}{limit_sql}"
     )
 
 
@@ -123,13 +185,14 @@ def _stage_xlsx(
     spec: FormatSpec,
     table: str,
     limit: int | None,
+    source: Path,
 ) -> None:
     """The rows under the header row, canonical columns, ``_row`` = Excel row number; rows
     with no cell at all are skipped."""
     # A preview reads only the rows it shows (plus blank ones it may skip); an import reads the
     # whole sheet with calamine (dates, booleans as the spreadsheet has them), even when capped.
     nrows = report.header_row + 2 * limit + 20 if limit and limit <= PREVIEW_ROWS_MAX else None
-    frame = read_xlsx(Path(report.path), report.name, nrows=nrows)
+    frame = read_xlsx(source, report.name, nrows=nrows)
     body = frame.iloc[report.header_row :].reset_index(drop=True)
     body.columns = [f"c{i}" for i in range(body.shape[1])]
     body = body.dropna(how="all")
@@ -156,12 +219,12 @@ def _stage_xlsx(
         con.unregister("_xlsx_frame")
 
 
-def _transcode_to_utf8(report: FileReport, workdir: Path) -> Path:
+def _transcode_to_utf8(report: FileReport, workdir: Path, source: Path) -> Path:
     """Windows-1252 files are rewritten as UTF-8 (DuckDB reads UTF-8 and Latin-1 only, and
     Latin-1 would turn œ, ’, € into control characters)."""
     target = workdir / (Path(report.name).stem + ".utf8.csv")
     opener = gzip.open if report.compression else open
-    with opener(report.path, "rb") as src, open(target, "wb") as dst:
+    with opener(source, "rb") as src, open(target, "wb") as dst:
         while chunk := src.read(1 << 22):
             dst.write(chunk.decode("cp1252", errors="replace").encode("utf-8"))
     return target
@@ -184,12 +247,14 @@ def _stage_csv(
     spec: FormatSpec,
     workdir: Path,
     limit: int | None,
+    source: Path,
+    where: str | None,
 ) -> None:
     report, index = staged.report, staged.index
-    path = report.path
+    path = str(source)
     compression = "gzip" if report.compression else "none"
     if report.encoding == "cp1252":
-        path = str(_transcode_to_utf8(report, workdir))
+        path = str(_transcode_to_utf8(report, workdir, source))
         compression = "none"
     rejects, scans = f"_rej_{index}", f"_rejscan_{index}"
     options = (
@@ -199,10 +264,10 @@ def _stage_csv(
         f"store_rejects=true, rejects_table={_sql_str(rejects)}, rejects_scan={_sql_str(scans)}"
     )
     try:
-        source = f"read_csv({_sql_str(path)}, {options})"
-        _create_from(con, staged.table, _select_list(report, spec), source, limit)
+        source_sql = f"read_csv({_sql_str(path)}, {options})"
+        _create_from(con, staged.table, _select_list(report, spec), source_sql, limit, where)
     except duckdb.Error as exc:
-        if report.compression and _gzip_is_damaged(report.path):
+        if report.compression and _gzip_is_damaged(path):
             raise FileRejected(
                 f"Le fichier compressé « {report.name} » est tronqué ou endommagé : "
                 "téléchargez-le à nouveau.",
