@@ -26,7 +26,12 @@ def _first_visit(pg, url: str) -> None:
 
 
 def _menu_entries(pg) -> list[str]:
-    """Every line of the sidebar menu (titles, and icon names of the app's menu)."""
+    """Every line of the sidebar menu (titles, and icon names of the app's menu). Beyond 12
+    pages Streamlit folds the menu (« View N more »): it is unfolded first."""
+    more = pg.locator('[data-testid="stSidebarNavViewButton"]')
+    if more.count() and "more" in more.first.inner_text():
+        more.first.click()
+        pg.wait_for_timeout(300)
     texts = pg.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
     return [line.strip() for text in texts for line in text.splitlines() if line.strip()]
 
