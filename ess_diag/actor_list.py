@@ -142,15 +142,14 @@ def networks_present(frame: pd.DataFrame) -> list[str]:
 
 def segment_label(key: str) -> str:
     """A purchase segment key → its French label (the key itself when unknown)."""
-    # PURCHASE_SEGMENT_LABELS arrives with the sourcing part of issue 15; until then the key.
-    return getattr(nomenclatures, "PURCHASE_SEGMENT_LABELS", {}).get(key, key)
+    return nomenclatures.PURCHASE_SEGMENT_LABELS.get(key, key)
 
 
 def inclusive_label(kind: str | None) -> str:
     """An inclusive structure kind (EI, ESAT…) with its French label when known."""
     if not kind:
         return "—"
-    label = getattr(nomenclatures, "INCLUSIVE_KINDS", {}).get(kind)
+    label = nomenclatures.INCLUSIVE_KINDS.get(kind)
     return f"{kind} ({label})" if label else str(kind)
 
 
