@@ -785,7 +785,10 @@ def place_labels(
             continue
         box, size = placed
         grid.add(box)
-        labels.append(Label(code, name, name, *box, size=size, anchor=(px, py), leader=leader))
+        x0, y0, x1, y1 = box
+        labels.append(
+            Label(code, name, name, x0, y0, x1, y1, size=size, anchor=(px, py), leader=leader)
+        )
     for number, (code, name, (px, py)) in enumerate(numbered, start=1):
         text = str(number)
         placed = _try_around(text, min_pt, px, py, measure, grid, frame, rings=(0.0, 0.5, 1.6))
@@ -801,7 +804,10 @@ def place_labels(
                 code,
                 name,
                 text,
-                *box,
+                box[0],
+                box[1],
+                box[2],
+                box[3],
                 size=min_pt,
                 anchor=(px, py),
                 leader=dist > 2 * min_pt * PT_MM,
