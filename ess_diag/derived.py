@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import duckdb
 
-from . import store
-
 __all__ = ["refresh", "TABLES", "LAYOUT"]
 
 #: The version of the derived tables' layout, stamped with the data version they were written
@@ -306,11 +304,14 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
     Callers: every place that changes an input listed in the module docstring — imports of any
     kind (statistics, SIRENE, actors, density grid), undo, ``init``, the demo build.
     """
-    # A base made before migration 5 was numbered (schema 6 without 5) gets its table here.
-    con.execute(store.SIRENE_HISTORY_V5)
     create(con)
+    # (store.connect creates sirene_history on a base numbered 6 before migration 5 existed)
+    has_history = bool(
+        con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'sirene_history'").fetchall()
+    )
     for sql in _FILL:
-        con.execute(sql)
+        if has_history or "sirene_history" not in sql:
+            con.execute(sql)
     con.execute(
         "INSERT OR REPLACE INTO meta SELECT 'derived_data_version', "
         "? || ':' || coalesce((SELECT value FROM meta WHERE key = 'data_version'), '0')",

@@ -500,6 +500,10 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
                 else:
                     con.execute(script)
             con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
+    # Migration 5 was numbered after 6 was released to development bases: a base at schema 6
+    # without it gets its (idempotent) table here.
+    if version >= 6 and not table_exists(con, "sirene_history"):
+        con.execute(SIRENE_HISTORY_V5)
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -296,3 +296,16 @@ def test_demo_has_a_simulated_history_consistent_with_its_actors(geo_con):
     assert indicators.compute(geo_con, "france", "FR")["demo"] is True
     demo.unload(geo_con)
     assert indicators.sirene_history(geo_con, "france", "FR") == []
+
+
+def test_a_base_at_schema_6_without_migration_5_gets_the_table(tmp_path):
+    """Migration 5 was numbered after 6 reached development bases: opening one adds it."""
+    path = tmp_path / "v6.duckdb"
+    con = store.connect(path)
+    con.execute("DROP TABLE sirene_history")
+    con.close()
+    con = store.connect(path)
+    assert store.table_exists(con, "sirene_history")
+    assert store.get_meta(con, "schema_version") == str(store.SCHEMA_VERSION)
+    assert con.execute("SELECT count(*) FROM derived_history").fetchall() == [(0,)]
+    con.close()
