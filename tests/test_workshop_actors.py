@@ -145,6 +145,24 @@ def test_synthesis_lists_the_actors_beside_each_contribution(con, session):
     assert "Jardins <b>solidaires</b>" not in page
 
 
+def test_synthesis_workbook_has_the_actors_named(con, session):
+    import io
+
+    from openpyxl import load_workbook
+
+    from ess_diag.report import xlsx as report_xlsx
+
+    sid = session.session_id
+    workshop.post(con, sid, "pistes", "Mutualiser un camion", actor_ids=["N2", "N1"])
+    workshop.post(con, sid, "forces", "Sans acteur nommé")
+    book = load_workbook(io.BytesIO(report_xlsx.render(content.describe(con, sid, None))))
+    rows = list(book["Contributions"].iter_rows(values_only=True))
+    column = rows[0].index("Acteurs nommés")
+    named = {r[1]: r[column] for r in rows[1:]}
+    assert named["Mutualiser un camion"] == "Jardins <b>solidaires</b> | Ressourcerie du Bocage"
+    assert named["Sans acteur nommé"] is None
+
+
 def test_links_table_is_in_the_schema():
     con = store.connect(":memory:")
     cols = [r[0] for r in con.execute("DESCRIBE workshop_contribution_actors").fetchall()]

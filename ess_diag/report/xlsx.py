@@ -27,6 +27,7 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("Textes fusionnés", 40),
     ("Saisie par l'animateur", 12),
     ("Date (UTC)", 18),
+    ("Acteurs nommés", 30),
 )
 
 
@@ -51,6 +52,7 @@ def _row(category_label: str, c: Contribution) -> list:
         " | ".join(c.merged_texts) or None,
         "oui" if c.by_facilitator else "non",
         c.created_at,
+        " | ".join(c.actors) or None,
     ]
 
 
