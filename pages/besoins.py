@@ -141,7 +141,7 @@ if not sessions:
     )
 elif not lacking:
     st.caption("Aucune zone blanche à ajouter.")
-elif auth.network_mode() and not st.session_state.get(auth.ADMIN_KEY):
+elif (auth.network_mode() or auth.admin_password()) and not st.session_state.get(auth.ADMIN_KEY):
     st.caption(
         "Réservé à l'animateur : saisissez le mot de passe administrateur sur la page « Animer "
         "un atelier », puis revenez ici."
