@@ -255,7 +255,7 @@ def test_markdown_in_a_title_or_a_contribution_is_shown_as_text(db):
     at.button_group(key="participer_view").set_value("Voter").run()
     projection = AppTest.from_file(str(ROOT / "pages" / "projection.py"), default_timeout=60)
     projection.query_params["atelier"] = session.join_code
-    projection.session_state["proj_step"] = 8  # the board
+    projection.session_state["proj_step"] = 9  # the board (after the Besoins screen)
     projection.run()
     welcome = AppTest.from_file(str(ROOT / "pages" / "projection.py"), default_timeout=60)
     welcome.query_params["atelier"] = session.join_code
