@@ -31,7 +31,7 @@ import duckdb
 
 from ..formatting import fmt_int
 from .errors import FileRejected, Reason
-from .report import fmt_size
+from .sniff import expansion_refusal, zip_member
 
 __all__ = ["UploadLimits", "check_expansion", "expansion_refusal", "too_many_rows"]
 
@@ -60,17 +60,6 @@ class UploadLimits:
         return int(min(self.max_bytes, max(compressed, 1) * self.max_ratio))
 
 
-def expansion_refusal(name: str, compressed: int, allowed: int) -> FileRejected:
-    return FileRejected(
-        f"Le fichier « {name} » ({fmt_size(compressed)} compressé) se décompresse en plus de "
-        f"{fmt_size(allowed)} : c'est plus qu'un fichier envoyé par le navigateur ne peut "
-        "contenir (fichier piégé, ou fichier national à déposer dans le dossier d'import ou à "
-        "importer avec « ess-diag import »). Rien n'a été importé dans la base.",
-        code=Reason.TOO_EXPANDED,
-        file=name,
-    )
-
-
 def check_expansion(path: Path, name: str, container: str, limits: UploadLimits) -> None:
     """Refuse a gzip or xlsx file that expands beyond the limits (nothing is kept in memory:
     a gzip stream is read and dropped chunk by chunk)."""
@@ -95,8 +84,6 @@ def check_expansion(path: Path, name: str, container: str, limits: UploadLimits)
         if declared > allowed:
             raise expansion_refusal(name, compressed, allowed)
     elif container == "zip":
-        from .sniff import zip_member
-
         try:
             member = zip_member(path, name)
         except FileRejected:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..formatting import is_missing
 from .errors import FileRejected, Reason
+from .report import fmt_size
 
 __all__ = [
     "SAMPLE_BYTES",
@@ -48,6 +49,7 @@ __all__ = [
     "zip_member",
     "open_member",
     "extract_member",
+    "expansion_refusal",
 ]
 
 SAMPLE_BYTES = 1 << 20
@@ -252,13 +254,22 @@ def extract_member(
                         on_bytes(written)
     except _TooMuch:
         target.unlink(missing_ok=True)
-        from .limits import expansion_refusal
-
         raise expansion_refusal(name, path.stat().st_size, max_bytes or 0) from None
     except (zipfile.BadZipFile, EOFError, zlib.error, ValueError, NotImplementedError):
         target.unlink(missing_ok=True)
         raise _damaged_zip(name) from None
     return written, lines + (last != b"\n")
+
+
+def expansion_refusal(name: str, compressed: int, allowed: int) -> FileRejected:
+    return FileRejected(
+        f"Le fichier « {name} » ({fmt_size(compressed)} compressé) se décompresse en plus de "
+        f"{fmt_size(allowed)} : c'est plus qu'un fichier envoyé par le navigateur ne peut "
+        "contenir (fichier piégé, ou fichier national à déposer dans le dossier d'import ou à "
+        "importer avec « ess-diag import »). Rien n'a été importé dans la base.",
+        code=Reason.TOO_EXPANDED,
+        file=name,
+    )
 
 
 class _TooMuch(Exception):
