@@ -11,6 +11,12 @@ from ess_diag import figures, indicators, references
 from ess_diag.formatting import escape, fmt_int, fmt_pct, fmt_signed_pct
 from ess_diag_ui import cards, data, downloads
 
+
+def _sentence(text: str) -> str:
+    """``text`` with its first letter in capitals, the rest as written (names keep theirs)."""
+    return text[:1].upper() + text[1:]
+
+
 level, code = ui.page_setup()
 year = ui.current_year()
 version = ui.data_version()
@@ -119,12 +125,12 @@ kit = references.RURAL_CHANGE
 st.markdown(
     "**Références nationales, territoires ruraux, 2008-2015** : "
     + " ; ".join(f"{escape(label)} **{fmt_signed_pct(value)}**" for value, label in kit.values())
-    + ". À comparer aux emplois privés hors ESS du territoire : "
-    f"**{fmt_signed_pct(kit['private_non_ess'][0])}** (le "
-    f"{fmt_signed_pct(kit['non_ess_all'][0])} inclut l'emploi public)."
+    + ". Les emplois privés hors ESS du territoire se comparent à "
+    f"**{fmt_signed_pct(kit['private_non_ess'][0])}** (même définition), pas à "
+    f"{fmt_signed_pct(kit['non_ess_all'][0])}, qui inclut l'emploi public."
 )
 st.caption(
     f"Source : {escape(references.rural_study_citation())}. "
-    f"{escape(references.RURAL_STUDY['definition']).capitalize()}. Définition du rural en "
+    f"{_sentence(escape(references.RURAL_STUDY['definition']))}. Définition du rural en "
     f"vigueur ici : {escape(rural['definition_label'])}."
 )
