@@ -170,12 +170,12 @@ def _big_legend(title: str, items, shape: str = "square") -> str:
         "<div style='display:flex;align-items:center;gap:.6rem;margin:.35rem 0'>"
         f"<span style='width:1.6rem;height:1.6rem;border-radius:{radius};flex:none;"
         f"background:{escape(item.color)};border:1px solid #333'></span>"
-        f"<span data-pj-legend-label style='font-size:1.2rem;color:#1a1a1a'>"
+        f"<span data-pj-legend-label style='font-size:max(24px,1.2rem);color:#1a1a1a'>"
         f"{escape(item.label)}</span></div>"
         for item in items
     )
     return (
-        f"<div style='font-size:1.3rem;font-weight:700;color:#1a1a1a;margin:.2rem 0 .4rem'>"
+        f"<div style='font-size:max(26px,1.3rem);font-weight:700;color:#1a1a1a;margin:.2rem 0 .4rem'>"
         f"{escape(title)}</div>{rows}"
     )
 
@@ -218,12 +218,13 @@ def slide_map() -> None:
             "<div class='pj-title' style='font-size:2rem;margin:0 0 .6rem'>Carte de l'atelier"
             "</div>"
             + _big_legend(f"{view.legend_title}, par commune", view.legend)
-            + "<div data-pj-legend-label style='font-size:1.2rem;color:#1a1a1a;margin-top:.8rem'>"
+            + "<div data-pj-legend-label style='font-size:max(24px,1.2rem);color:#1a1a1a;"
+            "margin-top:.8rem'>"
             "<span style='display:inline-block;width:1.4rem;height:1.4rem;border-radius:50%;"
             "background:rgba(214,40,40,.82);vertical-align:middle'></span> "
             f"Contributions rattachées à une commune : {fmt_int(located)}</div>"
             + (
-                "<div style='font-size:1.2rem;color:#9a3412;margin-top:.8rem'>"
+                "<div style='font-size:max(24px,1.2rem);color:#9a3412;margin-top:.8rem'>"
                 "Données de démonstration (simulées).</div>"
                 if ui.is_demo()
                 else ""
