@@ -470,7 +470,29 @@ def connect(
         _migrate(con)
     else:
         _check_version(con)
+        if migrate and str(path) != ":memory:" and _current_version(con) < SCHEMA_VERSION:
+            # A base written by an earlier version, opened for reading (CLI, benchmarks): it is
+            # brought up to date first, else every newer query would fail on a missing column.
+            con.close()
+            _migrate_file(target)
+            con = duckdb.connect(str(target), read_only=True)
     return con
+
+
+def _migrate_file(target: Path) -> None:
+    """Migrate the base at ``target`` through a short-lived writable connection."""
+    try:
+        writer = duckdb.connect(str(target))
+    except duckdb.Error as exc:
+        raise StoreError(
+            f"La base « {target} » a été écrite par une version précédente d'ESS Diag et doit "
+            "être mise à jour, mais elle est ouverte par un autre programme (l'application ?) : "
+            "fermez-le puis relancez la commande."
+        ) from exc
+    try:
+        _migrate(writer)
+    finally:
+        writer.close()
 
 
 def _current_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -27,6 +27,41 @@ def test_database_from_a_newer_version_is_refused(tmp_path):
         store.connect(path)
 
 
+def test_base_of_an_earlier_version_opened_for_reading_is_brought_up_to_date(tmp_path):
+    # As a base built before migration 6 (sourcing columns) and 7 (plan tables) looks.
+    path = tmp_path / "old.duckdb"
+    con = store.connect(path)
+    con.execute("ALTER TABLE actors DROP COLUMN inclusive_kind")
+    con.execute("DROP TABLE plan_actions")
+    store.set_meta(con, "schema_version", "5")
+    con.close()
+    con = store.connect(path, read_only=True)
+    assert store.get_meta(con, "schema_version") == str(store.SCHEMA_VERSION)
+    assert con.execute("SELECT count(inclusive_kind) FROM actors").fetchall() == [(0,)]
+    assert store.table_exists(con, "plan_actions")
+    con.close()
+
+
+def test_base_of_an_earlier_version_held_by_another_program_gets_a_french_message(tmp_path):
+    path = tmp_path / "held.duckdb"
+    con = store.connect(path)
+    store.set_meta(con, "schema_version", "5")
+    con.close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(path)!r}); "
+         "print('ok', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        with pytest.raises(store.StoreError, match="autre programme"):
+            store.connect(path, read_only=True)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_transaction_rolls_back_everything(tmp_path):
     con = store.connect(tmp_path / "c.duckdb")
     with pytest.raises(RuntimeError):
