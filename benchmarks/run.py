@@ -1370,17 +1370,20 @@ def run(
         "steps": {},
     }
     started = time.perf_counter()
-    # A partial run (--only) updates its steps in the results file and keeps the others.
-    previous_steps: dict = {}
-    if only and output is not None and Path(output).exists():
+    # A partial run (--only) updates its steps in the results file and keeps the others; every
+    # run keeps the keys other benchmarks write there (national, national_history).
+    previous: dict = {}
+    if output is not None and Path(output).exists():
         try:
-            previous_steps = json.loads(Path(output).read_text()).get("steps", {})
+            previous = json.loads(Path(output).read_text())
         except (OSError, ValueError):
-            previous_steps = {}
+            previous = {}
+    previous_steps: dict = previous.get("steps", {}) if only else {}
+    others = {k: v for k, v in previous.items() if k not in results and k != "summary"}
 
     def save() -> dict:
         """Write what is measured so far: an interrupted run keeps its finished steps."""
-        doc = {**results, "steps": {**previous_steps, **results["steps"]}}
+        doc = {**results, "steps": {**previous_steps, **results["steps"]}, **others}
         doc["summary"] = summary_rows(doc)
         if output is not None:
             tmp = Path(output).with_name(Path(output).name + ".tmp")
